@@ -1,0 +1,31 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { ConfigError, type Config } from './config.js';
+
+/**
+ * AGENTBASE_SECRET signs access tokens and encrypts stored secrets. Server mode
+ * must be given one (several processes must agree on it); embedded mode makes
+ * one on first start and keeps it, readable only by its owner, in the data folder.
+ */
+export async function resolveSecret(config: Config): Promise<string> {
+  if (config.secret) return config.secret;
+  if (config.database.mode === 'server') {
+    throw new ConfigError('AGENTBASE_SECRET is required when DATABASE_URL is set (at least 32 characters)');
+  }
+  const dir = resolve(config.dataDir);
+  const file = join(dir, 'secret');
+  try {
+    const s = (await readFile(file, 'utf8')).trim();
+    if (s.length >= 32) return s;
+    throw new ConfigError(`${file} is shorter than 32 characters; delete it to generate a new secret`);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  await mkdir(dir, { recursive: true });
+  const s = randomBytes(48).toString('base64url');
+  await writeFile(file, s, { mode: 0o600, flag: 'wx' }).catch(async (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EEXIST') throw err;
+  });
+  return (await readFile(file, 'utf8')).trim();
+}

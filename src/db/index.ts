@@ -1,0 +1,48 @@
+import { resolve } from 'node:path';
+import type { Config } from '../config/config.js';
+import { createDatabase } from './database.js';
+import { lockDataDir } from './data-dir-lock.js';
+import { createPgDriver } from './pg-driver.js';
+import { createPgliteDriver } from './pglite-driver.js';
+import type { Database } from './types.js';
+
+export type { AdminSql, Database, PoolStats, QueryResult, Sql } from './types.js';
+export { createDatabase, APP_ROLE } from './database.js';
+export { createPgliteDriver } from './pglite-driver.js';
+export { createPgDriver } from './pg-driver.js';
+export { migrate, migrationStatus, loadMigrations, MigrationError, type Migration } from './migrate.js';
+export { maintainPartitions, PARTITIONED_TABLES, type PartitionedTable } from './partitions.js';
+export { DataDirLockedError } from './data-dir-lock.js';
+export { uuidv7 } from './ids.js';
+export { isPgError, pgErrorCode } from './pg-errors.js';
+
+/**
+ * Opens the configured database. Embedded mode locks the data folder first, so a
+ * second process is refused before it can open (and corrupt) the files.
+ */
+export async function openDatabase(
+  config: Config,
+  onLockLost: (err: Error) => void = (err) => {
+    throw err;
+  },
+): Promise<Database> {
+  if (config.database.mode === 'server') {
+    return createDatabase(createPgDriver({ connectionString: config.database.url, max: config.database.poolMax }));
+  }
+  const dir = resolve(config.database.dataDir);
+  const lock = await lockDataDir(dir, onLockLost);
+  try {
+    const driver = await createPgliteDriver(`${dir}/pgdata`);
+    const db = createDatabase(driver);
+    return {
+      ...db,
+      async close() {
+        await db.close();
+        await lock.release();
+      },
+    };
+  } catch (err) {
+    await lock.release();
+    throw err;
+  }
+}

@@ -1,0 +1,47 @@
+import type { Database } from './types.js';
+
+/**
+ * Time-partitioned tables and how far ahead/back their partitions are kept.
+ * Later modules register their tables here.
+ */
+export interface PartitionedTable {
+  table: string;
+  /** months of partitions to keep ahead of now */
+  ahead: number;
+  /** retention in months; partitions wholly older are dropped */
+  retainMonths: number;
+}
+
+export const PARTITIONED_TABLES: readonly PartitionedTable[] = [
+  { table: 'audit_logs', ahead: 3, retainMonths: 84 }, // seed 002: audit retention 7 years
+];
+
+export interface MaintenanceResult {
+  created: number;
+  dropped: number;
+}
+
+export async function maintainPartitions(
+  db: Database,
+  now = new Date(),
+  tables: readonly PartitionedTable[] = PARTITIONED_TABLES,
+): Promise<MaintenanceResult> {
+  let created = 0;
+  let dropped = 0;
+  for (const t of tables) {
+    await db.admin.transaction(async (sql) => {
+      const c = await sql.query<{ n: number }>(
+        `SELECT ensure_monthly_partitions($1::regclass, $2::timestamptz, $3) AS n`,
+        [t.table, now.toISOString(), t.ahead + 1],
+      );
+      created += c.rows[0]?.n ?? 0;
+      const cutoff = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - t.retainMonths, 1));
+      const d = await sql.query<{ n: number }>(
+        `SELECT drop_partitions_before($1::regclass, $2::timestamptz) AS n`,
+        [t.table, cutoff.toISOString()],
+      );
+      dropped += d.rows[0]?.n ?? 0;
+    });
+  }
+  return { created, dropped };
+}

@@ -1,0 +1,61 @@
+import pg from 'pg';
+import type { AdminSql, Driver, QueryResult } from './types.js';
+
+const typeOverrides = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === 20) return (v: string) => Number(v); // int8: counts and sequences, < 2^53 in practice
+    return pg.types.getTypeParser(oid, format);
+  },
+};
+
+export interface PgDriverOptions {
+  connectionString: string;
+  max: number;
+  applicationName?: string;
+}
+
+export function createPgDriver(opts: PgDriverOptions): Driver {
+  const pool = new pg.Pool({
+    connectionString: opts.connectionString,
+    max: opts.max,
+    application_name: opts.applicationName ?? 'agentbase',
+    types: typeOverrides,
+  });
+  // An idle client erroring (server restart) must not crash the process; the pool drops it.
+  pool.on('error', () => {});
+  const wrap = (client: pg.PoolClient | pg.Pool): AdminSql => ({
+    async query<R>(text: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
+      const r = await client.query(text, params as unknown[] | undefined);
+      return { rows: r.rows as R[], rowCount: r.rowCount ?? r.rows.length };
+    },
+    async exec(script: string) {
+      await client.query(script);
+    },
+  });
+  const top = wrap(pool);
+  return {
+    kind: 'postgres',
+    query: (text, params) => top.query(text, params),
+    async transaction(fn) {
+      const client = await pool.connect();
+      let broken = false;
+      try {
+        await client.query('BEGIN');
+        const out = await fn(wrap(client));
+        await client.query('COMMIT');
+        return out;
+      } catch (err) {
+        try {
+          await client.query('ROLLBACK');
+        } catch {
+          broken = true;
+        }
+        throw err;
+      } finally {
+        client.release(broken);
+      }
+    },
+    stats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+    close: () => pool.end(),
+  };
+}
