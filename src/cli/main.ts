@@ -1,0 +1,134 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander';
+import dotenv from 'dotenv';
+import { parseConfig, type Config } from '../config/config.js';
+import { maintainPartitions, migrate, migrationStatus, loadMigrations, openDatabase } from '../db/index.js';
+import { verifyAllChains, verifyChain, type ChainReport } from '../audit/index.js';
+import { createLogger, startServer, VERSION } from '../server.js';
+
+export interface CliIo {
+  env: Record<string, string | undefined>;
+  out: (s: string) => void;
+  err: (s: string) => void;
+  /** resolves when the running server should stop (signals in the real binary) */
+  stopSignal?: Promise<void>;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function reportLine(r: ChainReport): string {
+  return r.ok
+    ? `ok    org ${r.orgId}: ${r.rowsChecked} rows, chain intact`
+    : `BROKEN org ${r.orgId}: first bad row seq ${r.firstBreak!.seq}${r.firstBreak!.id ? ` (id ${r.firstBreak!.id})` : ''}: ${r.firstBreak!.reason}: ${r.firstBreak!.message}`;
+}
+
+/** Runs one CLI invocation; returns the exit code. Tests call this in-process. */
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  let code = 0;
+  const config = (): Config => parseConfig(io.env);
+  const program = new Command()
+    .name('agentbase')
+    .description('agentbase: the PostgreSQL-native system of record for multi-agent AI applications')
+    .version(VERSION)
+    .exitOverride()
+    .configureOutput({ writeOut: io.out, writeErr: io.err })
+    .showHelpAfterError();
+
+  program
+    .command('start')
+    .description('migrate, then serve the HTTP API on HOST:PORT (embedded PGlite unless DATABASE_URL is set)')
+    .action(async () => {
+      const cfg = config();
+      const svc = await startServer(cfg, createLogger(cfg));
+      io.out(`agentbase ${VERSION} listening on ${svc.url} (${svc.db.kind})\n`);
+      await (io.stopSignal ?? new Promise<void>(() => {}));
+      await svc.close();
+    });
+
+  program
+    .command('migrate')
+    .description('apply pending migrations (each in its own transaction; safe to run concurrently)')
+    .option('--status', 'only list applied and pending migrations')
+    .action(async (o: { status?: boolean }) => {
+      const db = await openDatabase(config());
+      try {
+        if (o.status) {
+          const s = await migrationStatus(db, await loadMigrations());
+          io.out(`current: ${s.current}\npending: ${s.pending.length ? s.pending.join(', ') : 'none'}\n`);
+          if (s.pending.length) code = 1;
+          return;
+        }
+        const r = await migrate(db);
+        const p = await maintainPartitions(db);
+        io.out(`${r.applied.length ? `applied: ${r.applied.join(', ')}` : 'nothing to apply'}; at migration ${r.current}; partitions created: ${p.created}\n`);
+      } finally {
+        await db.close();
+      }
+    });
+
+  const audit = program.command('audit').description('the tamper-evident audit log');
+  audit
+    .command('verify')
+    .description('recompute every hash chain; exits 1 naming the first bad row')
+    .option('--org <id>', 'only this organization')
+    .option('--json', 'print the reports as JSON')
+    .action(async (o: { org?: string; json?: boolean }) => {
+      if (o.org && !UUID.test(o.org)) {
+        io.err(`--org must be an organization id (a UUID), got ${JSON.stringify(o.org)}\n`);
+        code = 2;
+        return;
+      }
+      const db = await openDatabase(config());
+      try {
+        const reports = o.org ? [await verifyChain(db, o.org)] : await verifyAllChains(db);
+        if (o.json) io.out(`${JSON.stringify(reports, null, 2)}\n`);
+        else for (const r of reports) io.out(`${reportLine(r)}\n`);
+        if (reports.some((r) => !r.ok)) code = 1;
+      } finally {
+        await db.close();
+      }
+    });
+
+  program
+    .command('partitions')
+    .description('create partitions ahead and drop those past retention now (the server does this hourly)')
+    .action(async () => {
+      const db = await openDatabase(config());
+      try {
+        const r = await maintainPartitions(db);
+        io.out(`partitions created: ${r.created}, dropped: ${r.dropped}\n`);
+      } finally {
+        await db.close();
+      }
+    });
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return code;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode;
+    io.err(`agentbase: ${(err as Error).message}\n`);
+    return 1;
+  }
+}
+
+const isMain = process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href;
+if (isMain || process.argv[1]?.endsWith('/agentbase')) {
+  dotenv.config({ quiet: true });
+  const stop = new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+  runCli(process.argv.slice(2), {
+    env: process.env,
+    out: (s) => process.stdout.write(s),
+    err: (s) => process.stderr.write(s),
+    stopSignal: stop,
+  }).then(
+    (c) => process.exit(c),
+    (err: unknown) => {
+      process.stderr.write(`agentbase: ${(err as Error).message}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,120 @@
+import swagger from '@fastify/swagger';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import type { Logger } from 'pino';
+import { uuidv7, migrationStatus, type Database, type Migration } from '../db/index.js';
+import { AppError, forbidden } from '../errors.js';
+import { auditRoutes } from '../audit/index.js';
+import { authenticate, effectivePermissions, identityRoutes, rateHeaders, type IdentityDeps } from '../identity/index.js';
+import { makeErrorHandler } from './error-handler.js';
+import { createMetrics } from './metrics.js';
+import './context.js';
+
+export interface AppOptions {
+  identity: IdentityDeps;
+  migrations: Migration[];
+  bodyLimit: number;
+  logger: Logger | false;
+  version: string;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,100}$/;
+
+export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
+  const db: Database = opts.identity.db;
+  const app = Fastify({
+    ...(opts.logger ? { loggerInstance: opts.logger as FastifyBaseLogger } : { logger: false }),
+    bodyLimit: opts.bodyLimit,
+    // Keep a caller's request id (for tracing across services) when it is sane; otherwise mint one.
+    genReqId: (req) => {
+      const h = req.headers['x-request-id'];
+      return typeof h === 'string' && REQUEST_ID.test(h) ? h : uuidv7();
+    },
+    trustProxy: false,
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.setErrorHandler(makeErrorHandler(opts.bodyLimit));
+  app.setNotFoundHandler((req, reply) => {
+    void reply.status(404).send({
+      error: { code: 'route_not_found', message: `no route ${req.method} ${req.url.split('?')[0]}; see GET /openapi.json`, requestId: req.id },
+    });
+  });
+
+  const metrics = createMetrics(db);
+  app.decorateRequest('principal', null);
+  app.decorateRequest('permissions', null);
+
+  app.addHook('onRequest', async (req, reply) => {
+    void reply.header('x-request-id', req.id);
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    metrics.observe(req.method, req.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
+  });
+
+  // Authentication and the route's permission, in one place, before validation
+  // so an unauthenticated caller learns nothing about the body schema.
+  app.addHook('preValidation', async (req, reply) => {
+    const url = req.routeOptions.url;
+    if (!url?.startsWith('/v1/')) return;
+    const cfg = req.routeOptions.config;
+    const mode = cfg.auth ?? 'required';
+    const header = req.headers.authorization;
+    if (mode === 'public') return;
+    const auth = await authenticate(opts.identity, header);
+    if (auth?.rate) void reply.headers(rateHeaders(auth.rate));
+    if (!auth) {
+      if (mode === 'optional') return;
+      throw new AppError(401, 'unauthenticated', 'send Authorization: Bearer <access token or API key>');
+    }
+    req.principal = auth.principal;
+    if (cfg.permission) {
+      req.permissions = await effectivePermissions(opts.identity, auth.principal);
+      if (!req.permissions.has(cfg.permission)) throw forbidden(cfg.permission);
+    }
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'agentbase',
+        version: opts.version,
+        description: 'The PostgreSQL-native system of record for multi-agent AI applications.',
+      },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', description: 'An access token (JWT) from /v1/auth/login, or an API key (ab_…)' },
+        },
+      },
+      security: [{ bearer: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { schema: { hide: true } }, async (req, reply) => {
+    try {
+      await db.admin.query('SELECT 1');
+      const s = await migrationStatus(db, opts.migrations);
+      if (s.pending.length) {
+        return reply.status(503).send({
+          error: { code: 'not_ready', message: `migrations pending: ${s.pending.join(', ')}; run agentbase migrate`, requestId: req.id },
+        });
+      }
+      return { status: 'ready', migration: s.current, database: db.kind };
+    } catch (err) {
+      req.log.warn({ err }, 'readiness check failed');
+      return reply.status(503).send({ error: { code: 'not_ready', message: 'the database is not reachable', requestId: req.id } });
+    }
+  });
+  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
+    void reply.header('content-type', metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(identityRoutes(opts.identity));
+  await app.register(auditRoutes({ db }));
+  return app;
+}

@@ -1,0 +1,24 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { IdentityDeps } from './deps.js';
+import { apiKeyRoutes } from './routes/api-keys-routes.js';
+import { authRoutes } from './routes/auth-routes.js';
+import { meRoutes } from './routes/me-routes.js';
+import { orgRoutes } from './routes/org-routes.js';
+
+export type { IdentityDeps } from './deps.js';
+export type { Principal, RequestMeta } from './principal.js';
+export { authenticate, effectivePermissions, rateHeaders, API_KEY_PREFIX, type RateLimitState } from './access.js';
+export { accessTokens, type AccessTokens } from './access-tokens.js';
+export { deriveKeys, type Keys } from './secrets.js';
+export { signup, login } from './auth-service.js';
+export { createApiKey } from './api-keys-service.js';
+export { totpCode } from './totp.js';
+
+export function identityRoutes(deps: IdentityDeps): FastifyPluginAsync {
+  return async (app) => {
+    await app.register(authRoutes(deps));
+    await app.register(meRoutes(deps));
+    await app.register(orgRoutes(deps));
+    await app.register(apiKeyRoutes(deps));
+  };
+}

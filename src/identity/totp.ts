@@ -1,0 +1,18 @@
+import { authenticator } from 'otplib';
+
+// RFC 6238 TOTP through otplib: 30-second steps, 6 digits, one step of clock
+// drift allowed either way. A clone, so the library's shared instance is untouched.
+const totp = authenticator.clone({ window: 1, step: 30, digits: 6 });
+
+export const newTotpSecret = (): string => totp.generateSecret(20);
+
+export const totpUri = (account: string, secret: string): string => totp.keyuri(account, 'agentbase', secret);
+
+/** The time step a code belongs to, or null when it matches none in the window. */
+export function totpStep(secret: string, code: string, now = Date.now()): number | null {
+  const delta = totp.checkDelta(code, secret);
+  if (delta === null) return null;
+  return Math.floor(now / 1000 / 30) + delta;
+}
+
+export const totpCode = (secret: string): string => totp.generate(secret);
