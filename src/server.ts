@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
-import type { Config } from './config/config.js';
-import { resolveSecret } from './config/secret.js';
+import type { Config } from './config/index.js';
+import { resolveSecret } from './config/index.js';
 import { loadMigrations, maintainPartitions, migrate, openDatabase, type Database } from './db/index.js';
-import { buildApp } from './http/app.js';
+import { buildApp } from './http/index.js';
 import { accessTokens, deriveKeys, type IdentityDeps } from './identity/index.js';
 
 export const VERSION: string = (
@@ -25,6 +25,7 @@ export function createLogger(config: Config): Logger {
 export interface Service {
   app: FastifyInstance;
   db: Database;
+  identity: IdentityDeps;
   close(): Promise<void>;
 }
 
@@ -43,6 +44,7 @@ export async function createService(config: Config, db: Database, logger: Logger
   return {
     app,
     db,
+    identity,
     async close() {
       await app.close();
     },

@@ -2,9 +2,8 @@ import { AppError } from '../errors.js';
 import type { IdentityDeps } from './deps.js';
 import { authenticateApiKey } from './api-keys-repo.js';
 import type { Principal } from './principal.js';
-import { userPermissions } from './rbac-repo.js';
+import { principalPermissions } from './rbac-repo.js';
 import { sha256hex } from './secrets.js';
-import { sessionIsLive } from './sessions-repo.js';
 
 export const API_KEY_PREFIX = 'ab_';
 export const API_KEY_LENGTH = API_KEY_PREFIX.length + 40; // 30 random bytes, base64url
@@ -70,12 +69,10 @@ export function rateHeaders(r: RateLimitState): Record<string, string> {
  * that was logged out, or a membership that ended, yields an error or nothing.
  */
 export async function effectivePermissions(deps: IdentityDeps, p: Principal): Promise<Set<string>> {
-  const perms = await deps.db.tenant(p.orgId, async (sql) => {
-    if (p.sessionId && !(await sessionIsLive(sql, p.sessionId))) {
-      throw new AppError(401, 'invalid_token', 'this session has ended (logged out or revoked); log in again');
-    }
-    return userPermissions(sql, p.userId);
-  });
+  const { sessionLive, permissions: perms } = await deps.db.tenant(p.orgId, (sql) =>
+    principalPermissions(sql, p.userId, p.sessionId),
+  );
+  if (!sessionLive) throw new AppError(401, 'invalid_token', 'this session has ended (logged out or revoked); log in again');
   const scoped = p.scopes && !p.scopes.includes('*') ? perms.filter((x) => p.scopes!.includes(x)) : perms;
   return new Set(scoped);
 }

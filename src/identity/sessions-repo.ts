@@ -77,14 +77,6 @@ export async function revokeSession(sql: Sql, sessionId: string, reason: string)
   return r.rowCount > 0;
 }
 
-export async function sessionIsLive(sql: Sql, sessionId: string): Promise<boolean> {
-  const r = await sql.query(
-    `SELECT 1 FROM sessions WHERE id = $1 AND revoked_at IS NULL AND expires_at > now()`,
-    [sessionId],
-  );
-  return r.rows.length > 0;
-}
-
 /** Every live session of a user in the current tenant (RLS scopes it). */
 export async function revokeUserSessions(sql: Sql, userId: string, reason: string): Promise<number> {
   const r = await sql.query(

@@ -1,0 +1,2 @@
+export { parseConfig, ConfigError, type Config } from './config.js';
+export { resolveSecret } from './secret.js';
