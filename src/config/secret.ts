@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ConfigError, type Config } from './config.js';
 
@@ -23,9 +23,16 @@ export async function resolveSecret(config: Config): Promise<string> {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
   await mkdir(dir, { recursive: true });
-  const s = randomBytes(48).toString('base64url');
-  await writeFile(file, s, { mode: 0o600, flag: 'wx' }).catch(async (err: NodeJS.ErrnoException) => {
-    if (err.code !== 'EEXIST') throw err;
-  });
+  // Write a temporary file, then link it into place: link fails if the secret
+  // already exists, so concurrent first starts agree on one complete secret.
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
+  await writeFile(tmp, randomBytes(48).toString('base64url'), { mode: 0o600 });
+  try {
+    await link(tmp, file).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EEXIST') throw err;
+    });
+  } finally {
+    await unlink(tmp).catch(() => {});
+  }
   return (await readFile(file, 'utf8')).trim();
 }

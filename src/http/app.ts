@@ -35,6 +35,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(makeErrorHandler(opts.bodyLimit));
+  // JSON bodies only: Fastify's built-in text/plain parser would hand a string to the schema.
+  app.removeContentTypeParser('text/plain');
   app.setNotFoundHandler((req, reply) => {
     void reply.status(404).send({
       error: { code: 'route_not_found', message: `no route ${req.method} ${req.url.split('?')[0]}; see GET /openapi.json`, requestId: req.id },
@@ -52,9 +54,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     metrics.observe(req.method, req.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
   });
 
-  // Authentication and the route's permission, in one place, before validation
-  // so an unauthenticated caller learns nothing about the body schema.
-  app.addHook('preValidation', async (req, reply) => {
+  // Authentication and the route's permission, in one place, before the body is
+  // even parsed: an unauthenticated caller costs no parsing and learns nothing
+  // about the body schema.
+  app.addHook('onRequest', async (req, reply) => {
     const url = req.routeOptions.url;
     if (!url?.startsWith('/v1/')) return;
     const cfg = req.routeOptions.config;
