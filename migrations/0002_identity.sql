@@ -347,9 +347,9 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
 $$;
 
 CREATE FUNCTION auth_find_invitation(p_hash text)
-RETURNS TABLE (id uuid, org_id uuid)
+RETURNS TABLE (id uuid, org_id uuid, email varchar)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
-  SELECT i.id, i.org_id FROM invitations i WHERE i.token_hash = p_hash
+  SELECT i.id, i.org_id, i.email FROM invitations i WHERE i.token_hash = p_hash
 $$;
 
 -- Used by maintenance and `agentbase audit verify` to walk every tenant.

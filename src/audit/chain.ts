@@ -44,6 +44,29 @@ function canonicalize(v: unknown): unknown {
 
 export const canonicalJson = (v: unknown): string => JSON.stringify(canonicalize(v));
 
-export function chainHash(prevHash: string, content: ChainedContent): string {
+/**
+ * The hash of a row. The content is rebuilt field by field, so whatever else
+ * the caller's object carries (the stored hashes, say) never enters it.
+ */
+export function chainHash(prevHash: string, c: ChainedContent): string {
+  const content: ChainedContent = {
+    id: c.id,
+    orgId: c.orgId,
+    seq: c.seq,
+    actorType: c.actorType,
+    userId: c.userId,
+    apiKeyId: c.apiKeyId,
+    sessionId: c.sessionId,
+    agentId: c.agentId,
+    action: c.action,
+    resourceType: c.resourceType,
+    resourceId: c.resourceId,
+    oldValues: c.oldValues,
+    newValues: c.newValues,
+    ipAddress: c.ipAddress,
+    userAgent: c.userAgent,
+    requestId: c.requestId,
+    createdAt: c.createdAt,
+  };
   return createHash('sha256').update(prevHash).update('\n').update(canonicalJson(content)).digest('hex');
 }

@@ -71,9 +71,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       throw new AppError(401, 'unauthenticated', 'send Authorization: Bearer <access token or API key>');
     }
     req.principal = auth.principal;
-    if (cfg.permission) {
-      req.permissions = await effectivePermissions(opts.identity, auth.principal);
-      if (!req.permissions.has(cfg.permission)) throw forbidden(cfg.permission);
+    // A session's access token outlives a logout or revocation: check the session on every route.
+    if (cfg.permission || auth.principal.sessionId) {
+      const held = await effectivePermissions(opts.identity, auth.principal);
+      req.permissions = held;
+      if (cfg.permission && !held.has(cfg.permission)) throw forbidden(cfg.permission);
     }
   });
 

@@ -44,6 +44,7 @@ export function slugify(s: string): string {
   return (
     s
       .normalize('NFKD')
+      .replace(/\p{M}/gu, '')
       .toLowerCase()
       .replace(/[^a-z0-9]+/g, '-')
       .replace(/^-+|-+$/g, '')

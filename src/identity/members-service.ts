@@ -3,14 +3,14 @@ import type { Sql } from '../db/index.js';
 import { AppError, badRequest, conflict, notFound } from '../errors.js';
 import type { IdentityDeps } from './deps.js';
 import * as orgs from './orgs-repo.js';
-import { hashPassword } from './passwords.js';
+import { hashPassword, verifyPassword } from './passwords.js';
 import type { Principal, RequestMeta } from './principal.js';
 import * as rbac from './rbac-repo.js';
 import { randomToken, sha256hex } from './secrets.js';
 import { startSession, tokenPair, type TokenPair } from './session-tokens.js';
 import { revokeUserApiKeys } from './api-keys-repo.js';
 import { revokeUserSessions } from './sessions-repo.js';
-import { findUserIdByEmail, getUser, insertUser, usernameExists } from './users-repo.js';
+import { findUserIdByEmail, getPasswordHash, getUser, insertUser, usernameExists } from './users-repo.js';
 
 const INVITE_PREFIX = 'abi_';
 
@@ -96,7 +96,17 @@ export async function acceptInvitation(
   const found = await deps.db.transaction((sql) => orgs.findInvitationByTokenHash(sql, sha256hex(input.token)));
   if (!found) throw gone();
   const callerEmail = caller ? ((await deps.db.transaction((sql) => getUser(sql, caller.userId)))?.email ?? null) : null;
-  const passwordHash = !caller && input.password ? await hashPassword(input.password) : undefined;
+  // Someone who already has an account (a former member, say) accepts with
+  // their password instead of a token; otherwise a new account is made.
+  const existingId = caller ? undefined : await deps.db.transaction((sql) => findUserIdByEmail(sql, found.email));
+  if (!caller && existingId) {
+    if (!input.password) throw badRequest('an account exists for this email: send its password, or accept while signed in', { field: 'password' });
+    const stored = await deps.db.transaction((sql) => getPasswordHash(sql, existingId));
+    if (!stored || !(await verifyPassword(stored, input.password))) {
+      throw new AppError(401, 'invalid_credentials', 'the password is wrong for the account this invitation is for');
+    }
+  }
+  const passwordHash = !caller && !existingId && input.password ? await hashPassword(input.password) : undefined;
   const out = await deps.db.tenant(found.orgId, async (sql) => {
     const inv = await orgs.getInvitationForUpdate(sql, found.id);
     if (!inv || inv.revokedAt) throw gone();
@@ -108,10 +118,9 @@ export async function acceptInvitation(
         throw new AppError(403, 'forbidden', `this invitation is for ${inv.email}; sign in as that user to accept it`);
       }
       userId = caller.userId;
+    } else if (existingId) {
+      userId = existingId;
     } else {
-      if (await findUserIdByEmail(sql, inv.email)) {
-        throw conflict(`an account for ${inv.email} exists; log in and accept with your access token`);
-      }
       if (!passwordHash) throw badRequest('password is required to create your account', { field: 'password' });
       const base = input.username ?? inv.email.split('@')[0]!.replace(/[^a-zA-Z0-9._-]/g, '') ?? 'user';
       const username = input.username || !(await usernameExists(sql, base)) ? base : `${base}-${found.id.slice(0, 6)}`;

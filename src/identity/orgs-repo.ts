@@ -206,9 +206,12 @@ export async function getInvitationForUpdate(sql: Sql, id: string): Promise<Invi
   return r.rows[0];
 }
 
-export async function findInvitationByTokenHash(sql: Sql, tokenHash: string): Promise<{ id: string; orgId: string } | undefined> {
-  const r = await sql.query<{ id: string; orgId: string }>(
-    `SELECT id, org_id AS "orgId" FROM auth_find_invitation($1)`,
+export async function findInvitationByTokenHash(
+  sql: Sql,
+  tokenHash: string,
+): Promise<{ id: string; orgId: string; email: string } | undefined> {
+  const r = await sql.query<{ id: string; orgId: string; email: string }>(
+    `SELECT id, org_id AS "orgId", email FROM auth_find_invitation($1)`,
     [tokenHash],
   );
   return r.rows[0];

@@ -123,7 +123,11 @@ export async function updateRole(
 
 export async function softDeleteRole(sql: Sql, id: string): Promise<boolean> {
   const r = await sql.query(`UPDATE roles SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL AND NOT is_system`, [id]);
-  if (r.rowCount > 0) await sql.query(`DELETE FROM user_roles WHERE role_id = $1`, [id]);
+  if (r.rowCount > 0) {
+    await sql.query(`DELETE FROM user_roles WHERE role_id = $1`, [id]);
+    // Pending invitations would otherwise hand out a role that no longer exists.
+    await sql.query(`UPDATE invitations SET revoked_at = now() WHERE role_id = $1 AND accepted_at IS NULL AND revoked_at IS NULL`, [id]);
+  }
   return r.rowCount > 0;
 }
 

@@ -29,6 +29,13 @@ async function resolveParent(sql: Sql, parent: string | null | undefined): Promi
   return role.id;
 }
 
+/** Unknown names are a bad request (400), checked before whether the caller holds them (403). */
+async function assertKnownPermissions(sql: Sql, perms: string[]): Promise<void> {
+  const known = new Set((await rbac.listPermissions(sql)).map((p) => p.name));
+  const unknown = [...new Set(perms)].filter((p) => !known.has(p));
+  if (unknown.length) throw badRequest(`unknown permissions: ${unknown.join(', ')}; see GET /v1/permissions`, { unknown });
+}
+
 function assertPermissionsHeld(perms: string[], held: Set<string>): void {
   const missing = perms.filter((p) => !held.has(p));
   if (missing.length) {
@@ -43,9 +50,10 @@ export async function createRole(
   input: { name: string; description?: string; parent?: string; permissions: string[] },
 ): Promise<rbac.RoleRow> {
   if (SYSTEM_ROLES.has(input.name)) throw conflict(`${input.name} is a built-in role name; choose another`);
-  assertPermissionsHeld(input.permissions, held);
   try {
     return await deps.db.tenant(actor.orgId, async (sql) => {
+      await assertKnownPermissions(sql, input.permissions);
+      assertPermissionsHeld(input.permissions, held);
       const parentRoleId = (await resolveParent(sql, input.parent)) ?? null;
       if (parentRoleId) {
         const inherited = await rbac.roleEffectivePermissions(sql, parentRoleId);
@@ -75,6 +83,10 @@ export async function updateRole(
     const before = await rbac.getRole(sql, id);
     if (!before) throw notFound('role', id);
     if (before.isSystem) throw new AppError(403, 'forbidden', 'built-in roles cannot be changed; create a custom role instead');
+    if (input.permissions) {
+      await assertKnownPermissions(sql, input.permissions);
+      assertPermissionsHeld(input.permissions, held);
+    }
     const parentRoleId = await resolveParent(sql, input.parent);
     if (parentRoleId) {
       if ((await rbac.roleAncestors(sql, parentRoleId)).includes(id)) {
@@ -86,7 +98,6 @@ export async function updateRole(
       throw versionConflict('role', input.version);
     }
     if (input.permissions) {
-      assertPermissionsHeld(input.permissions, held);
       const unknown = await rbac.setRolePermissions(sql, actor.orgId, id, [...new Set(input.permissions)]);
       if (unknown.length) throw badRequest(`unknown permissions: ${unknown.join(', ')}; see GET /v1/permissions`, { unknown });
     }

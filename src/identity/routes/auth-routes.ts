@@ -59,7 +59,7 @@ export function authRoutes(deps: IdentityDeps): FastifyPluginAsync {
       schema: {
         tags: ['auth'],
         summary: 'End the session of the access token, or of the given refresh token',
-        body: z.strictObject({ refreshToken: z.string().min(1).max(200).optional() }).optional(),
+        body: z.strictObject({ refreshToken: z.string().min(1).max(200).optional() }).nullish(),
       },
     }, async (req, reply) => {
       await logout(deps, req.principal, req.body?.refreshToken, meta(req));

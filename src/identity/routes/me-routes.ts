@@ -36,11 +36,11 @@ export function meRoutes(deps: IdentityDeps): FastifyPluginAsync {
       schema: {
         tags: ['me'],
         summary: 'Start TOTP enrollment: returns the secret and otpauth:// URL for an authenticator app',
-        body: z.strictObject({ name: z.string().min(1).max(100).default('Authenticator') }).default({ name: 'Authenticator' }),
+        body: z.strictObject({ name: z.string().min(1).max(100).optional() }).nullish(),
       },
     }, async (req, reply) => {
       sessionOnly(principal(req).kind);
-      return reply.status(201).send(await enrollTotp(deps, actor(req), req.body.name));
+      return reply.status(201).send(await enrollTotp(deps, actor(req), req.body?.name ?? 'Authenticator'));
     });
 
     r.post('/v1/me/mfa/totp/confirm', {
