@@ -217,6 +217,11 @@ export async function refresh(deps: IdentityDeps, refreshToken: string, meta: Re
       expiresAt: t.sessionExpiresAt,
     });
     await markRefreshTokenUsed(sql, t.id, nextId);
+    await appendAudit(
+      sql,
+      { orgId: found.orgId, actorType: 'user', userId: t.userId, sessionId: t.sessionId, ...meta },
+      { action: 'auth.token_refreshed', resourceType: 'session', resourceId: t.sessionId },
+    );
     return { kind: 'ok' as const, sessionId: t.sessionId, userId: t.userId, refreshToken: next };
   });
   switch (outcome.kind) {

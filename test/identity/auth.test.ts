@@ -374,8 +374,10 @@ describe('access tokens', () => {
 });
 
 describe('audit of authentication', () => {
-  it('records signup, login and logout without any password or token', async () => {
+  it('records signup, login, refresh and logout without any password or token', async () => {
     const u = await signupUser(t.app);
+    const refreshed = await post('/v1/auth/refresh', { refreshToken: u.refreshToken });
+    expect(refreshed.statusCode).toBe(200);
     const second = (await login({ email: u.email, password: PASSWORD })).json().tokens;
     expect((await post('/v1/auth/logout', {}, bearer(second.accessToken))).statusCode).toBe(204);
     const third = (await login({ email: u.email, password: PASSWORD })).json().tokens;
@@ -384,14 +386,16 @@ describe('audit of authentication', () => {
     expect(res.statusCode).toBe(200);
     const rows = res.json().data as { action: string; userId: string; resourceId: string }[];
     const actions = rows.map((r) => r.action);
-    expect(actions).toEqual(expect.arrayContaining(['organization.created', 'user.signed_up', 'auth.login', 'auth.logout']));
+    expect(actions).toEqual(
+      expect.arrayContaining(['organization.created', 'user.signed_up', 'auth.token_refreshed', 'auth.login', 'auth.logout']),
+    );
     expect(rows.find((r) => r.action === 'organization.created')?.resourceId).toBe(u.orgId);
     expect(rows.find((r) => r.action === 'user.signed_up')?.resourceId).toBe(u.userId);
     expect(rows.find((r) => r.action === 'auth.logout')?.resourceId).toBe(second.sessionId);
     expect(rows.every((r) => r.userId === u.userId)).toBe(true);
 
     const text = res.body;
-    for (const secret of [PASSWORD, u.accessToken, u.refreshToken, second.accessToken, second.refreshToken, third.refreshToken, '$argon2']) {
+    for (const secret of [PASSWORD, u.accessToken, u.refreshToken, refreshed.json().refreshToken, second.accessToken, second.refreshToken, third.refreshToken, '$argon2']) {
       expect(text).not.toContain(secret);
     }
   });
