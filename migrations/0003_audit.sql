@@ -53,6 +53,8 @@ BEGIN
 END $$;
 CREATE TRIGGER audit_logs_append_only BEFORE UPDATE OR DELETE ON audit_logs
   FOR EACH ROW EXECUTE FUNCTION audit_logs_append_only();
+CREATE TRIGGER audit_logs_no_truncate BEFORE TRUNCATE ON audit_logs
+  FOR EACH STATEMENT EXECUTE FUNCTION audit_logs_append_only();
 
 GRANT SELECT, INSERT ON audit_logs TO agentbase_app;
 GRANT SELECT, INSERT, UPDATE ON audit_chain_heads TO agentbase_app;

@@ -134,6 +134,14 @@ export async function chainPage(
   return r.rows;
 }
 
+export async function firstRowAfter(sql: Sql, orgId: string, seq: number): Promise<{ id: string; seq: number } | undefined> {
+  const r = await sql.query<{ id: string; seq: number }>(
+    `SELECT id, seq FROM audit_logs WHERE org_id = $1 AND seq > $2 ORDER BY seq, id LIMIT 1`,
+    [orgId, seq],
+  );
+  return r.rows[0];
+}
+
 export async function chainHead(sql: Sql, orgId: string): Promise<{ seq: number; lastHash: string } | undefined> {
   const r = await sql.query<{ seq: number; lastHash: string }>(
     `SELECT seq, last_hash AS "lastHash" FROM audit_chain_heads WHERE org_id = $1`,

@@ -1,5 +1,5 @@
 import type { Database } from '../db/index.js';
-import { allOrganizationIds, chainHead, chainPage } from './audit-repo.js';
+import { allOrganizationIds, chainHead, chainPage, firstRowAfter } from './audit-repo.js';
 import { chainHash, GENESIS_HASH } from './chain.js';
 
 export type BreakReason =
@@ -71,6 +71,19 @@ export async function verifyChain(db: Database, orgId: string): Promise<ChainRep
         id: null,
         reason: 'head_mismatch',
         message: `the chain ends at seq ${expected - 1} but its head says ${headSeq}: rows at the end are missing or the head was altered`,
+      });
+    }
+    // A row past the head that the head still does not cover was not written by
+    // appendAudit (which moves the head in the same transaction). Re-read the head
+    // after finding it, so a concurrent append (row and head commit together) is
+    // not mistaken for a forgery.
+    const extra = await firstRowAfter(sql, orgId, headSeq);
+    if (extra && extra.seq > ((await chainHead(sql, orgId))?.seq ?? 0)) {
+      return fail({
+        seq: extra.seq,
+        id: extra.id,
+        reason: 'head_mismatch',
+        message: `row seq ${extra.seq} lies beyond the chain head (seq ${headSeq}): it was not appended by agentbase`,
       });
     }
     return { orgId, ok: true, rowsChecked: checked, lastSeq: expected - 1, firstBreak: null };
