@@ -40,7 +40,8 @@ export async function identityBench(opts: { seconds: number; connections: number
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
 
   const run = async (title: string, path: string, headers: Record<string, string>) => {
-    const r = await autocannon({ url: `${url}${path}`, headers, connections: opts.connections, duration: opts.seconds });
+    // The load generator runs in a worker thread so it does not share the server's event loop.
+    const r = await autocannon({ url: `${url}${path}`, headers, connections: opts.connections, duration: opts.seconds, workers: 1 });
     if (r.non2xx > 0) throw new Error(`${title}: ${r.non2xx} non-2xx responses`);
     return { title, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99 };
   };

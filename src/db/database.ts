@@ -17,19 +17,18 @@ export function createDatabase(driver: Driver): Database {
       transaction: (fn) => driver.transaction(fn),
     },
     transaction<T>(fn: (sql: Sql) => Promise<T>) {
-      return driver.transaction(async (sql) => {
-        await sql.query(`SELECT set_config('role', '${APP_ROLE}', true)`);
-        return fn(sql);
-      });
+      return driver.transaction(fn, `SELECT set_config('role', '${APP_ROLE}', true)`);
     },
     tenant<T>(orgId: string, fn: (sql: Sql) => Promise<T>) {
       // A malformed tenant would make every policy comparison fail; refuse it
       // before touching the database so a bug cannot turn into a silent no-op.
+      // Once checked against the UUID pattern it is safe to inline, which lets
+      // the setup travel with BEGIN in one round trip.
       if (!UUID_RE.test(orgId)) throw new Error(`tenant id is not a UUID: ${JSON.stringify(orgId)}`);
-      return driver.transaction(async (sql) => {
-        await sql.query(`SELECT set_config('role', '${APP_ROLE}', true), set_config('app.org_id', $1, true)`, [orgId]);
-        return fn(sql);
-      });
+      return driver.transaction(
+        fn,
+        `SELECT set_config('role', '${APP_ROLE}', true), set_config('app.org_id', '${orgId.toLowerCase()}', true)`,
+      );
     },
     stats: () => driver.stats(),
     close: () => driver.close(),

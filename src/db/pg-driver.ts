@@ -36,11 +36,12 @@ export function createPgDriver(opts: PgDriverOptions): Driver {
   return {
     kind: 'postgres',
     query: (text, params) => top.query(text, params),
-    async transaction(fn) {
+    async transaction(fn, setup) {
       const client = await pool.connect();
       let broken = false;
       try {
-        await client.query('BEGIN');
+        // Simple-protocol multi-statement: BEGIN and the setup in one round trip.
+        await client.query(setup ? `BEGIN; ${setup}` : 'BEGIN');
         const out = await fn(wrap(client));
         await client.query('COMMIT');
         return out;

@@ -25,7 +25,11 @@ export async function createPgliteDriver(dataDir?: string): Promise<Driver> {
     kind: 'pglite',
     query: (text, params) => top.query(text, params),
     // PGlite serialises transactions internally: it is one connection.
-    transaction: (fn) => pg.transaction((tx) => fn(wrap(tx))),
+    transaction: (fn, setup) =>
+      pg.transaction(async (tx) => {
+        if (setup) await tx.query(setup);
+        return fn(wrap(tx));
+      }),
     stats: () => ({ total: 1, idle: 1, waiting: 0 }),
     close: () => pg.close(),
   };

@@ -36,7 +36,11 @@ export interface PoolStats {
 export interface Driver {
   readonly kind: 'pglite' | 'postgres';
   query<R>(text: string, params?: readonly unknown[]): Promise<QueryResult<R>>;
-  transaction<T>(fn: (sql: AdminSql) => Promise<T>): Promise<T>;
+  /**
+   * `setup` is a parameterless statement run first inside the transaction; the
+   * node-postgres driver sends it in the same round trip as BEGIN.
+   */
+  transaction<T>(fn: (sql: AdminSql) => Promise<T>, setup?: string): Promise<T>;
   stats(): PoolStats;
   close(): Promise<void>;
 }
