@@ -14,6 +14,7 @@ export interface PartitionedTable {
 
 export const PARTITIONED_TABLES: readonly PartitionedTable[] = [
   { table: 'audit_logs', ahead: 3, retainMonths: 84 }, // seed 002: audit retention 7 years
+  { table: 'agent_states', ahead: 3, retainMonths: 24 }, // seed 003 sets none; two years of checkpoints
 ];
 
 export interface MaintenanceResult {
