@@ -19,7 +19,7 @@ export async function identityBench(opts: { seconds: number; connections: number
   // The baseline: the same row through the same service call, with no auth.
   const { getApiKey } = await import('../src/identity/api-keys-service.js');
   let orgId = '';
-  app.get('/bench/api-keys/:id', async (req) => getApiKey(identity, orgId, (req.params as { id: string }).id));
+  app.get('/bench/api-keys/:id', async (req) => getApiKey(identity, orgId, { userId: '', held: new Set(['api_keys:manage']) }, (req.params as { id: string }).id));
   const signup = await app.inject({
     method: 'POST',
     url: '/v1/auth/signup',

@@ -252,6 +252,45 @@ CREATE TABLE api_key_usage (
 );
 CREATE INDEX idx_api_key_usage_org ON api_key_usage (org_id);
 
+-- --------------------------------------------------------------- seed: RBAC
+-- Seeded before row-level security is forced below: a migrating owner that is
+-- not a superuser has no policy of its own and could not insert afterwards.
+INSERT INTO permissions (resource, action, description) VALUES
+  ('orgs', 'read', 'Read the organization and its settings'),
+  ('orgs', 'write', 'Change the organization''s name, settings and limits'),
+  ('members', 'read', 'List members and invitations'),
+  ('members', 'write', 'Invite, remove and change the roles of members'),
+  ('roles', 'read', 'List roles and permissions'),
+  ('roles', 'write', 'Create, change and delete custom roles'),
+  ('api_keys', 'read', 'List API keys'),
+  ('api_keys', 'write', 'Create API keys, and read and revoke your own'),
+  ('api_keys', 'manage', 'Read and revoke every member''s API keys'),
+  ('audit', 'read', 'Read and verify the audit log'),
+  ('agents', 'read', 'Read agents, versions and tools'),
+  ('agents', 'write', 'Create and change agents, versions and tools'),
+  ('executions', 'read', 'Read executions, spans and costs'),
+  ('executions', 'write', 'Record and run executions');
+
+INSERT INTO roles (name, description, is_system) VALUES
+  ('viewer', 'Reads everything in the organization', true),
+  ('member', 'Builds and runs agents', true),
+  ('admin', 'Manages members, roles and keys', true),
+  ('owner', 'Full control of the organization', true);
+
+-- Inheritance: each role gets its parent's permissions.
+UPDATE roles r SET parent_role_id = p.id
+FROM (VALUES ('member', 'viewer'), ('admin', 'member'), ('owner', 'admin')) AS v(child, parent)
+JOIN roles p ON p.name = v.parent AND p.org_id IS NULL
+WHERE r.name = v.child AND r.org_id IS NULL;
+
+INSERT INTO role_permissions (role_id, permission_id)
+SELECT r.id, p.id FROM roles r JOIN permissions p ON
+  (r.name = 'viewer' AND p.action = 'read' AND p.resource <> 'api_keys')
+  OR (r.name = 'member' AND (p.resource, p.action) IN (('agents', 'write'), ('executions', 'write'), ('api_keys', 'read'), ('api_keys', 'write')))
+  OR (r.name = 'admin' AND (p.resource, p.action) IN (('members', 'write'), ('roles', 'write'), ('api_keys', 'manage')))
+  OR (r.name = 'owner' AND (p.resource, p.action) IN (('orgs', 'write')))
+WHERE r.org_id IS NULL;
+
 -- ------------------------------------------------------------- privileges + RLS
 GRANT SELECT, INSERT, UPDATE ON users, user_credentials, mfa_devices, mfa_recovery_codes TO agentbase_app;
 GRANT SELECT ON permissions TO agentbase_app;
@@ -359,6 +398,10 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
   SELECT o.id FROM organizations o ORDER BY o.created_at, o.id
 $$;
 
+-- On PostgreSQL 15 PUBLIC no longer has CREATE on schema public, and a role
+-- must have it to own functions there.
+GRANT CREATE ON SCHEMA public TO agentbase_auth;
+
 DO $$
 DECLARE f text;
 BEGIN
@@ -369,39 +412,3 @@ BEGIN
     EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO agentbase_app', f);
   END LOOP;
 END $$;
-
--- --------------------------------------------------------------- seed: RBAC
-INSERT INTO permissions (resource, action, description) VALUES
-  ('orgs', 'read', 'Read the organization and its settings'),
-  ('orgs', 'write', 'Change the organization''s name, settings and limits'),
-  ('members', 'read', 'List members and invitations'),
-  ('members', 'write', 'Invite, remove and change the roles of members'),
-  ('roles', 'read', 'List roles and permissions'),
-  ('roles', 'write', 'Create, change and delete custom roles'),
-  ('api_keys', 'read', 'List API keys'),
-  ('api_keys', 'write', 'Create and revoke API keys'),
-  ('audit', 'read', 'Read and verify the audit log'),
-  ('agents', 'read', 'Read agents, versions and tools'),
-  ('agents', 'write', 'Create and change agents, versions and tools'),
-  ('executions', 'read', 'Read executions, spans and costs'),
-  ('executions', 'write', 'Record and run executions');
-
-INSERT INTO roles (name, description, is_system) VALUES
-  ('viewer', 'Reads everything in the organization', true),
-  ('member', 'Builds and runs agents', true),
-  ('admin', 'Manages members, roles and keys', true),
-  ('owner', 'Full control of the organization', true);
-
--- Inheritance: each role gets its parent's permissions.
-UPDATE roles r SET parent_role_id = p.id
-FROM (VALUES ('member', 'viewer'), ('admin', 'member'), ('owner', 'admin')) AS v(child, parent)
-JOIN roles p ON p.name = v.parent AND p.org_id IS NULL
-WHERE r.name = v.child AND r.org_id IS NULL;
-
-INSERT INTO role_permissions (role_id, permission_id)
-SELECT r.id, p.id FROM roles r JOIN permissions p ON
-  (r.name = 'viewer' AND p.action = 'read' AND p.resource <> 'api_keys')
-  OR (r.name = 'member' AND (p.resource, p.action) IN (('agents', 'write'), ('executions', 'write'), ('api_keys', 'read'), ('api_keys', 'write')))
-  OR (r.name = 'admin' AND (p.resource, p.action) IN (('members', 'write'), ('roles', 'write')))
-  OR (r.name = 'owner' AND (p.resource, p.action) IN (('orgs', 'write')))
-WHERE r.org_id IS NULL;

@@ -39,6 +39,13 @@ export function createPgDriver(opts: PgDriverOptions): Driver {
     async transaction(fn, setup) {
       const client = await pool.connect();
       let broken = false;
+      // While a client is checked out the pool no longer listens for its errors;
+      // a connection the server drops between two queries would otherwise emit
+      // an unhandled 'error' and take the process down.
+      const onError = () => {
+        broken = true;
+      };
+      client.on('error', onError);
       try {
         // Simple-protocol multi-statement: BEGIN and the setup in one round trip.
         await client.query(setup ? `BEGIN; ${setup}` : 'BEGIN');
@@ -53,6 +60,7 @@ export function createPgDriver(opts: PgDriverOptions): Driver {
         }
         throw err;
       } finally {
+        client.off('error', onError);
         client.release(broken);
       }
     },

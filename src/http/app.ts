@@ -71,12 +71,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       throw new AppError(401, 'unauthenticated', 'send Authorization: Bearer <access token or API key>');
     }
     req.principal = auth.principal;
-    // A session's access token outlives a logout or revocation: check the session on every route.
-    if (cfg.permission || auth.principal.sessionId) {
-      const held = await effectivePermissions(opts.identity, auth.principal);
-      req.permissions = held;
-      if (cfg.permission && !held.has(cfg.permission)) throw forbidden(cfg.permission);
-    }
+    // On every route, not only permissioned ones: an access token outlives a
+    // logout, and a key outlives its user's membership; this catches both.
+    const held = await effectivePermissions(opts.identity, auth.principal);
+    req.permissions = held;
+    if (cfg.permission && !held.has(cfg.permission)) throw forbidden(cfg.permission);
   });
 
   await app.register(swagger, {

@@ -52,6 +52,13 @@ export function toAppError(err: unknown, bodyLimit: number): AppError {
       return new AppError(400, 'bad_request', 'a value has the wrong format for its field');
     case '23514':
       return new AppError(400, 'validation_failed', 'a value is outside what the field allows');
+    case '22001':
+      return new AppError(400, 'validation_failed', 'a value is longer than its field allows');
+    case '22003':
+      return new AppError(400, 'validation_failed', 'a number is out of range for its field');
+    case '22021':
+    case '22P05':
+      return new AppError(400, 'validation_failed', 'a text value contains a character PostgreSQL cannot store (such as \\u0000)');
     case '23505':
       return new AppError(409, 'conflict', 'a record with the same unique value already exists');
     case '40001':

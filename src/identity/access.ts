@@ -69,10 +69,13 @@ export function rateHeaders(r: RateLimitState): Record<string, string> {
  * that was logged out, or a membership that ended, yields an error or nothing.
  */
 export async function effectivePermissions(deps: IdentityDeps, p: Principal): Promise<Set<string>> {
-  const { sessionLive, permissions: perms } = await deps.db.tenant(p.orgId, (sql) =>
+  const { sessionLive, memberActive, permissions: perms } = await deps.db.tenant(p.orgId, (sql) =>
     principalPermissions(sql, p.userId, p.sessionId),
   );
   if (!sessionLive) throw new AppError(401, 'invalid_token', 'this session has ended (logged out or revoked); log in again');
+  if (!memberActive) {
+    throw new AppError(401, 'invalid_token', 'this user is no longer an active member of the organization (or is suspended)');
+  }
   const scoped = p.scopes && !p.scopes.includes('*') ? perms.filter((x) => p.scopes!.includes(x)) : perms;
   return new Set(scoped);
 }

@@ -36,15 +36,19 @@ export async function getApiKey(sql: Sql, id: string): Promise<ApiKeyRow | undef
 
 export async function listApiKeys(
   sql: Sql,
-  opts: { includeRevoked: boolean; beforeId?: string; limit: number },
+  opts: { includeRevoked: boolean; beforeId?: string; limit: number; userId?: string },
 ): Promise<ApiKeyRow[]> {
   const params: unknown[] = [opts.limit];
   const where: string[] = [];
   if (!opts.includeRevoked) where.push('revoked_at IS NULL');
+  if (opts.userId) {
+    params.push(opts.userId);
+    where.push(`user_id = $${params.length}`);
+  }
   if (opts.beforeId) {
     // Keyset on the cursor row's own values: exact whatever the timestamp precision.
     params.push(opts.beforeId);
-    where.push(`(created_at, id) < (SELECT created_at, id FROM api_keys WHERE id = $2)`);
+    where.push(`(created_at, id) < (SELECT created_at, id FROM api_keys WHERE id = $${params.length})`);
   }
   const r = await sql.query<ApiKeyRow>(
     `SELECT ${COLUMNS} FROM api_keys ${where.length ? `WHERE ${where.join(' AND ')}` : ''}

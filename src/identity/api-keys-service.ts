@@ -44,6 +44,17 @@ export async function createApiKey(
     if (principal.scopes && !principal.scopes.includes('*') && scopes.includes('*')) {
       throw new AppError(403, 'forbidden', 'an API key with limited scopes cannot create a key with scope "*"');
     }
+    // A key can only make keys within its own limits: no higher rate, no longer life.
+    if (principal.apiKeyId) {
+      const parent = await repo.getApiKey(sql, principal.apiKeyId);
+      if (parent && input.rateLimit !== undefined && input.rateLimit > parent.rateLimit) {
+        throw new AppError(403, 'forbidden', `this API key allows ${parent.rateLimit} requests per minute; a key it creates cannot allow more`);
+      }
+      if (parent?.expiresAt && (!input.expiresAt || input.expiresAt > parent.expiresAt)) {
+        throw new AppError(403, 'forbidden', `this API key expires at ${parent.expiresAt.toISOString()}; a key it creates must expire no later`);
+      }
+      input = { ...input, rateLimit: input.rateLimit ?? Math.min(100, parent?.rateLimit ?? 100) };
+    }
     const key = `${API_KEY_PREFIX}${randomBytes(30).toString('base64url')}`;
     const apiKey = await repo.insertApiKey(sql, principal.orgId, {
       userId: principal.userId,
@@ -59,21 +70,35 @@ export async function createApiKey(
   });
 }
 
-export function getApiKey(deps: IdentityDeps, orgId: string, id: string): Promise<repo.ApiKeyRow> {
+/** Who is looking: members see their own keys; api_keys:manage sees everyone's. */
+export interface KeyViewer {
+  userId: string;
+  held: Set<string>;
+}
+
+const seesAll = (v: KeyViewer) => v.held.has('api_keys:manage');
+const visible = (k: repo.ApiKeyRow | undefined, v: KeyViewer) => (k && (seesAll(v) || k.userId === v.userId) ? k : undefined);
+
+export function getApiKey(deps: IdentityDeps, orgId: string, viewer: KeyViewer, id: string): Promise<repo.ApiKeyRow> {
   return deps.db.tenant(orgId, async (sql) => {
-    const k = await repo.getApiKey(sql, id);
+    const k = visible(await repo.getApiKey(sql, id), viewer);
     if (!k) throw notFound('API key', id);
     return k;
   });
 }
 
-export function listApiKeys(deps: IdentityDeps, orgId: string, opts: Parameters<typeof repo.listApiKeys>[1]) {
-  return deps.db.tenant(orgId, (sql) => repo.listApiKeys(sql, opts));
+export function listApiKeys(
+  deps: IdentityDeps,
+  orgId: string,
+  viewer: KeyViewer,
+  opts: Omit<Parameters<typeof repo.listApiKeys>[1], 'userId'>,
+) {
+  return deps.db.tenant(orgId, (sql) => repo.listApiKeys(sql, { ...opts, userId: seesAll(viewer) ? undefined : viewer.userId }));
 }
 
-export function revokeApiKey(deps: IdentityDeps, actor: Actor, id: string): Promise<repo.ApiKeyRow> {
+export function revokeApiKey(deps: IdentityDeps, actor: Actor, viewer: KeyViewer, id: string): Promise<repo.ApiKeyRow> {
   return deps.db.tenant(actor.orgId, async (sql) => {
-    const before = await repo.getApiKey(sql, id);
+    const before = visible(await repo.getApiKey(sql, id), viewer);
     if (!before) throw notFound('API key', id);
     const after = (await repo.revokeApiKey(sql, id))!;
     if (!before.revokedAt) {

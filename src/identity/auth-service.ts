@@ -3,9 +3,9 @@ import { appendAudit } from '../audit/index.js';
 import { AppError, conflict, forbidden } from '../errors.js';
 import { isPgError } from '../db/index.js';
 import type { IdentityDeps } from './deps.js';
-import { verifyMfaForLogin } from './mfa-service.js';
+import { checkCredentials } from './credentials.js';
 import { insertOrg, isActiveMember, upsertMembership, userOrganizations, type OrgRow, type UserOrg } from './orgs-repo.js';
-import { burnPasswordCheck, hashPassword, verifyPassword } from './passwords.js';
+import { burnPasswordCheck, hashPassword } from './passwords.js';
 import type { Principal, RequestMeta } from './principal.js';
 import { getRoleByName, setMemberRoles } from './rbac-repo.js';
 import { randomToken, sha256hex } from './secrets.js';
@@ -21,24 +21,12 @@ import {
   findLoginByEmail,
   getUser,
   insertUser,
-  recordFailedLogin,
-  recordSuccessfulLogin,
+  touchLastLogin,
   usernameExists,
   type UserRow,
 } from './users-repo.js';
 
 const invalidCredentials = () => new AppError(401, 'invalid_credentials', 'the email or password is wrong');
-
-function lockedError(until: Date): AppError {
-  const seconds = Math.max(1, Math.ceil((until.getTime() - Date.now()) / 1000));
-  return new AppError(
-    429,
-    'account_locked',
-    `too many failed logins; this account is locked for ${seconds} more seconds`,
-    { retryAfterSeconds: seconds },
-    { 'retry-after': String(seconds) },
-  );
-}
 
 export function slugify(s: string): string {
   return (
@@ -52,9 +40,14 @@ export function slugify(s: string): string {
   );
 }
 
+/** A username from an email's local part, cleaned to what the column allows. */
+export function baseUsername(email: string): string {
+  return (email.split('@')[0] ?? 'user').replace(/[^a-zA-Z0-9._-]/g, '').replace(/^[._-]+/, '').slice(0, 80) || 'user';
+}
+
 async function pickUsername(deps: IdentityDeps, email: string, wanted?: string): Promise<string> {
   if (wanted) return wanted;
-  const base = (email.split('@')[0] ?? 'user').replace(/[^a-zA-Z0-9._-]/g, '').replace(/^[._-]+/, '').slice(0, 80) || 'user';
+  const base = baseUsername(email);
   const taken = await deps.db.transaction((sql) => usernameExists(sql, base));
   return taken ? `${base}-${randomToken('', 3).toLowerCase().replace(/[^a-z0-9]/g, 'x')}` : base;
 }
@@ -138,23 +131,8 @@ export async function login(deps: IdentityDeps, input: LoginInput, meta: Request
     await burnPasswordCheck(input.password);
     throw invalidCredentials();
   }
-  if (user.lockedUntil && user.lockedUntil.getTime() > Date.now()) throw lockedError(user.lockedUntil);
-  const fail = async (err: AppError): Promise<never> => {
-    const until = await deps.db.transaction((sql) =>
-      recordFailedLogin(sql, user.id, deps.auth.loginMaxAttempts, deps.auth.loginLockoutSeconds),
-    );
-    if (until && until.getTime() > Date.now()) throw lockedError(until);
-    throw err;
-  };
-  if (!(await verifyPassword(user.passwordHash, input.password))) await fail(invalidCredentials());
+  await checkCredentials(deps, user.id, input);
   if (!user.isActive) throw new AppError(403, 'forbidden', 'this account is suspended; contact an administrator');
-  if (user.mfaEnabled) {
-    if (!input.mfaCode && !input.recoveryCode) {
-      throw new AppError(401, 'mfa_required', 'this account uses two-factor authentication; send mfaCode (or recoveryCode) with the login');
-    }
-    const ok = await deps.db.transaction((sql) => verifyMfaForLogin(sql, deps, user.id, input));
-    if (!ok) await fail(new AppError(401, 'invalid_mfa_code', 'the two-factor code is wrong, expired or already used'));
-  }
   const organizations = await deps.db.transaction((sql) => userOrganizations(sql, user.id));
   const org = input.organizationId ? organizations.find((o) => o.orgId === input.organizationId) : organizations[0];
   if (!org) {
@@ -162,7 +140,7 @@ export async function login(deps: IdentityDeps, input: LoginInput, meta: Request
       ? new AppError(403, 'forbidden', `you are not a member of organization ${input.organizationId}`)
       : new AppError(403, 'forbidden', 'this account belongs to no organization; accept an invitation or sign up');
   }
-  await deps.db.transaction((sql) => recordSuccessfulLogin(sql, user.id));
+  await deps.db.transaction((sql) => touchLastLogin(sql, user.id));
   const session = await deps.db.tenant(org.orgId, async (sql) => {
     const s = await startSession(sql, deps, { orgId: org.orgId, userId: user.id, meta, mfaVerified: user.mfaEnabled });
     await appendAudit(
@@ -206,6 +184,11 @@ export async function refresh(deps: IdentityDeps, refreshToken: string, meta: Re
     if (t.expiresAt.getTime() <= now || t.sessionExpiresAt.getTime() <= now) return { kind: 'expired' as const };
     if (!(await isActiveMember(sql, t.userId))) {
       await revokeSession(sql, t.sessionId, 'membership_ended');
+      await appendAudit(
+        sql,
+        { orgId: found.orgId, actorType: 'system', userId: t.userId, sessionId: t.sessionId, ...meta },
+        { action: 'auth.session_revoked', resourceType: 'session', resourceId: t.sessionId, newValues: { reason: 'membership_ended' } },
+      );
       return { kind: 'invalid' as const };
     }
     const next = randomToken(REFRESH_PREFIX);

@@ -3,14 +3,16 @@ import type { Sql } from '../db/index.js';
 import { AppError, badRequest, conflict, notFound } from '../errors.js';
 import type { IdentityDeps } from './deps.js';
 import * as orgs from './orgs-repo.js';
-import { hashPassword, verifyPassword } from './passwords.js';
+import { hashPassword } from './passwords.js';
+import { checkCredentials } from './credentials.js';
+import { baseUsername } from './auth-service.js';
 import type { Principal, RequestMeta } from './principal.js';
 import * as rbac from './rbac-repo.js';
 import { randomToken, sha256hex } from './secrets.js';
 import { startSession, tokenPair, type TokenPair } from './session-tokens.js';
 import { revokeUserApiKeys } from './api-keys-repo.js';
 import { revokeUserSessions } from './sessions-repo.js';
-import { findUserIdByEmail, getPasswordHash, getUser, insertUser, usernameExists } from './users-repo.js';
+import { findUserIdByEmail, getUser, insertUser, usernameExists } from './users-repo.js';
 
 const INVITE_PREFIX = 'abi_';
 
@@ -77,6 +79,8 @@ export async function revokeInvitation(deps: IdentityDeps, actor: Actor, id: str
 export interface AcceptInput {
   token: string;
   password?: string;
+  mfaCode?: string;
+  recoveryCode?: string;
   fullName?: string;
   username?: string;
 }
@@ -92,6 +96,9 @@ export async function acceptInvitation(
   meta: RequestMeta,
 ): Promise<{ organizationId: string; userId: string; tokens: TokenPair }> {
   const gone = () => notFound('invitation');
+  if (caller && caller.kind !== 'user') {
+    throw new AppError(403, 'forbidden', 'accept invitations as a signed-in user, not with an API key');
+  }
   if (!input.token.startsWith(INVITE_PREFIX)) throw gone();
   const found = await deps.db.transaction((sql) => orgs.findInvitationByTokenHash(sql, sha256hex(input.token)));
   if (!found) throw gone();
@@ -101,13 +108,17 @@ export async function acceptInvitation(
   const existingId = caller ? undefined : await deps.db.transaction((sql) => findUserIdByEmail(sql, found.email));
   if (!caller && existingId) {
     if (!input.password) throw badRequest('an account exists for this email: send its password, or accept while signed in', { field: 'password' });
-    const stored = await deps.db.transaction((sql) => getPasswordHash(sql, existingId));
-    if (!stored || !(await verifyPassword(stored, input.password))) {
-      throw new AppError(401, 'invalid_credentials', 'the password is wrong for the account this invitation is for');
-    }
+    // Exactly the checks of a login: counted failures, lockout, and the second factor when it is on.
+    await checkCredentials(deps, existingId, { password: input.password, mfaCode: input.mfaCode, recoveryCode: input.recoveryCode });
+  }
+  if (!caller && !existingId && input.password !== undefined && input.password.length < 10) {
+    throw new AppError(400, 'validation_failed', 'body.password: must be at least 10 characters', {
+      issues: [{ path: 'body.password', message: 'must be at least 10 characters' }],
+    });
   }
   const passwordHash = !caller && !existingId && input.password ? await hashPassword(input.password) : undefined;
   const out = await deps.db.tenant(found.orgId, async (sql) => {
+    await orgs.lockOrganization(sql, found.orgId);
     const inv = await orgs.getInvitationForUpdate(sql, found.id);
     if (!inv || inv.revokedAt) throw gone();
     if (inv.acceptedAt) throw conflict('this invitation was already accepted');
@@ -122,13 +133,14 @@ export async function acceptInvitation(
       userId = existingId;
     } else {
       if (!passwordHash) throw badRequest('password is required to create your account', { field: 'password' });
-      const base = input.username ?? inv.email.split('@')[0]!.replace(/[^a-zA-Z0-9._-]/g, '') ?? 'user';
+      const base = input.username ?? baseUsername(inv.email);
       const username = input.username || !(await usernameExists(sql, base)) ? base : `${base}-${found.id.slice(0, 6)}`;
       userId = (await insertUser(sql, { email: inv.email, username, fullName: input.fullName ?? null, passwordHash })).id;
     }
     const org = await orgs.getOrg(sql, found.orgId);
     if (!org) throw gone();
-    if (!(await orgs.isActiveMember(sql, userId)) && (await orgs.activeMemberCount(sql)) >= org.maxTeamMembers) {
+    if (await orgs.isActiveMember(sql, userId)) throw conflict('you are already a member of this organization');
+    if ((await orgs.activeMemberCount(sql)) >= org.maxTeamMembers) {
       throw new AppError(402, 'quota_exceeded', `this organization has reached its limit of ${org.maxTeamMembers} members`, {
         limit: org.maxTeamMembers,
       });
@@ -171,6 +183,7 @@ export async function setMemberRoles(
   roleNames: string[],
 ): Promise<orgs.MemberRow> {
   return deps.db.tenant(actor.orgId, async (sql) => {
+    await orgs.lockOrganization(sql, actor.orgId);
     if (!(await orgs.isActiveMember(sql, userId))) throw notFound('member', userId);
     const before = await rbac.memberRoleNames(sql, userId);
     const roles = [];
@@ -199,6 +212,7 @@ export async function setMemberRoles(
 
 export async function removeMember(deps: IdentityDeps, actor: Actor, held: Set<string>, userId: string): Promise<void> {
   await deps.db.tenant(actor.orgId, async (sql) => {
+    await orgs.lockOrganization(sql, actor.orgId);
     if (!(await orgs.isActiveMember(sql, userId))) throw notFound('member', userId);
     const roles = await rbac.memberRoleNames(sql, userId);
     for (const name of roles) {

@@ -1,13 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { appendAudit, type Actor } from '../audit/index.js';
-import type { Sql } from '../db/index.js';
 import { AppError, badRequest, notFound } from '../errors.js';
 import type { IdentityDeps } from './deps.js';
 import * as mfa from './mfa-repo.js';
-import { verifyPassword } from './passwords.js';
+import { checkCredentials, normalizeRecovery } from './credentials.js';
 import { open, seal, sha256hex } from './secrets.js';
 import { newTotpSecret, totpStep, totpUri } from './totp.js';
-import { getPasswordHash, getUser, setMfaEnabled } from './users-repo.js';
+import { getUser, setMfaEnabled } from './users-repo.js';
 
 const RECOVERY_CODES = 10;
 
@@ -23,26 +22,6 @@ function newRecoveryCodes(): string[] {
   });
 }
 
-const normalizeRecovery = (c: string) => c.trim().toLowerCase().replace(/[^a-z0-9]/g, '');
-
-/** Checks a TOTP code against the device and burns its time step, so a code works once. */
-async function useTotp(sql: Sql, deps: IdentityDeps, device: mfa.MfaDeviceRow, code: string): Promise<boolean> {
-  const step = totpStep(open(deps.keys.secretBox, device.secretCiphertext), code);
-  if (step === null || (device.lastUsedStep !== null && step <= device.lastUsedStep)) return false;
-  await mfa.markStepUsed(sql, device.id, step);
-  return true;
-}
-
-export async function verifyMfaForLogin(
-  sql: Sql,
-  deps: IdentityDeps,
-  userId: string,
-  input: { mfaCode?: string; recoveryCode?: string },
-): Promise<boolean> {
-  if (input.recoveryCode) return mfa.useRecoveryCode(sql, userId, sha256hex(normalizeRecovery(input.recoveryCode)));
-  const device = await mfa.confirmedDevice(sql, userId);
-  return device !== undefined && input.mfaCode !== undefined && useTotp(sql, deps, device, input.mfaCode);
-}
 
 export interface Enrollment {
   deviceId: string;
@@ -76,6 +55,9 @@ export async function confirmTotp(
     const device = await mfa.getDevice(sql, actor.userId, deviceId);
     if (!device) throw notFound('MFA device', deviceId);
     if (device.confirmedAt) throw new AppError(409, 'conflict', 'this device is already confirmed');
+    if (await mfa.confirmedDevice(sql, actor.userId)) {
+      throw new AppError(409, 'conflict', 'two-factor authentication is already on with another device; disable it first');
+    }
     const step = totpStep(open(deps.keys.secretBox, device.secretCiphertext), code);
     if (step === null) throw wrongCode();
     await mfa.confirmDevice(sql, device.id, step);
@@ -87,19 +69,19 @@ export async function confirmTotp(
   });
 }
 
-async function requirePasswordAndCode(
-  sql: Sql,
+/**
+ * Turning MFA off or replacing recovery codes needs the password and a code,
+ * checked like a login (counted, and refused while the account is locked).
+ */
+async function requireStepUp(
   deps: IdentityDeps,
-  userId: string,
-  password: string,
-  code: { mfaCode?: string; recoveryCode?: string },
+  actor: Actor & { userId: string },
+  input: { password: string; mfaCode?: string; recoveryCode?: string },
 ): Promise<void> {
-  const hash = await getPasswordHash(sql, userId);
-  if (!hash || !(await verifyPassword(hash, password))) {
-    throw new AppError(401, 'invalid_credentials', 'the password is wrong');
-  }
-  if (!code.mfaCode && !code.recoveryCode) throw badRequest('send mfaCode or recoveryCode to confirm');
-  if (!(await verifyMfaForLogin(sql, deps, userId, code))) throw wrongCode();
+  const on = await deps.db.tenant(actor.orgId, (sql) => mfa.confirmedDevice(sql, actor.userId));
+  if (!on) throw new AppError(409, 'conflict', 'two-factor authentication is not on');
+  if (!input.mfaCode && !input.recoveryCode) throw badRequest('send mfaCode or recoveryCode to confirm');
+  await checkCredentials(deps, actor.userId, input);
 }
 
 export async function disableMfa(
@@ -107,11 +89,8 @@ export async function disableMfa(
   actor: Actor & { userId: string },
   input: { password: string; mfaCode?: string; recoveryCode?: string },
 ): Promise<void> {
+  await requireStepUp(deps, actor, input);
   await deps.db.tenant(actor.orgId, async (sql) => {
-    if (!(await mfa.confirmedDevice(sql, actor.userId))) {
-      throw new AppError(409, 'conflict', 'two-factor authentication is not on');
-    }
-    await requirePasswordAndCode(sql, deps, actor.userId, input.password, input);
     await mfa.removeDevices(sql, actor.userId);
     await mfa.replaceRecoveryCodes(sql, actor.userId, []);
     await setMfaEnabled(sql, actor.userId, false);
@@ -124,11 +103,8 @@ export async function regenerateRecoveryCodes(
   actor: Actor & { userId: string },
   input: { password: string; mfaCode?: string; recoveryCode?: string },
 ): Promise<{ recoveryCodes: string[] }> {
+  await requireStepUp(deps, actor, input);
   return deps.db.tenant(actor.orgId, async (sql) => {
-    if (!(await mfa.confirmedDevice(sql, actor.userId))) {
-      throw new AppError(409, 'conflict', 'two-factor authentication is not on');
-    }
-    await requirePasswordAndCode(sql, deps, actor.userId, input.password, input);
     const codes = newRecoveryCodes();
     await mfa.replaceRecoveryCodes(sql, actor.userId, codes.map((c) => sha256hex(normalizeRecovery(c))));
     await appendAudit(sql, actor, { action: 'mfa.recovery_codes_regenerated', resourceType: 'user', resourceId: actor.userId });

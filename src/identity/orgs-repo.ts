@@ -224,3 +224,12 @@ export async function markInvitation(sql: Sql, id: string, how: 'accepted' | 're
     await sql.query(`UPDATE invitations SET revoked_at = now() WHERE id = $1`, [id]);
   }
 }
+
+/**
+ * Serialises membership and role changes within one organization: checks such
+ * as "at least one owner", "at most maxTeamMembers" and "no inheritance cycle"
+ * read several rows, and only hold if no concurrent change slips in between.
+ */
+export async function lockOrganization(sql: Sql, orgId: string): Promise<void> {
+  await sql.query(`SELECT id FROM organizations WHERE id = $1 FOR UPDATE`, [orgId]);
+}

@@ -31,10 +31,12 @@ export async function principalPermissions(
   sql: Sql,
   userId: string,
   sessionId: string | null,
-): Promise<{ sessionLive: boolean; permissions: string[] }> {
-  const r = await sql.query<{ sessionLive: boolean; permissions: string[] }>(
+): Promise<{ sessionLive: boolean; memberActive: boolean; permissions: string[] }> {
+  const r = await sql.query<{ sessionLive: boolean; memberActive: boolean; permissions: string[] }>(
     `SELECT ($2::uuid IS NULL OR EXISTS (
               SELECT 1 FROM sessions WHERE id = $2::uuid AND revoked_at IS NULL AND expires_at > now())) AS "sessionLive",
+            EXISTS (SELECT 1 FROM memberships m JOIN users u ON u.id = m.user_id AND u.is_active
+                    WHERE m.user_id = $1 AND m.deleted_at IS NULL AND m.status = 'active') AS "memberActive",
             ARRAY(${USER_PERMISSIONS_SQL}) AS permissions`,
     [userId, sessionId],
   );

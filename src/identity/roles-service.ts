@@ -52,6 +52,7 @@ export async function createRole(
   if (SYSTEM_ROLES.has(input.name)) throw conflict(`${input.name} is a built-in role name; choose another`);
   try {
     return await deps.db.tenant(actor.orgId, async (sql) => {
+      await orgsRepo.lockOrganization(sql, actor.orgId);
       await assertKnownPermissions(sql, input.permissions);
       assertPermissionsHeld(input.permissions, held);
       const parentRoleId = (await resolveParent(sql, input.parent)) ?? null;
@@ -80,6 +81,7 @@ export async function updateRole(
   input: { version: number; description?: string | null; parent?: string | null; permissions?: string[] },
 ): Promise<rbac.RoleRow> {
   return deps.db.tenant(actor.orgId, async (sql) => {
+    await orgsRepo.lockOrganization(sql, actor.orgId);
     const before = await rbac.getRole(sql, id);
     if (!before) throw notFound('role', id);
     if (before.isSystem) throw new AppError(403, 'forbidden', 'built-in roles cannot be changed; create a custom role instead');
@@ -109,6 +111,7 @@ export async function updateRole(
 
 export async function deleteRole(deps: IdentityDeps, actor: Actor, id: string): Promise<void> {
   await deps.db.tenant(actor.orgId, async (sql) => {
+    await orgsRepo.lockOrganization(sql, actor.orgId);
     const before = await rbac.getRole(sql, id);
     if (!before) throw notFound('role', id);
     if (before.isSystem) throw new AppError(403, 'forbidden', 'built-in roles cannot be deleted');

@@ -10,7 +10,9 @@ export const totpUri = (account: string, secret: string): string => totp.keyuri(
 
 /** The time step a code belongs to, or null when it matches none in the window. */
 export function totpStep(secret: string, code: string, now = Date.now()): number | null {
-  const delta = totp.checkDelta(code, secret);
+  // One clock reading for both the check and the step, so a code checked at a
+  // step boundary cannot be credited to the wrong step.
+  const delta = totp.clone({ epoch: now }).checkDelta(code, secret);
   if (delta === null) return null;
   return Math.floor(now / 1000 / 30) + delta;
 }

@@ -77,7 +77,7 @@ export async function recordFailedLogin(
        failed_login_count = failed_login_count + 1,
        last_failed_login_at = now(),
        locked_until = CASE WHEN failed_login_count + 1 >= $2
-         THEN now() + make_interval(secs => least($3 * power(2, failed_login_count + 1 - $2), 3600))
+         THEN now() + make_interval(secs => least($3 * power(2, least(failed_login_count + 1 - $2, 16)), 3600))
          ELSE locked_until END
      WHERE user_id = $1
      RETURNING locked_until AS "lockedUntil"`,
@@ -86,13 +86,32 @@ export async function recordFailedLogin(
   return r.rows[0]?.lockedUntil ?? null;
 }
 
-export async function recordSuccessfulLogin(sql: Sql, userId: string): Promise<void> {
+export async function clearFailedLogins(sql: Sql, userId: string): Promise<void> {
   await sql.query(
     `UPDATE user_credentials SET failed_login_count = 0, locked_until = NULL
      WHERE user_id = $1 AND (failed_login_count <> 0 OR locked_until IS NOT NULL)`,
     [userId],
   );
+}
+
+export async function touchLastLogin(sql: Sql, userId: string): Promise<void> {
   await sql.query(`UPDATE users SET last_login_at = now() WHERE id = $1`, [userId]);
+}
+
+export interface LockedCredentials {
+  passwordHash: string;
+  lockedUntil: Date | null;
+  mfaEnabled: boolean;
+}
+
+/** The credentials row, locked until the transaction ends: one check at a time per account. */
+export async function lockCredentials(sql: Sql, userId: string): Promise<LockedCredentials | undefined> {
+  const r = await sql.query<LockedCredentials>(
+    `SELECT password_hash AS "passwordHash", locked_until AS "lockedUntil", mfa_enabled AS "mfaEnabled"
+     FROM user_credentials WHERE user_id = $1 FOR UPDATE`,
+    [userId],
+  );
+  return r.rows[0];
 }
 
 export async function getPasswordHash(sql: Sql, userId: string): Promise<string | undefined> {

@@ -1,4 +1,4 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { actor, held, principal } from '../../http/context.js';
@@ -8,6 +8,7 @@ import type { IdentityDeps } from '../deps.js';
 import { IdParams, PermissionName } from './schemas.js';
 
 const KeyCursor = z.object({ id: z.uuid() });
+const viewer = (req: FastifyRequest) => ({ userId: principal(req).userId, held: held(req) });
 
 export function apiKeyRoutes(deps: IdentityDeps): FastifyPluginAsync {
   return async (app) => {
@@ -38,12 +39,12 @@ export function apiKeyRoutes(deps: IdentityDeps): FastifyPluginAsync {
       config: { permission: 'api_keys:read' },
       schema: {
         tags: ['api keys'],
-        summary: 'API keys of the organization, newest first (never their secrets)',
+        summary: 'Your API keys (everyone\'s with api_keys:manage), newest first, never their secrets',
         querystring: z.strictObject({ ...pageQuery, includeRevoked: z.stringbool().default(false) }),
       },
     }, async (req) => {
       const before = decodeCursor(req.query.cursor, KeyCursor);
-      const rows = await keys.listApiKeys(deps, principal(req).orgId, {
+      const rows = await keys.listApiKeys(deps, principal(req).orgId, viewer(req), {
         includeRevoked: req.query.includeRevoked,
         beforeId: before?.id,
         limit: req.query.limit + 1,
@@ -54,11 +55,11 @@ export function apiKeyRoutes(deps: IdentityDeps): FastifyPluginAsync {
     r.get('/v1/api-keys/:id', {
       config: { permission: 'api_keys:read' },
       schema: { tags: ['api keys'], summary: 'One API key (never its secret)', params: IdParams },
-    }, async (req) => keys.getApiKey(deps, principal(req).orgId, req.params.id));
+    }, async (req) => keys.getApiKey(deps, principal(req).orgId, viewer(req), req.params.id));
 
     r.delete('/v1/api-keys/:id', {
       config: { permission: 'api_keys:write' },
       schema: { tags: ['api keys'], summary: 'Revoke an API key; it stops working at once', params: IdParams },
-    }, async (req) => keys.revokeApiKey(deps, actor(req), req.params.id));
+    }, async (req) => keys.revokeApiKey(deps, actor(req), viewer(req), req.params.id));
   };
 }

@@ -73,7 +73,9 @@ export function authRoutes(deps: IdentityDeps): FastifyPluginAsync {
         summary: 'Accept an invitation: signed in, or creating an account with a password',
         body: z.strictObject({
           token: z.string().min(1).max(200),
-          password: Password.optional(),
+          password: z.string().min(1).max(256).optional(),
+          mfaCode: TotpCode.optional(),
+          recoveryCode: RecoveryCode.optional(),
           fullName: z.string().min(1).max(255).optional(),
           username: Username.optional(),
         }),
