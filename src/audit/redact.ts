@@ -1,4 +1,6 @@
-const SECRET_KEY = /(password|secret|token|hash|recovery.?codes?|otp|mfa.?code|private.?key|^key$|credential)/i;
+const SECRET_KEY = /(password|secret|token|hash|recovery.?codes?|otp|mfa.?code|private.?key|^key$|credential|authorization|cookie)/i;
+// Token *counts* (maxTokens, prompt_tokens, …) are numbers worth keeping, not secrets.
+const COUNT_KEY = /(max|min|input|output|prompt|completion|total|cached|reasoning)_?tokens?(_?count)?$/i;
 
 /**
  * Audit rows keep what changed, never a secret: any field whose name looks
@@ -15,7 +17,7 @@ export function redactSecrets(v: unknown): unknown {
   const out: Record<string, unknown> = {};
   for (const [k, x] of Object.entries(v)) {
     if (x === undefined) continue;
-    out[k] = SECRET_KEY.test(k) ? '[redacted]' : redactSecrets(x);
+    out[k] = SECRET_KEY.test(k) && !COUNT_KEY.test(k) ? '[redacted]' : redactSecrets(x);
   }
   return out;
 }

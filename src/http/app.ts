@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { uuidv7, migrationStatus, type Database, type Migration } from '../db/index.js';
 import { AppError, forbidden } from '../errors.js';
 import { auditRoutes } from '../audit/index.js';
+import { agentRoutes } from '../agents/index.js';
 import { authenticate, effectivePermissions, identityRoutes, rateHeaders, type IdentityDeps } from '../identity/index.js';
 import { makeErrorHandler } from './error-handler.js';
 import { createMetrics } from './metrics.js';
@@ -22,6 +23,7 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,100}$/;
 
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const db: Database = opts.identity.db;
+  const errorHandler = makeErrorHandler(opts.bodyLimit);
   const app = Fastify({
     ...(opts.logger ? { loggerInstance: opts.logger as FastifyBaseLogger } : { logger: false }),
     bodyLimit: opts.bodyLimit,
@@ -31,10 +33,13 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       return typeof h === 'string' && REQUEST_ID.test(h) ? h : uuidv7();
     },
     trustProxy: false,
+    // Errors Fastify raises before routing (an over-long path parameter, a
+    // malformed URL) get the same error shape as everything else.
+    frameworkErrors: (err, req, reply) => errorHandler(err, req, reply),
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
-  app.setErrorHandler(makeErrorHandler(opts.bodyLimit));
+  app.setErrorHandler(errorHandler);
   // JSON bodies only: Fastify's built-in text/plain parser would hand a string to the schema.
   app.removeContentTypeParser('text/plain');
   app.setNotFoundHandler((req, reply) => {
@@ -120,5 +125,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
   await app.register(identityRoutes(opts.identity));
   await app.register(auditRoutes({ db }));
+  await app.register(agentRoutes({ db }));
   return app;
 }

@@ -39,6 +39,8 @@ export function toAppError(err: unknown, bodyLimit: number): AppError {
       return new AppError(415, 'unsupported_media_type', 'send the body as application/json');
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return new AppError(400, 'invalid_json', 'the body is empty but Content-Type says application/json; send a JSON object or drop the header');
+    case 'FST_ERR_BAD_URL':
+      return new AppError(400, 'bad_request', 'the URL is malformed');
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new AppError(400, 'bad_request', 'Content-Length does not match the body');
   }
@@ -64,6 +66,9 @@ export function toAppError(err: unknown, bodyLimit: number): AppError {
     case '40001':
     case '40P01':
       return new AppError(409, 'conflict', 'the request collided with a concurrent change; retry it');
+  }
+  if (e?.statusCode === 414) {
+    return new AppError(414, 'bad_request', 'a path segment is longer than 100 characters');
   }
   if (typeof e?.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
     return new AppError(e.statusCode, 'bad_request', e.message);

@@ -13,6 +13,7 @@ export { deriveKeys, type Keys } from './secrets.js';
 export { signup, login } from './auth-service.js';
 export { createApiKey } from './api-keys-service.js';
 export { totpCode } from './totp.js';
+export { lockOrganizationLimits, type OrgLimits } from './orgs-repo.js';
 
 export function identityRoutes(deps: IdentityDeps): FastifyPluginAsync {
   return async (app) => {

@@ -233,3 +233,19 @@ export async function markInvitation(sql: Sql, id: string, how: 'accepted' | 're
 export async function lockOrganization(sql: Sql, orgId: string): Promise<void> {
   await sql.query(`SELECT id FROM organizations WHERE id = $1 FOR UPDATE`, [orgId]);
 }
+
+export interface OrgLimits {
+  maxAgents: number;
+  maxExecutionsPerMonth: number;
+  maxTeamMembers: number;
+}
+
+/** The organization's limits, with its row locked so a count-then-insert against them cannot race. */
+export async function lockOrganizationLimits(sql: Sql, orgId: string): Promise<OrgLimits | undefined> {
+  const r = await sql.query<OrgLimits>(
+    `SELECT max_agents AS "maxAgents", max_executions_per_month AS "maxExecutionsPerMonth", max_team_members AS "maxTeamMembers"
+     FROM organizations WHERE id = $1 AND deleted_at IS NULL FOR UPDATE`,
+    [orgId],
+  );
+  return r.rows[0];
+}

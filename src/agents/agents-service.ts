@@ -1,0 +1,156 @@
+import { appendAudit, type Actor } from '../audit/index.js';
+import { isPgError, type Sql } from '../db/index.js';
+import { AppError, badRequest, conflict, notFound, versionConflict } from '../errors.js';
+import { lockOrganizationLimits } from '../identity/index.js';
+import * as repo from './agents-repo.js';
+import type { AgentFields, AgentRow } from './agents-repo.js';
+import type { AgentsDeps } from './deps.js';
+import { firstFreeSlug, slugify } from './slug.js';
+import { assertNotArchived, assertTransition, type AgentStatus } from './status.js';
+import { lockLiveTools } from './tools-repo.js';
+
+export type CreateAgentInput = Partial<AgentFields> & { name: string };
+export type UpdateAgentInput = Partial<AgentFields> & { version: number };
+
+// The same defaults as the table's; the insert names every column, so they live here too.
+const DEFAULTS: Omit<AgentFields, 'name' | 'slug'> = {
+  description: null,
+  type: 'general',
+  systemPrompt: '',
+  model: 'gpt-4o',
+  modelSettings: {},
+  temperature: 0.7,
+  maxTokens: 4096,
+  tools: [],
+  memoryEnabled: true,
+  memoryType: 'conversation',
+  cognitivePattern: 'adaptive',
+  learningRate: null,
+  performanceScore: null,
+  metadata: {},
+};
+
+// A derived slug lost to a concurrent create is derived again; a caller's own slug is theirs to change.
+const SLUG_ATTEMPTS = 5;
+
+/** Drops undefined keys, so a caller's `{ type: undefined }` means "default", not NULL. */
+const defined = <T extends object>(o: T): Partial<T> =>
+  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+
+const slugTaken = (slug: string) => conflict(`an agent with slug ${slug} already exists; choose another slug`, { field: 'slug', slug });
+
+/** The agent, locked as asked; a missing, deleted or other tenant's agent is 404 alike. */
+export async function requireAgent(sql: Sql, id: string, lock?: 'update' | 'share'): Promise<AgentRow> {
+  const agent = lock ? await repo.lockAgent(sql, id, lock) : await repo.getAgent(sql, id);
+  if (!agent) throw notFound('agent', id);
+  return agent;
+}
+
+/** Every tool id must name a live tool of this organization (a body reference: 400, not 404). */
+async function assertToolsExist(sql: Sql, ids: readonly string[]): Promise<void> {
+  if (new Set(ids).size !== ids.length) throw badRequest('tools lists the same tool more than once', { field: 'tools' });
+  const found = new Set((await lockLiveTools(sql, ids)).map((t) => t.id));
+  const unknown = ids.filter((id) => !found.has(id));
+  if (unknown.length) {
+    throw badRequest(`tools names tools that do not exist: ${unknown.join(', ')}; create them with POST /v1/tools`, {
+      field: 'tools',
+      unknown,
+    });
+  }
+}
+
+export async function createAgent(deps: AgentsDeps, actor: Actor, input: CreateAgentInput): Promise<AgentRow> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await deps.db.tenant(actor.orgId, async (sql) => {
+        await assertToolsExist(sql, input.tools ?? []);
+        const limits = await lockOrganizationLimits(sql, actor.orgId);
+        if (limits && (await repo.countLiveAgents(sql)) >= limits.maxAgents) {
+          throw new AppError(402, 'quota_exceeded', `this organization has reached its limit of ${limits.maxAgents} agents; archive and delete one, or raise maxAgents`, {
+            limit: limits.maxAgents,
+          });
+        }
+        let slug = input.slug;
+        if (slug === undefined) {
+          const base = slugify(input.name);
+          slug = firstFreeSlug(base, new Set(await repo.slugsLike(sql, base)));
+        } else if (await repo.slugOwner(sql, slug)) {
+          throw slugTaken(slug);
+        }
+        const agent = await repo.insertAgent(sql, actor.orgId, actor.userId, { ...DEFAULTS, ...defined(input), name: input.name, slug });
+        await appendAudit(sql, actor, { action: 'agent.created', resourceType: 'agent', resourceId: agent.id, agentId: agent.id, newValues: agent });
+        return agent;
+      });
+    } catch (err) {
+      // The only unique index on agents besides the key is the live slug.
+      if (!isPgError(err, '23505')) throw err;
+      if (input.slug !== undefined) throw slugTaken(input.slug);
+      if (attempt >= SLUG_ATTEMPTS) throw conflict('could not find a free slug for this name; send a slug');
+    }
+  }
+}
+
+export async function getAgent(deps: AgentsDeps, orgId: string, id: string): Promise<AgentRow> {
+  return deps.db.tenant(orgId, (sql) => requireAgent(sql, id));
+}
+
+export function listAgents(deps: AgentsDeps, orgId: string, f: Parameters<typeof repo.listAgents>[1]): Promise<AgentRow[]> {
+  return deps.db.tenant(orgId, (sql) => repo.listAgents(sql, f));
+}
+
+/**
+ * Changes the agent's working configuration. What runs is the current
+ * published version, so this never affects a running agent until a new
+ * version is published. The slug is kept when the name changes: it is an address.
+ */
+export async function updateAgent(deps: AgentsDeps, actor: Actor, id: string, input: UpdateAgentInput): Promise<AgentRow> {
+  const { version, ...patch } = input;
+  try {
+    return await deps.db.tenant(actor.orgId, async (sql) => {
+      const before = await requireAgent(sql, id);
+      if (before.version !== version) throw versionConflict('agent', version);
+      assertNotArchived(before.status, 'changing it');
+      if (patch.tools) await assertToolsExist(sql, patch.tools);
+      if (patch.slug !== undefined && patch.slug !== before.slug && (await repo.slugOwner(sql, patch.slug))) throw slugTaken(patch.slug);
+      const after = await repo.updateAgent(sql, id, version, patch);
+      if (!after) throw versionConflict('agent', version);
+      await appendAudit(sql, actor, { action: 'agent.updated', resourceType: 'agent', resourceId: id, agentId: id, oldValues: before, newValues: after });
+      return after;
+    });
+  } catch (err) {
+    if (isPgError(err, '23505') && patch.slug !== undefined) throw slugTaken(patch.slug);
+    throw err;
+  }
+}
+
+export async function changeAgentStatus(
+  deps: AgentsDeps,
+  actor: Actor,
+  id: string,
+  input: { status: AgentStatus; version: number },
+): Promise<AgentRow> {
+  return deps.db.tenant(actor.orgId, async (sql) => {
+    const before = await requireAgent(sql, id, 'update');
+    if (before.version !== input.version) throw versionConflict('agent', input.version);
+    assertTransition(before.status, input.status, before.currentVersionId !== null);
+    const after = (await repo.setAgentStatus(sql, id, input.version, input.status))!;
+    await appendAudit(sql, actor, {
+      action: 'agent.status_changed',
+      resourceType: 'agent',
+      resourceId: id,
+      agentId: id,
+      oldValues: { status: before.status, version: before.version },
+      newValues: { status: after.status, version: after.version },
+    });
+    return after;
+  });
+}
+
+/** Soft delete: the row, its versions and checkpoints stay for history; the API no longer shows it. */
+export async function deleteAgent(deps: AgentsDeps, actor: Actor, id: string): Promise<void> {
+  await deps.db.tenant(actor.orgId, async (sql) => {
+    const before = await requireAgent(sql, id, 'update');
+    await repo.softDeleteAgent(sql, id);
+    await appendAudit(sql, actor, { action: 'agent.deleted', resourceType: 'agent', resourceId: id, agentId: id, oldValues: before });
+  });
+}

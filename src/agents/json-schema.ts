@@ -1,0 +1,56 @@
+import { Ajv, type Options } from 'ajv';
+import { Ajv2019 } from 'ajv/dist/2019.js';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
+import { validationFailed } from '../errors.js';
+
+// ajv-formats is CommonJS with `exports.default`; under NodeNext the default
+// import is the module object for the type checker but the function at run time.
+type AddFormats = (ajv: Ajv | Ajv2019 | Ajv2020) => unknown;
+const addFormats: AddFormats =
+  (addFormatsModule as unknown as { default?: AddFormats }).default ?? (addFormatsModule as unknown as AddFormats);
+
+/**
+ * Tool input and output schemas must be JSON Schemas a validator can compile
+ * as written. Strict mode refuses what would otherwise be silently ignored:
+ * unknown keywords ("requird"), `required` naming undeclared properties,
+ * object keywords without `type: "object"`. `$schema` picks the dialect;
+ * without it, draft-07 (what function-calling models expect).
+ *
+ * A fresh Ajv instance per check: Ajv caches every compiled schema and
+ * registers each `$id` globally, so a shared instance would grow with every
+ * request and refuse a second schema reusing an `$id`.
+ */
+
+const OPTIONS: Options = { strict: true, allowUnionTypes: true, allErrors: true };
+
+const DIALECTS: Record<string, () => Ajv | Ajv2019 | Ajv2020> = {
+  'http://json-schema.org/draft-07/schema': () => new Ajv(OPTIONS),
+  'https://json-schema.org/draft/2019-09/schema': () => new Ajv2019(OPTIONS),
+  'https://json-schema.org/draft/2020-12/schema': () => new Ajv2020(OPTIONS),
+};
+const DEFAULT_DIALECT = 'http://json-schema.org/draft-07/schema';
+
+/** The reason a schema does not compile, or null when it does. */
+export function jsonSchemaProblem(schema: Record<string, unknown>): string | null {
+  const declared = typeof schema.$schema === 'string' ? schema.$schema.replace(/#$/, '') : DEFAULT_DIALECT;
+  const make = DIALECTS[declared];
+  if (!make) return `$schema ${String(schema.$schema)} is not a supported dialect (use draft-07, 2019-09 or 2020-12)`;
+  const ajv = make();
+  addFormats(ajv);
+  try {
+    ajv.compile(schema);
+    return null;
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  }
+}
+
+/** 400 validation_failed naming the field and Ajv's reason. */
+export function assertJsonSchema(field: string, schema: Record<string, unknown> | null | undefined): void {
+  if (schema === null || schema === undefined) return;
+  const problem = jsonSchemaProblem(schema);
+  if (problem) {
+    throw validationFailed(`${field} is not a valid JSON Schema: ${problem}`, [{ path: `body.${field}`, message: problem }]);
+  }
+}

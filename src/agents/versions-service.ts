@@ -1,0 +1,174 @@
+import { appendAudit, type Actor } from '../audit/index.js';
+import { isPgError, type Sql } from '../db/index.js';
+import { conflict, notFound } from '../errors.js';
+import type { AgentRow } from './agents-repo.js';
+import { setCurrentVersion } from './agents-repo.js';
+import { requireAgent } from './agents-service.js';
+import { diffConfig, type FieldChange } from './config-diff.js';
+import type { AgentsDeps } from './deps.js';
+import { compareSemver, greatestSemver } from './semver.js';
+import { assertNotArchived } from './status.js';
+import { lockLiveTools, type ToolRow } from './tools-repo.js';
+import * as repo from './versions-repo.js';
+import type { VersionRow } from './versions-repo.js';
+
+/** A tool as frozen into a version: its definition, not its bookkeeping. */
+function toolDefinition(t: ToolRow) {
+  return {
+    id: t.id,
+    name: t.name,
+    description: t.description,
+    toolType: t.toolType,
+    config: t.config,
+    inputSchema: t.inputSchema,
+    outputSchema: t.outputSchema,
+    isActive: t.isActive,
+    version: t.version,
+  };
+}
+
+/**
+ * What a version freezes: everything that decides how the agent behaves, with
+ * each tool's full definition so the version reads back exactly even after
+ * the tools change. Identity and bookkeeping (slug, status, performanceScore,
+ * which is measured, not configured) are left out.
+ */
+function snapshot(agent: AgentRow, tools: ToolRow[]): Record<string, unknown> {
+  const byId = new Map(tools.map((t) => [t.id, t]));
+  return {
+    name: agent.name,
+    description: agent.description,
+    type: agent.type,
+    systemPrompt: agent.systemPrompt,
+    model: agent.model,
+    modelSettings: agent.modelSettings,
+    temperature: agent.temperature,
+    maxTokens: agent.maxTokens,
+    memoryEnabled: agent.memoryEnabled,
+    memoryType: agent.memoryType,
+    cognitivePattern: agent.cognitivePattern,
+    learningRate: agent.learningRate,
+    metadata: agent.metadata,
+    tools: agent.tools.map((id) => toolDefinition(byId.get(id)!)),
+  };
+}
+
+async function requireVersion(sql: Sql, agentId: string, version: string): Promise<VersionRow> {
+  const v = await repo.getVersion(sql, agentId, version);
+  if (!v) throw notFound(`version ${version} of agent`, agentId);
+  return v;
+}
+
+/**
+ * Publishes the agent's current configuration as a new immutable version and
+ * makes it current. The agent row lock serializes publishers, so "greater than
+ * every existing version" holds against concurrent publishes too.
+ */
+export async function publishVersion(
+  deps: AgentsDeps,
+  actor: Actor,
+  agentId: string,
+  input: { version: string; changelog?: string | null },
+): Promise<VersionRow> {
+  try {
+    return await deps.db.tenant(actor.orgId, async (sql) => {
+      const agent = await requireAgent(sql, agentId, 'update');
+      assertNotArchived(agent.status, 'publishing a version');
+      const existing = await repo.versionNumbers(sql, agentId);
+      if (existing.includes(input.version)) throw conflict(`version ${input.version} already exists; versions never change, publish a higher one`, { version: input.version });
+      const latest = greatestSemver(existing);
+      if (latest !== undefined && compareSemver(input.version, latest) <= 0) {
+        throw conflict(`version ${input.version} is not greater than the latest version ${latest}`, { version: input.version, latest });
+      }
+      const tools = await lockLiveTools(sql, agent.tools);
+      // Deleting a referenced tool is refused, so a missing one means the data was changed behind our back.
+      if (tools.length !== new Set(agent.tools).size) throw conflict('a tool this agent references no longer exists; update the agent\'s tools first');
+      const config = snapshot(agent, tools);
+      const row = await repo.insertVersion(sql, actor.orgId, agentId, actor.userId, {
+        version: input.version,
+        changelog: input.changelog ?? null,
+        systemPrompt: agent.systemPrompt,
+        model: agent.model,
+        temperature: agent.temperature,
+        maxTokens: agent.maxTokens,
+        tools: config.tools as unknown[],
+        config,
+      });
+      await setCurrentVersion(sql, agentId, row.id, true);
+      await appendAudit(sql, actor, {
+        action: 'agent.version_published',
+        resourceType: 'agent_version',
+        resourceId: row.id,
+        agentId,
+        oldValues: { currentVersion: agent.currentVersion },
+        newValues: { version: row.version, changelog: row.changelog, config },
+      });
+      return { ...row, isCurrent: true };
+    });
+  } catch (err) {
+    // Two publishers of one version number: the unique constraint is the last word.
+    if (isPgError(err, '23505')) throw conflict(`version ${input.version} already exists; versions never change, publish a higher one`);
+    throw err;
+  }
+}
+
+export function listVersions(deps: AgentsDeps, orgId: string, agentId: string, opts: { beforeId?: string; limit: number }) {
+  return deps.db.tenant(orgId, async (sql) => {
+    await requireAgent(sql, agentId);
+    return repo.listVersions(sql, agentId, opts);
+  });
+}
+
+/**
+ * One version of an agent, or, without a version, the one it currently runs.
+ * Later modules (runs, runtime, evals) resolve what to execute through this.
+ */
+export function getAgentVersion(deps: AgentsDeps, orgId: string, agentId: string, version?: string): Promise<VersionRow> {
+  return deps.db.tenant(orgId, async (sql) => {
+    const agent = await requireAgent(sql, agentId);
+    if (version !== undefined) return requireVersion(sql, agentId, version);
+    const current = agent.currentVersionId ? await repo.getVersionById(sql, agent.currentVersionId) : undefined;
+    if (!current) throw notFound('published version of agent', agentId);
+    return current;
+  });
+}
+
+export function diffVersions(
+  deps: AgentsDeps,
+  orgId: string,
+  agentId: string,
+  from: string,
+  to: string,
+): Promise<{ from: string; to: string; changes: FieldChange[] }> {
+  return deps.db.tenant(orgId, async (sql) => {
+    await requireAgent(sql, agentId);
+    const a = await requireVersion(sql, agentId, from);
+    const b = await requireVersion(sql, agentId, to);
+    return { from: a.version, to: b.version, changes: diffConfig(a.config, b.config) };
+  });
+}
+
+/**
+ * Points the agent at another existing version (usually an older one). No
+ * version changes and the working configuration stays as it is; only what
+ * runs changes. Any version but the current one is allowed, so a rollback
+ * can itself be undone.
+ */
+export async function rollbackAgent(deps: AgentsDeps, actor: Actor, agentId: string, version: string): Promise<AgentRow> {
+  return deps.db.tenant(actor.orgId, async (sql) => {
+    const agent = await requireAgent(sql, agentId, 'update');
+    assertNotArchived(agent.status, 'rolling back');
+    const target = await requireVersion(sql, agentId, version);
+    if (target.id === agent.currentVersionId) throw conflict(`version ${version} is already the current version`, { version });
+    const after = await setCurrentVersion(sql, agentId, target.id, false);
+    await appendAudit(sql, actor, {
+      action: 'agent.rolled_back',
+      resourceType: 'agent',
+      resourceId: agentId,
+      agentId,
+      oldValues: { currentVersion: agent.currentVersion, currentVersionId: agent.currentVersionId },
+      newValues: { currentVersion: target.version, currentVersionId: target.id },
+    });
+    return after;
+  });
+}
