@@ -8,24 +8,11 @@ import type { Sql } from '../db/index.js';
 
 const MAX_ROLE_DEPTH = 16;
 
-const USER_PERMISSIONS_SQL = `WITH RECURSIVE granted(id, parent_role_id, depth) AS (
-    SELECT r.id, r.parent_role_id, 1
-    FROM user_roles ur
-    JOIN memberships m ON m.org_id = ur.org_id AND m.user_id = ur.user_id AND m.deleted_at IS NULL AND m.status = 'active'
-    JOIN users u ON u.id = ur.user_id AND u.is_active
-    JOIN roles r ON r.id = ur.role_id AND r.deleted_at IS NULL
-    WHERE ur.user_id = $1
-    UNION
-    SELECT p.id, p.parent_role_id, g.depth + 1
-    FROM granted g JOIN roles p ON p.id = g.parent_role_id AND p.deleted_at IS NULL
-    WHERE g.depth < ${MAX_ROLE_DEPTH}
-  )
-  SELECT DISTINCT p.resource || ':' || p.action AS perm
-  FROM granted g JOIN role_permissions rp ON rp.role_id = g.id JOIN permissions p ON p.id = rp.permission_id`;
-
 /**
  * The hot path of every authorized request: whether the session (if any) is
- * still live, and the user's permissions — one round trip.
+ * still live, whether the user is an active member, and the permissions their
+ * roles grant with inheritance — one round trip, through a PL/pgSQL function
+ * whose plan is cached (migration 0005 says why).
  */
 export async function principalPermissions(
   sql: Sql,
@@ -33,11 +20,8 @@ export async function principalPermissions(
   sessionId: string | null,
 ): Promise<{ sessionLive: boolean; memberActive: boolean; permissions: string[] }> {
   const r = await sql.query<{ sessionLive: boolean; memberActive: boolean; permissions: string[] }>(
-    `SELECT ($2::uuid IS NULL OR EXISTS (
-              SELECT 1 FROM sessions WHERE id = $2::uuid AND revoked_at IS NULL AND expires_at > now())) AS "sessionLive",
-            EXISTS (SELECT 1 FROM memberships m JOIN users u ON u.id = m.user_id AND u.is_active
-                    WHERE m.user_id = $1 AND m.deleted_at IS NULL AND m.status = 'active') AS "memberActive",
-            ARRAY(${USER_PERMISSIONS_SQL}) AS permissions`,
+    `SELECT session_live AS "sessionLive", member_active AS "memberActive", permissions
+     FROM app_principal_permissions($1, $2)`,
     [userId, sessionId],
   );
   return r.rows[0]!;
