@@ -30,6 +30,7 @@ export async function benchDatabase(): Promise<{ db: Database; url: string; drop
 export interface Stats {
   n: number;
   p50: number;
+  p95: number;
   p99: number;
   mean: number;
 }
@@ -37,7 +38,7 @@ export interface Stats {
 export function stats(samplesMs: number[]): Stats {
   const s = [...samplesMs].sort((a, b) => a - b);
   const at = (q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
-  return { n: s.length, p50: at(0.5), p99: at(0.99), mean: s.reduce((a, b) => a + b, 0) / s.length };
+  return { n: s.length, p50: at(0.5), p95: at(0.95), p99: at(0.99), mean: s.reduce((a, b) => a + b, 0) / s.length };
 }
 
 /** Times fn sequentially (after a warm-up) and returns milliseconds per call. */
