@@ -1,35 +1,6 @@
 import type { Sql } from '../db/index.js';
 import type { AgentStatus } from './status.js';
 
-export interface AgentRow {
-  id: string;
-  name: string;
-  slug: string;
-  description: string | null;
-  type: string;
-  systemPrompt: string;
-  model: string;
-  modelSettings: Record<string, unknown>;
-  temperature: number;
-  maxTokens: number;
-  tools: string[];
-  memoryEnabled: boolean;
-  memoryType: string;
-  status: AgentStatus;
-  cognitivePattern: string;
-  learningRate: number | null;
-  performanceScore: number | null;
-  metadata: Record<string, unknown>;
-  currentVersionId: string | null;
-  /** the semver of currentVersionId, for readers who do not want a second request */
-  currentVersion: string | null;
-  version: number;
-  createdBy: string | null;
-  createdAt: Date;
-  updatedAt: Date;
-  publishedAt: Date | null;
-}
-
 /** The configuration fields a caller sets; everything else is managed by the service. */
 export interface AgentFields {
   name: string;
@@ -48,6 +19,19 @@ export interface AgentFields {
   learningRate: number | null;
   performanceScore: number | null;
   metadata: Record<string, unknown>;
+}
+
+export interface AgentRow extends AgentFields {
+  id: string;
+  status: AgentStatus;
+  currentVersionId: string | null;
+  /** the semver of currentVersionId, for readers who do not want a second request */
+  currentVersion: string | null;
+  version: number;
+  createdBy: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+  publishedAt: Date | null;
 }
 
 // numeric(3,2) columns come back as float8 so the API shows numbers, not strings.
