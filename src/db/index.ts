@@ -11,7 +11,7 @@ export { createDatabase, APP_ROLE } from './database.js';
 export { createPgliteDriver } from './pglite-driver.js';
 export { createPgDriver } from './pg-driver.js';
 export { migrate, migrationStatus, loadMigrations, MigrationError, type Migration } from './migrate.js';
-export { maintainPartitions, PARTITIONED_TABLES, type PartitionedTable } from './partitions.js';
+export { ensureMonthPartitions, maintainPartitions, PARTITIONED_TABLES, type PartitionedTable } from './partitions.js';
 export { DataDirLockedError } from './data-dir-lock.js';
 export { uuidv7 } from './ids.js';
 export { isPgError, pgErrorCode } from './pg-errors.js';

@@ -15,6 +15,8 @@ export interface PartitionedTable {
 export const PARTITIONED_TABLES: readonly PartitionedTable[] = [
   { table: 'audit_logs', ahead: 3, retainMonths: 84 }, // seed 002: audit retention 7 years
   { table: 'agent_states', ahead: 3, retainMonths: 24 }, // seed 003 sets none; two years of checkpoints
+  { table: 'executions', ahead: 3, retainMonths: 12 }, // seed 002 executions
+  { table: 'spans', ahead: 3, retainMonths: 6 }, // seed 002 execution_logs
 ];
 
 export interface MaintenanceResult {
@@ -45,4 +47,14 @@ export async function maintainPartitions(
     });
   }
   return { created, dropped };
+}
+
+/** Creates (if missing) the monthly partition of each table holding the given month: DDL as the owner, no tenant data. */
+export async function ensureMonthPartitions(db: Database, wanted: readonly { table: string; month: Date }[]): Promise<void> {
+  if (!wanted.length) return;
+  await db.admin.transaction(async (sql) => {
+    for (const w of wanted) {
+      await sql.query(`SELECT ensure_monthly_partitions($1::regclass, $2::timestamptz, 1)`, [w.table, w.month.toISOString()]);
+    }
+  });
 }

@@ -6,6 +6,7 @@ import { uuidv7, migrationStatus, type Database, type Migration } from '../db/in
 import { AppError, forbidden } from '../errors.js';
 import { auditRoutes } from '../audit/index.js';
 import { agentRoutes } from '../agents/index.js';
+import { runsRoutes } from '../runs/index.js';
 import { authenticate, effectivePermissions, identityRoutes, rateHeaders, type IdentityDeps } from '../identity/index.js';
 import { makeErrorHandler } from './error-handler.js';
 import { createMetrics } from './metrics.js';
@@ -126,5 +127,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(identityRoutes(opts.identity));
   await app.register(auditRoutes({ db }));
   await app.register(agentRoutes({ db }));
+  await app.register(runsRoutes({ db }));
   return app;
 }

@@ -1,0 +1,29 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { RunsDeps } from './deps.js';
+import { executionRoutes } from './routes/executions-routes.js';
+import { ingestRoutes } from './routes/ingest-routes.js';
+
+/**
+ * Terminology:
+ * - execution:  one run of one agent version (executions, partitioned by month on created_at).
+ * - span:       one step under an execution — an llm call, tool call, memory access,
+ *               agent call or reasoning step (spans, partitioned by month on started_at).
+ * - clientId:   the caller's id for an ingested item; (org, kind, clientId) is recorded
+ *               once in ingest_keys, so a retried batch creates nothing twice.
+ * - ledger:     cost_ledger, one priced row per llm span (unique per span); execution
+ *               totals are the sums of their ledger rows.
+ * - price:      model_prices, per token; org_id NULL rows are shipped defaults, an
+ *               organization's own row wins, then the longest matching model_pattern.
+ */
+
+export type { RunsDeps } from './deps.js';
+export { EXECUTION_TRANSITIONS, canTransition, type ExecutionStatus } from './status.js';
+export { ingestBatch, type IngestResult, type ItemResult } from './ingest-service.js';
+export { listExecutions, getExecution, getTrace, costs, spanTree, uuidV7Time } from './runs-service.js';
+
+export function runsRoutes(deps: RunsDeps): FastifyPluginAsync {
+  return async (app) => {
+    await app.register(ingestRoutes(deps));
+    await app.register(executionRoutes(deps));
+  };
+}

@@ -1,0 +1,216 @@
+import type { Sql } from '../db/index.js';
+
+/**
+ * Batch writes. Each statement writes every row of its table for the batch at
+ * once: the rows travel as one JSON array parameter expanded in SQL by
+ * jsonb_to_recordset (the set-returning equivalent of unnest over one array per
+ * column, with the same plan on PGlite and node-postgres, and without a typed
+ * array parameter per column).
+ */
+
+export type IngestKind = 'execution' | 'span' | 'decision' | 'message';
+
+export interface KeyRow {
+  kind: IngestKind;
+  clientId: string;
+  id: string;
+  itemAt: string;
+}
+
+/** Inserts the keys; returns those that were new (the others already existed). */
+export async function claimKeys(sql: Sql, orgId: string, keys: KeyRow[]): Promise<Set<string>> {
+  if (!keys.length) return new Set();
+  const r = await sql.query<{ kind: string; client_id: string }>(
+    `INSERT INTO ingest_keys (org_id, kind, client_id, id, item_at)
+     SELECT $1, k.kind, k.client_id, k.id, k.item_at
+     FROM jsonb_to_recordset($2::jsonb) AS k(kind text, client_id text, id uuid, item_at timestamptz)
+     ON CONFLICT (org_id, kind, client_id) DO NOTHING
+     RETURNING kind, client_id`,
+    [orgId, JSON.stringify(keys.map((k) => ({ kind: k.kind, client_id: k.clientId, id: k.id, item_at: k.itemAt })))],
+  );
+  return new Set(r.rows.map((x) => `${x.kind}\u0000${x.client_id}`));
+}
+
+/** The stored id and time of keys of one kind. */
+export async function lookupKeys(sql: Sql, kind: IngestKind, clientIds: string[]): Promise<Map<string, { id: string; itemAt: Date }>> {
+  if (!clientIds.length) return new Map();
+  const r = await sql.query<{ client_id: string; id: string; item_at: Date }>(
+    `SELECT client_id, id, item_at FROM ingest_keys
+     WHERE kind = $1 AND client_id IN (SELECT jsonb_array_elements_text($2::jsonb))`,
+    [kind, JSON.stringify(clientIds)],
+  );
+  return new Map(r.rows.map((x) => [x.client_id, { id: x.id, itemAt: new Date(x.item_at) }]));
+}
+
+export async function insertExecutions(sql: Sql, orgId: string, rows: Record<string, unknown>[]): Promise<void> {
+  if (!rows.length) return;
+  await sql.query(
+    `INSERT INTO executions (id, org_id, agent_id, agent_version_id, user_id, session_id, parent_execution_id, plan_id,
+       model_provider, model_name, input, output, status, error_code, error_message, retry_count, max_retries,
+       queue_time_ms, execution_time_ms, latency_ms, started_at, completed_at,
+       prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens, reasoning_tokens, total_tokens, cost_usd,
+       result_quality_score, user_satisfaction_score, tool_calls, trace_id, span_id, parent_span_id,
+       correlation_id, request_id, client_id, metadata, created_at)
+     SELECT x.id, $1, x.agent_id, x.agent_version_id, x.user_id, x.session_id, x.parent_execution_id, x.plan_id,
+       x.model_provider, x.model_name, coalesce(x.input, '{}'), x.output, x.status, x.error_code, x.error_message,
+       coalesce(x.retry_count, 0), coalesce(x.max_retries, 3), x.queue_time_ms, x.execution_time_ms, x.latency_ms,
+       x.started_at, x.completed_at,
+       coalesce(x.prompt_tokens, 0), coalesce(x.completion_tokens, 0), coalesce(x.cached_tokens, 0),
+       coalesce(x.cache_write_tokens, 0), coalesce(x.reasoning_tokens, 0),
+       coalesce(x.total_tokens, coalesce(x.prompt_tokens, 0) + coalesce(x.completion_tokens, 0)), coalesce(x.cost_usd, 0),
+       x.result_quality_score, x.user_satisfaction_score, coalesce(x.tool_calls, '[]'), x.trace_id, x.span_id, x.parent_span_id,
+       x.correlation_id, x.request_id, x.client_id, coalesce(x.metadata, '{}'), x.created_at
+     FROM jsonb_to_recordset($2::jsonb) AS x(id uuid, agent_id uuid, agent_version_id uuid, user_id uuid, session_id text,
+       parent_execution_id uuid, plan_id uuid, model_provider text, model_name text, input jsonb, output jsonb, status text,
+       error_code text, error_message text, retry_count int, max_retries int, queue_time_ms int, execution_time_ms int,
+       latency_ms int, started_at timestamptz, completed_at timestamptz, prompt_tokens int, completion_tokens int,
+       cached_tokens int, cache_write_tokens int, reasoning_tokens int, total_tokens int, cost_usd numeric,
+       result_quality_score numeric, user_satisfaction_score int, tool_calls jsonb, trace_id text, span_id text,
+       parent_span_id text, correlation_id text, request_id text, client_id text, metadata jsonb, created_at timestamptz)`,
+    [orgId, JSON.stringify(rows)],
+  );
+}
+
+/**
+ * Prices each llm span from the price in force at its start (the
+ * organization's own price beats a shipped default, then the longest — most
+ * specific — pattern, then the latest effective_from) and upserts one ledger
+ * row per span: a repeated span replaces its row. Spans no price matches keep
+ * the cost the client sent, if any. Returns the cost per span ref.
+ */
+export async function upsertLedger(sql: Sql, orgId: string, rows: Record<string, unknown>[]): Promise<Map<string, string>> {
+  if (!rows.length) return new Map();
+  const r = await sql.query<{ span_ref: string; total_cost_usd: string }>(
+    `WITH s AS (
+       SELECT * FROM jsonb_to_recordset($2::jsonb) AS x(ref uuid, started_at timestamptz, span_id text, execution_id uuid,
+         execution_created_at timestamptz, provider text, model text, prompt int, completion int, cached int,
+         cache_write int, reasoning int, client_cost numeric, usage_category text, usage_type text)
+     ), priced AS (
+       SELECT s.*, p.id AS price_id, p.provider AS price_provider, p.tier, p.input_price,
+         p.output_price, coalesce(p.cached_input_price, p.input_price) AS cached_price,
+         coalesce(p.cache_write_price, p.input_price) AS cache_write_price,
+         coalesce(p.reasoning_price, p.output_price) AS reasoning_price
+       FROM s LEFT JOIN LATERAL (
+         SELECT mp.* FROM model_prices mp
+         WHERE s.model ~ mp.model_pattern AND (s.provider IS NULL OR mp.provider = s.provider)
+           AND mp.effective_from <= s.started_at AND (mp.effective_to IS NULL OR mp.effective_to > s.started_at)
+         ORDER BY (mp.org_id IS NOT NULL) DESC, length(mp.model_pattern) DESC, mp.effective_from DESC
+         LIMIT 1
+       ) p ON true
+     )
+     INSERT INTO cost_ledger (org_id, span_ref, span_started_at, span_id, execution_id, execution_created_at,
+       user_id, agent_id, session_id, plan_id, model_provider, model_name, model_tier, price_id,
+       prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens, reasoning_tokens, total_tokens,
+       prompt_cost_per_token, completion_cost_per_token, cached_cost_per_token, cache_write_cost_per_token,
+       reasoning_cost_per_token, total_cost_usd, billing_date, usage_category, usage_type)
+     SELECT $1, q.ref, q.started_at, q.span_id, q.execution_id, q.execution_created_at,
+       e.user_id, e.agent_id, e.session_id, e.plan_id, coalesce(q.provider, q.price_provider, 'unknown'), q.model, q.tier, q.price_id,
+       q.prompt, q.completion, q.cached, q.cache_write, q.reasoning, q.prompt + q.completion,
+       q.input_price, q.output_price, q.cached_price, q.cache_write_price, q.reasoning_price,
+       CASE WHEN q.price_id IS NULL THEN round(q.client_cost, 6) ELSE round(
+         (q.prompt - q.cached - q.cache_write) * q.input_price + q.cached * q.cached_price
+         + q.cache_write * q.cache_write_price + (q.completion - q.reasoning) * q.output_price
+         + q.reasoning * q.reasoning_price, 6) END,
+       (q.started_at AT TIME ZONE 'UTC')::date, q.usage_category, q.usage_type
+     FROM priced q
+     LEFT JOIN executions e ON e.id = q.execution_id AND e.created_at = q.execution_created_at
+     WHERE q.price_id IS NOT NULL OR q.client_cost IS NOT NULL
+     ON CONFLICT (org_id, execution_id, span_id) DO UPDATE SET
+       span_ref = EXCLUDED.span_ref, span_started_at = EXCLUDED.span_started_at,
+       model_provider = EXCLUDED.model_provider, model_name = EXCLUDED.model_name, model_tier = EXCLUDED.model_tier,
+       price_id = EXCLUDED.price_id, prompt_tokens = EXCLUDED.prompt_tokens, completion_tokens = EXCLUDED.completion_tokens,
+       cached_tokens = EXCLUDED.cached_tokens, cache_write_tokens = EXCLUDED.cache_write_tokens,
+       reasoning_tokens = EXCLUDED.reasoning_tokens, total_tokens = EXCLUDED.total_tokens,
+       prompt_cost_per_token = EXCLUDED.prompt_cost_per_token, completion_cost_per_token = EXCLUDED.completion_cost_per_token,
+       cached_cost_per_token = EXCLUDED.cached_cost_per_token, cache_write_cost_per_token = EXCLUDED.cache_write_cost_per_token,
+       reasoning_cost_per_token = EXCLUDED.reasoning_cost_per_token, total_cost_usd = EXCLUDED.total_cost_usd,
+       billing_date = EXCLUDED.billing_date, usage_category = EXCLUDED.usage_category, usage_type = EXCLUDED.usage_type
+     RETURNING span_ref, total_cost_usd::text AS total_cost_usd`,
+    [orgId, JSON.stringify(rows)],
+  );
+  return new Map(r.rows.map((x) => [x.span_ref, x.total_cost_usd]));
+}
+
+export async function insertSpans(sql: Sql, orgId: string, rows: Record<string, unknown>[]): Promise<void> {
+  if (!rows.length) return;
+  await sql.query(
+    `INSERT INTO spans (id, org_id, execution_id, execution_created_at, kind, trace_id, span_id, parent_span_id, name,
+       model, provider, prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens, reasoning_tokens, total_tokens,
+       cost_usd, tool_name, tool_status, step_number, reasoning, confidence, input, output, status, error_message,
+       started_at, ended_at, duration_ms, attributes, client_id)
+     SELECT x.id, $1, x.execution_id, x.execution_created_at, x.kind, x.trace_id, x.span_id, x.parent_span_id, x.name,
+       x.model, x.provider, x.prompt_tokens, x.completion_tokens, x.cached_tokens, x.cache_write_tokens, x.reasoning_tokens,
+       coalesce(x.total_tokens, CASE WHEN x.prompt_tokens IS NOT NULL OR x.completion_tokens IS NOT NULL
+         THEN coalesce(x.prompt_tokens, 0) + coalesce(x.completion_tokens, 0) END),
+       x.cost_usd, x.tool_name, x.tool_status, x.step_number, x.reasoning, x.confidence, x.input, x.output, x.status,
+       x.error_message, x.started_at, x.ended_at,
+       coalesce(x.duration_ms, (extract(epoch FROM x.ended_at - x.started_at) * 1000)::int),
+       coalesce(x.attributes, '{}'), x.client_id
+     FROM jsonb_to_recordset($2::jsonb) AS x(id uuid, execution_id uuid, execution_created_at timestamptz, kind text,
+       trace_id text, span_id text, parent_span_id text, name text, model text, provider text, prompt_tokens int,
+       completion_tokens int, cached_tokens int, cache_write_tokens int, reasoning_tokens int, total_tokens int,
+       cost_usd numeric, tool_name text, tool_status text, step_number int, reasoning text, confidence numeric,
+       input jsonb, output jsonb, status text, error_message text, started_at timestamptz, ended_at timestamptz,
+       duration_ms int, attributes jsonb, client_id text)`,
+    [orgId, JSON.stringify(rows)],
+  );
+}
+
+/**
+ * Execution totals are the sums of their ledger rows (one per span), so a
+ * repeated or late span never counts twice. Executions with no ledger row
+ * keep the totals their client reported.
+ */
+export async function rollUp(sql: Sql, executionIds: string[]): Promise<void> {
+  if (!executionIds.length) return;
+  await sql.query(
+    `UPDATE executions e SET prompt_tokens = l.prompt, completion_tokens = l.completion, cached_tokens = l.cached,
+       cache_write_tokens = l.cache_write, reasoning_tokens = l.reasoning, total_tokens = l.total, cost_usd = l.cost
+     FROM (
+       SELECT execution_id, execution_created_at, sum(prompt_tokens)::int AS prompt, sum(completion_tokens)::int AS completion,
+         sum(cached_tokens)::int AS cached, sum(cache_write_tokens)::int AS cache_write,
+         sum(reasoning_tokens)::int AS reasoning, sum(total_tokens)::int AS total, sum(total_cost_usd) AS cost
+       FROM cost_ledger WHERE execution_id IN (SELECT jsonb_array_elements_text($1::jsonb)::uuid)
+       GROUP BY execution_id, execution_created_at
+     ) l
+     WHERE e.id = l.execution_id AND e.created_at = l.execution_created_at`,
+    [JSON.stringify(executionIds)],
+  );
+}
+
+export async function insertDecisions(sql: Sql, orgId: string, rows: Record<string, unknown>[]): Promise<void> {
+  if (!rows.length) return;
+  await sql.query(
+    `INSERT INTO agent_decisions (id, org_id, decision_id, agent_id, execution_id, execution_created_at, session_id,
+       decided_at, decision_type, reasoning_chain, data_sources, confidence_score, decision_metadata, model_used,
+       latency_ms, error_message)
+     SELECT x.id, $1, x.decision_id, x.agent_id, x.execution_id, x.execution_created_at, x.session_id, x.decided_at,
+       x.decision_type, x.reasoning_chain, coalesce(x.data_sources, '[]'), x.confidence, x.metadata, x.model_used,
+       x.latency_ms, x.error_message
+     FROM jsonb_to_recordset($2::jsonb) AS x(id uuid, decision_id text, agent_id uuid, execution_id uuid,
+       execution_created_at timestamptz, session_id text, decided_at timestamptz, decision_type text,
+       reasoning_chain jsonb, data_sources jsonb, confidence numeric, metadata jsonb, model_used text,
+       latency_ms float8, error_message text)`,
+    [orgId, JSON.stringify(rows)],
+  );
+}
+
+export async function insertMessages(sql: Sql, orgId: string, rows: Record<string, unknown>[]): Promise<void> {
+  if (!rows.length) return;
+  await sql.query(
+    `INSERT INTO agent_communications (id, org_id, plan_id, execution_id, execution_created_at, session_id,
+       from_agent_id, to_agent_id, from_agent, to_agent, message_type, message_data, priority, response_data,
+       response_time_ms, status, error_message, retry_count, sent_at, delivered_at, received_at, processed_at,
+       trace_id, correlation_id, client_id)
+     SELECT x.id, $1, x.plan_id, x.execution_id, x.execution_created_at, x.session_id, x.from_agent_id, x.to_agent_id,
+       x.from_agent, x.to_agent, x.message_type, x.message_data, x.priority, coalesce(x.response_data, '{}'),
+       x.response_time_ms, x.status, x.error_message, coalesce(x.retry_count, 0), x.sent_at, x.delivered_at,
+       x.received_at, x.processed_at, x.trace_id, x.correlation_id, x.client_id
+     FROM jsonb_to_recordset($2::jsonb) AS x(id uuid, plan_id uuid, execution_id uuid, execution_created_at timestamptz,
+       session_id text, from_agent_id uuid, to_agent_id uuid, from_agent text, to_agent text, message_type text,
+       message_data jsonb, priority int, response_data jsonb, response_time_ms int, status text, error_message text,
+       retry_count int, sent_at timestamptz, delivered_at timestamptz, received_at timestamptz,
+       processed_at timestamptz, trace_id text, correlation_id text, client_id text)`,
+    [orgId, JSON.stringify(rows)],
+  );
+}

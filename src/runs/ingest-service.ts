@@ -1,0 +1,267 @@
+import { randomBytes } from 'node:crypto';
+import { v7 } from 'uuid';
+import type { z } from 'zod';
+import { appendAudit, type Actor } from '../audit/index.js';
+import { PARTITIONED_TABLES, ensureMonthPartitions } from '../db/index.js';
+import { clock, type RunsDeps } from './deps.js';
+import * as repo from './ingest-repo.js';
+import type { IngestKind } from './ingest-repo.js';
+import {
+  DecisionItem,
+  ExecutionItem,
+  MessageItem,
+  SpanItem,
+  type IngestBody,
+} from './ingest-schemas.js';
+
+export type ItemStatus = 'accepted' | 'duplicate' | 'rejected';
+
+export interface ItemResult {
+  index: number;
+  kind: IngestKind;
+  clientId: string | null;
+  status: ItemStatus;
+  id?: string;
+  error?: string;
+}
+
+export interface IngestResult {
+  accepted: number;
+  duplicate: number;
+  rejected: number;
+  results: ItemResult[];
+}
+
+interface Pending<T> {
+  index: number;
+  item: T;
+  id: string;
+  at: Date;
+  result: ItemResult;
+}
+
+const idAt = (at: Date): string => v7({ msecs: at.getTime() });
+const key = (kind: string, clientId: string) => `${kind}\u0000${clientId}`;
+
+function issueText(err: z.ZodError): string {
+  return err.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ');
+}
+
+function monthStart(d: Date, addMonths = 0): Date {
+  return new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + addMonths, 1));
+}
+
+/** The window of times a partitioned table accepts: within retention, and no further ahead than maintenance creates. */
+function window(table: string, now: Date): { from: Date; to: Date } {
+  const t = PARTITIONED_TABLES.find((p) => p.table === table)!;
+  return { from: monthStart(now, -t.retainMonths), to: monthStart(now, t.ahead + 1) };
+}
+
+/** Partitions already known to exist, per database (a month is ensured once per process). */
+const knownPartitions = new WeakMap<object, Set<string>>();
+
+/**
+ * Creates the monthly partitions a batch needs (as the owner: DDL, no tenant
+ * data), so an item from last month or next month lands instead of failing the batch.
+ */
+async function ensurePartitions(deps: RunsDeps, wanted: { table: string; month: Date }[]): Promise<void> {
+  let known = knownPartitions.get(deps.db);
+  if (!known) knownPartitions.set(deps.db, (known = new Set()));
+  const todo = wanted.filter((w) => !known.has(`${w.table}:${w.month.toISOString()}`));
+  if (!todo.length) return;
+  await ensureMonthPartitions(deps.db, todo);
+  for (const w of todo) known.add(`${w.table}:${w.month.toISOString()}`);
+}
+
+/**
+ * Validates every item on its own, then applies all valid, new items in one
+ * transaction: ingestion keys first (only new keys proceed, so a retried batch
+ * creates nothing twice), then one multi-row statement per table, the cost
+ * ledger, the roll-up of span costs into their executions, and one audit row.
+ */
+export async function ingestBatch(deps: RunsDeps, actor: Actor, body: IngestBody): Promise<IngestResult> {
+  const now = clock(deps);
+  const results: ItemResult[] = [];
+  const seen = new Set<string>();
+
+  function prepare<S extends z.ZodType>(
+    kind: IngestKind,
+    schema: S,
+    raw: unknown[] | undefined,
+    timeOf: (v: z.infer<S>) => Date,
+    table?: string,
+  ): Pending<z.infer<S>>[] {
+    const out: Pending<z.infer<S>>[] = [];
+    (raw ?? []).forEach((x, index) => {
+      const cid = x && typeof x === 'object' && typeof (x as { clientId?: unknown }).clientId === 'string'
+        ? ((x as { clientId: string }).clientId) : null;
+      const result: ItemResult = { index, kind, clientId: cid, status: 'rejected' };
+      results.push(result);
+      const parsed = schema.safeParse(x);
+      if (!parsed.success) {
+        result.error = issueText(parsed.error);
+        return;
+      }
+      const item = parsed.data as z.infer<S> & { clientId: string };
+      const at = timeOf(item);
+      if (table) {
+        const w = window(table, now);
+        if (at < w.from || at >= w.to) {
+          result.error = `its time ${at.toISOString()} is outside what ${table} keeps (${w.from.toISOString()} to ${w.to.toISOString()})`;
+          return;
+        }
+      }
+      if (seen.has(key(kind, item.clientId))) {
+        result.status = 'duplicate';
+        result.error = 'the same clientId appears earlier in this batch';
+        return;
+      }
+      seen.add(key(kind, item.clientId));
+      out.push({ index, item, id: idAt(kind === 'execution' || kind === 'span' ? at : now), at, result });
+    });
+    return out;
+  }
+
+  const executions = prepare('execution', ExecutionItem, body.executions, (v) => new Date(v.createdAt ?? v.startedAt ?? now.toISOString()), 'executions');
+  const spans = prepare('span', SpanItem, body.spans, (v) => new Date(v.startedAt), 'spans');
+  const decisions = prepare('decision', DecisionItem, body.decisions, (v) => new Date(v.decidedAt));
+  const messages = prepare('message', MessageItem, body.messages, (v) => new Date(v.sentAt));
+
+  const months = new Map<string, { table: string; month: Date }>();
+  for (const e of executions) months.set(`executions:${monthStart(e.at).toISOString()}`, { table: 'executions', month: monthStart(e.at) });
+  for (const s of spans) months.set(`spans:${monthStart(s.at).toISOString()}`, { table: 'spans', month: monthStart(s.at) });
+  await ensurePartitions(deps, [...months.values()]);
+
+  const orgId = actor.orgId;
+  await deps.db.tenant(orgId, async (sql) => {
+    // Executions: claim keys; the new ones are written.
+    const newExec = await repo.claimKeys(sql, orgId, executions.map((e) => ({
+      kind: 'execution', clientId: e.item.clientId, id: e.id, itemAt: e.at.toISOString(),
+    })));
+    const execToWrite = executions.filter((e) => newExec.has(key('execution', e.item.clientId)));
+    await repo.insertExecutions(sql, orgId, execToWrite.map(({ id, at, item: v }) => ({
+      id, agent_id: v.agentId, agent_version_id: v.agentVersionId, user_id: v.userId, session_id: v.sessionId,
+      parent_execution_id: v.parentExecutionId, plan_id: v.planId, model_provider: v.modelProvider, model_name: v.modelName,
+      input: v.input, output: v.output, status: v.status, error_code: v.errorCode, error_message: v.errorMessage,
+      retry_count: v.retryCount, max_retries: v.maxRetries, queue_time_ms: v.queueTimeMs, execution_time_ms: v.executionTimeMs,
+      latency_ms: v.latencyMs, started_at: v.startedAt, completed_at: v.completedAt, prompt_tokens: v.promptTokens,
+      completion_tokens: v.completionTokens, cached_tokens: v.cachedTokens, cache_write_tokens: v.cacheWriteTokens,
+      reasoning_tokens: v.reasoningTokens, total_tokens: v.totalTokens, cost_usd: v.costUsd,
+      result_quality_score: v.resultQualityScore, user_satisfaction_score: v.userSatisfactionScore, tool_calls: v.toolCalls,
+      trace_id: v.traceId, span_id: v.spanId, parent_span_id: v.parentSpanId, correlation_id: v.correlationId,
+      request_id: v.requestId, client_id: v.clientId, metadata: v.metadata, created_at: at.toISOString(),
+    })));
+
+    // Children name their execution by clientId; resolve through the keys (this batch's included).
+    const refs = [...new Set([...spans, ...decisions, ...messages].map((p) => p.item.executionClientId).filter((x): x is string => !!x))];
+    const execKeys = await repo.lookupKeys(sql, 'execution', refs);
+    const resolve = <T extends { executionClientId?: string | undefined }>(list: Pending<T>[]) =>
+      list.filter((p) => {
+        if (!p.item.executionClientId || execKeys.has(p.item.executionClientId)) return true;
+        p.result.error = `executionClientId: no execution with clientId ${p.item.executionClientId} has been ingested`;
+        return false;
+      });
+    const spansOk = resolve(spans);
+    const decisionsOk = resolve(decisions);
+    const messagesOk = resolve(messages);
+
+    const childKeys = [
+      ...spansOk.map((p) => ({ kind: 'span' as const, clientId: p.item.clientId, id: p.id, itemAt: p.at.toISOString() })),
+      ...decisionsOk.map((p) => ({ kind: 'decision' as const, clientId: p.item.clientId, id: p.id, itemAt: p.at.toISOString() })),
+      ...messagesOk.map((p) => ({ kind: 'message' as const, clientId: p.item.clientId, id: p.id, itemAt: p.at.toISOString() })),
+    ];
+    const newChild = await repo.claimKeys(sql, orgId, childKeys);
+    const isNew = (kind: IngestKind) => (p: Pending<{ clientId: string }>) => newChild.has(key(kind, p.item.clientId));
+    const spansToWrite = spansOk.filter(isNew('span'));
+    const decisionsToWrite = decisionsOk.filter(isNew('decision'));
+    const messagesToWrite = messagesOk.filter(isNew('message'));
+
+    const execOf = (p: Pending<{ executionClientId?: string | undefined }>) =>
+      p.item.executionClientId ? execKeys.get(p.item.executionClientId) : undefined;
+
+    const spanIds = new Map(spansToWrite.map((p) => [p.id, p.item.spanId ?? randomBytes(8).toString('hex')]));
+    const priced = spansToWrite.filter((p) => p.item.kind === 'llm_call' && p.item.model);
+    const costs = await repo.upsertLedger(sql, orgId, priced.map((p) => ({
+      ref: p.id, started_at: p.item.startedAt, span_id: spanIds.get(p.id), execution_id: execOf(p)!.id,
+      execution_created_at: execOf(p)!.itemAt.toISOString(), provider: p.item.provider, model: p.item.model,
+      prompt: p.item.promptTokens ?? 0, completion: p.item.completionTokens ?? 0, cached: p.item.cachedTokens ?? 0,
+      cache_write: p.item.cacheWriteTokens ?? 0, reasoning: p.item.reasoningTokens ?? 0, client_cost: p.item.costUsd,
+      usage_category: p.item.usageCategory, usage_type: p.item.usageType,
+    })));
+    await repo.insertSpans(sql, orgId, spansToWrite.map(({ id, item: v, ...p }) => ({
+      id, execution_id: execOf({ id, item: v, ...p })!.id, execution_created_at: execOf({ id, item: v, ...p })!.itemAt.toISOString(),
+      kind: v.kind, trace_id: v.traceId, span_id: spanIds.get(id), parent_span_id: v.parentSpanId, name: v.name,
+      model: v.model, provider: v.provider, prompt_tokens: v.promptTokens, completion_tokens: v.completionTokens,
+      cached_tokens: v.cachedTokens, cache_write_tokens: v.cacheWriteTokens, reasoning_tokens: v.reasoningTokens,
+      total_tokens: v.totalTokens, cost_usd: costs.get(id) ?? v.costUsd, tool_name: v.toolName, tool_status: v.toolStatus,
+      step_number: v.stepNumber, reasoning: v.reasoning, confidence: v.confidence, input: v.input, output: v.output,
+      status: v.status, error_message: v.errorMessage, started_at: v.startedAt, ended_at: v.endedAt,
+      duration_ms: v.durationMs, attributes: v.attributes, client_id: v.clientId,
+    })));
+    await repo.insertDecisions(sql, orgId, decisionsToWrite.map(({ id, item: v, ...p }) => ({
+      id, decision_id: v.clientId, agent_id: v.agentId, execution_id: execOf({ id, item: v, ...p })?.id,
+      execution_created_at: execOf({ id, item: v, ...p })?.itemAt.toISOString(), session_id: v.sessionId,
+      decided_at: v.decidedAt, decision_type: v.decisionType, reasoning_chain: v.reasoningChain,
+      data_sources: v.dataSources, confidence: v.confidence, metadata: v.metadata, model_used: v.modelUsed,
+      latency_ms: v.latencyMs, error_message: v.errorMessage,
+    })));
+    await repo.insertMessages(sql, orgId, messagesToWrite.map(({ id, item: v, ...p }) => ({
+      id, plan_id: v.planId, execution_id: execOf({ id, item: v, ...p })?.id,
+      execution_created_at: execOf({ id, item: v, ...p })?.itemAt.toISOString(), session_id: v.sessionId,
+      from_agent_id: v.fromAgentId, to_agent_id: v.toAgentId, from_agent: v.fromAgent, to_agent: v.toAgent,
+      message_type: v.messageType, message_data: v.messageData, priority: v.priority, response_data: v.responseData,
+      response_time_ms: v.responseTimeMs, status: v.status, error_message: v.errorMessage, retry_count: v.retryCount,
+      sent_at: v.sentAt, delivered_at: v.deliveredAt, received_at: v.receivedAt, processed_at: v.processedAt,
+      trace_id: v.traceId, correlation_id: v.correlationId, client_id: v.clientId,
+    })));
+
+    // Totals: executions written now (whose spans may have come earlier) and those a priced span touched.
+    await repo.rollUp(sql, [...new Set([...execToWrite.map((e) => e.id), ...priced.map((p) => execOf(p)!.id)])]);
+
+    // Outcomes: written items are accepted; the rest of the valid ones were ingested before.
+    const written = new Set([...execToWrite, ...spansToWrite, ...decisionsToWrite, ...messagesToWrite].map((p) => p.result));
+    const dupes: Record<IngestKind, Pending<{ clientId: string }>[]> = { execution: [], span: [], decision: [], message: [] };
+    for (const p of [...executions, ...spansOk, ...decisionsOk, ...messagesOk]) {
+      if (written.has(p.result)) {
+        p.result.status = 'accepted';
+        p.result.id = p.id;
+      } else dupes[p.result.kind].push(p);
+    }
+    for (const kind of Object.keys(dupes) as IngestKind[]) {
+      const list = dupes[kind];
+      if (!list.length) continue;
+      const stored = await repo.lookupKeys(sql, kind, list.map((p) => p.item.clientId));
+      for (const p of list) {
+        p.result.status = 'duplicate';
+        const s = stored.get(p.item.clientId);
+        if (s) p.result.id = s.id;
+      }
+    }
+
+    const counts = tally(results);
+    if (counts.accepted > 0) {
+      await appendAudit(sql, actor, {
+        action: 'ingest.batch',
+        resourceType: 'ingest_batch',
+        newValues: {
+          ...counts,
+          executions: execToWrite.length,
+          spans: spansToWrite.length,
+          decisions: decisionsToWrite.length,
+          messages: messagesToWrite.length,
+        },
+      });
+    }
+  });
+
+  results.sort((a, b) => KIND_ORDER[a.kind] - KIND_ORDER[b.kind] || a.index - b.index);
+  return { ...tally(results), results };
+}
+
+const KIND_ORDER: Record<IngestKind, number> = { execution: 0, span: 1, decision: 2, message: 3 };
+
+function tally(results: ItemResult[]): { accepted: number; duplicate: number; rejected: number } {
+  const c = { accepted: 0, duplicate: 0, rejected: 0 };
+  for (const r of results) c[r.status] += 1;
+  return c;
+}

@@ -1,0 +1,44 @@
+import { z } from 'zod';
+
+/**
+ * Field schemas for ingested items. PostgreSQL text and jsonb cannot hold NUL;
+ * refusing it here keeps it a per-item rejection instead of failing the batch.
+ * (The same rules as the agents module's schemas, which modules may not share.)
+ */
+const NUL = '\u0000';
+const MAX_JSON_DEPTH = 32;
+
+export const Uuid = z.uuid('must be a UUID');
+export const Text = (max: number) => z.string().max(max).refine((s) => !s.includes(NUL), 'must not contain NUL characters');
+
+function jsonProblem(v: unknown, depth: number): string | null {
+  if (depth > MAX_JSON_DEPTH) return `is nested deeper than ${MAX_JSON_DEPTH} levels`;
+  if (typeof v === 'string') return v.includes(NUL) ? 'must not contain NUL characters' : null;
+  if (typeof v === 'number') return Number.isFinite(v) ? null : 'must be a finite number';
+  if (Array.isArray(v)) {
+    for (const x of v) {
+      const p = jsonProblem(x, depth + 1);
+      if (p) return p;
+    }
+    return null;
+  }
+  if (v !== null && typeof v === 'object') {
+    for (const [k, x] of Object.entries(v)) {
+      const p = k.includes(NUL) ? 'must not contain NUL characters' : jsonProblem(x, depth + 1);
+      if (p) return p;
+    }
+  }
+  return null;
+}
+
+/** Any JSON value PostgreSQL's jsonb stores as sent. */
+export const Json = z.unknown().superRefine((v, ctx) => {
+  const p = jsonProblem(v, 1);
+  if (p) ctx.addIssue({ code: 'custom', message: p });
+});
+
+/** A JSON object PostgreSQL's jsonb stores as sent. */
+export const JsonObject = z.record(z.string(), z.unknown()).superRefine((v, ctx) => {
+  const p = jsonProblem(v, 1);
+  if (p) ctx.addIssue({ code: 'custom', message: p });
+});

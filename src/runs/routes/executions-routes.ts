@@ -1,0 +1,83 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { badRequest } from '../../errors.js';
+import { principal } from '../../http/context.js';
+import { decodeCursor, page, pageQuery } from '../../http/pagination.js';
+import type { RunsDeps } from '../deps.js';
+import { EXECUTION_STATUSES } from '../ingest-schemas.js';
+import { Text, Uuid } from '../json.js';
+import * as runs from '../runs-service.js';
+
+const Instant = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time with a zone, such as 2026-01-31T12:00:00Z' });
+const Day = z.iso.date('must be a date such as 2026-01-31');
+const Cursor = z.object({ createdAt: z.iso.datetime({ offset: true }), id: Uuid });
+const Cost = z.coerce.number().min(0).max(999_999);
+
+export function executionRoutes(deps: RunsDeps): FastifyPluginAsync {
+  return async (app) => {
+    const r = app.withTypeProvider<ZodTypeProvider>();
+
+    r.get('/v1/executions', {
+      config: { permission: 'executions:read' },
+      schema: {
+        tags: ['executions'],
+        summary: 'Executions, newest first, with filters',
+        querystring: z.strictObject({
+          agentId: Uuid.optional(),
+          status: z.enum(EXECUTION_STATUSES).optional(),
+          sessionId: Text(255).optional(),
+          from: Instant.optional().describe('created at or after'),
+          to: Instant.optional().describe('created before'),
+          minCost: Cost.optional(),
+          maxCost: Cost.optional(),
+          ...pageQuery,
+        }),
+      },
+    }, async (req) => {
+      const q = req.query;
+      if (q.minCost !== undefined && q.maxCost !== undefined && q.minCost > q.maxCost) {
+        throw badRequest('minCost must not exceed maxCost', { field: 'minCost' });
+      }
+      const after = decodeCursor(q.cursor, Cursor);
+      const rows = await runs.listExecutions(deps, principal(req).orgId, {
+        agentId: q.agentId, status: q.status, sessionId: q.sessionId, from: q.from, to: q.to,
+        minCost: q.minCost, maxCost: q.maxCost, after, limit: q.limit + 1,
+      });
+      return page(rows, q.limit, (e) => ({ createdAt: new Date(e.createdAt).toISOString(), id: e.id }));
+    });
+
+    r.get('/v1/executions/:id', {
+      config: { permission: 'executions:read' },
+      schema: { tags: ['executions'], summary: 'One execution with its span tree', params: z.strictObject({ id: Uuid }) },
+    }, async (req) => runs.getExecution(deps, principal(req).orgId, req.params.id));
+
+    r.get('/v1/traces/:traceId', {
+      config: { permission: 'executions:read' },
+      schema: {
+        tags: ['executions'],
+        summary: 'The executions and span tree of one W3C trace',
+        params: z.strictObject({ traceId: z.string().regex(/^[0-9a-f]{32}$/, 'must be 32 lower-case hex characters') }),
+      },
+    }, async (req) => runs.getTrace(deps, principal(req).orgId, req.params.traceId));
+
+    r.get('/v1/costs', {
+      config: { permission: 'executions:read' },
+      schema: {
+        tags: ['executions'],
+        summary: 'Cost from the ledger, grouped by day, model, agent, user or session (billing dates, UTC, inclusive)',
+        querystring: z.strictObject({
+          groupBy: z.enum(['day', 'model', 'agent', 'user', 'session']).default('day'),
+          from: Day.optional().describe('default: 30 days before to'),
+          to: Day.optional().describe('default: today (UTC)'),
+        }),
+      },
+    }, async (req) => {
+      const to = req.query.to ?? new Date().toISOString().slice(0, 10);
+      const from = req.query.from ?? new Date(Date.parse(`${to}T00:00:00Z`) - 30 * 86_400_000).toISOString().slice(0, 10);
+      if (from > to) throw badRequest('from must not be after to', { field: 'from' });
+      const data = await runs.costs(deps, principal(req).orgId, req.query.groupBy, from, to);
+      return { groupBy: req.query.groupBy, from, to, data };
+    });
+  };
+}

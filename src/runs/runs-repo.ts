@@ -1,0 +1,131 @@
+import type { Sql } from '../db/index.js';
+
+export interface ExecutionRow {
+  id: string;
+  clientId: string | null;
+  agentId: string;
+  agentVersionId: string | null;
+  userId: string | null;
+  sessionId: string | null;
+  parentExecutionId: string | null;
+  planId: string | null;
+  status: string;
+  costUsd: number;
+  totalTokens: number;
+  traceId: string | null;
+  createdAt: Date;
+  [k: string]: unknown;
+}
+
+export interface SpanRow {
+  id: string;
+  executionId: string;
+  kind: string;
+  spanId: string;
+  parentSpanId: string | null;
+  traceId: string | null;
+  name: string;
+  startedAt: Date;
+  [k: string]: unknown;
+}
+
+const EXECUTION_COLUMNS = `id, client_id AS "clientId", agent_id AS "agentId", agent_version_id AS "agentVersionId",
+  user_id AS "userId", session_id AS "sessionId", parent_execution_id AS "parentExecutionId", plan_id AS "planId",
+  model_provider AS "modelProvider", model_name AS "modelName", input, output, status, error_code AS "errorCode",
+  error_message AS "errorMessage", retry_count AS "retryCount", max_retries AS "maxRetries",
+  queue_time_ms AS "queueTimeMs", execution_time_ms AS "executionTimeMs", latency_ms AS "latencyMs",
+  started_at AS "startedAt", completed_at AS "completedAt", prompt_tokens AS "promptTokens",
+  completion_tokens AS "completionTokens", cached_tokens AS "cachedTokens", cache_write_tokens AS "cacheWriteTokens",
+  reasoning_tokens AS "reasoningTokens", total_tokens AS "totalTokens", cost_usd::float8 AS "costUsd",
+  result_quality_score::float8 AS "resultQualityScore", user_satisfaction_score AS "userSatisfactionScore",
+  tool_calls AS "toolCalls", trace_id AS "traceId", span_id AS "spanId", parent_span_id AS "parentSpanId",
+  correlation_id AS "correlationId", request_id AS "requestId", metadata, created_at AS "createdAt"`;
+
+const SPAN_COLUMNS = `id, client_id AS "clientId", execution_id AS "executionId", kind, trace_id AS "traceId",
+  span_id AS "spanId", parent_span_id AS "parentSpanId", name, model, provider, prompt_tokens AS "promptTokens",
+  completion_tokens AS "completionTokens", cached_tokens AS "cachedTokens", cache_write_tokens AS "cacheWriteTokens",
+  reasoning_tokens AS "reasoningTokens", total_tokens AS "totalTokens", cost_usd::float8 AS "costUsd",
+  tool_name AS "toolName", tool_status AS "toolStatus", step_number AS "stepNumber", reasoning,
+  confidence::float8 AS confidence, input, output, status, error_message AS "errorMessage", started_at AS "startedAt",
+  ended_at AS "endedAt", duration_ms AS "durationMs", attributes`;
+
+export interface ExecutionFilter {
+  agentId?: string | undefined;
+  status?: string | undefined;
+  sessionId?: string | undefined;
+  from?: string | undefined;
+  to?: string | undefined;
+  minCost?: number | undefined;
+  maxCost?: number | undefined;
+  after?: { createdAt: string; id: string } | undefined;
+  limit: number;
+}
+
+/** Newest first; (created_at, id) is an exact keyset. */
+export async function listExecutions(sql: Sql, f: ExecutionFilter): Promise<ExecutionRow[]> {
+  const r = await sql.query<ExecutionRow>(
+    `SELECT ${EXECUTION_COLUMNS} FROM executions
+     WHERE ($1::uuid IS NULL OR agent_id = $1) AND ($2::text IS NULL OR status = $2) AND ($3::text IS NULL OR session_id = $3)
+       AND ($4::timestamptz IS NULL OR created_at >= $4) AND ($5::timestamptz IS NULL OR created_at < $5)
+       AND ($6::numeric IS NULL OR cost_usd >= $6) AND ($7::numeric IS NULL OR cost_usd <= $7)
+       AND ($8::timestamptz IS NULL OR (created_at, id) < ($8, $9::uuid))
+     ORDER BY created_at DESC, id DESC LIMIT $10`,
+    [f.agentId ?? null, f.status ?? null, f.sessionId ?? null, f.from ?? null, f.to ?? null, f.minCost ?? null,
+      f.maxCost ?? null, f.after?.createdAt ?? null, f.after?.id ?? null, f.limit],
+  );
+  return r.rows;
+}
+
+/** By id and its time (a UUIDv7 carries it), so the lookup prunes to one partition. */
+export async function getExecution(sql: Sql, id: string, createdAt: Date): Promise<ExecutionRow | undefined> {
+  const r = await sql.query<ExecutionRow>(`SELECT ${EXECUTION_COLUMNS} FROM executions WHERE id = $1 AND created_at = $2`, [id, createdAt.toISOString()]);
+  return r.rows[0];
+}
+
+export async function spansOfExecution(sql: Sql, id: string, createdAt: Date): Promise<SpanRow[]> {
+  const r = await sql.query<SpanRow>(
+    `SELECT ${SPAN_COLUMNS} FROM spans WHERE execution_id = $1 AND execution_created_at = $2 ORDER BY started_at, id`,
+    [id, createdAt.toISOString()],
+  );
+  return r.rows;
+}
+
+export async function executionsOfTrace(sql: Sql, traceId: string): Promise<ExecutionRow[]> {
+  const r = await sql.query<ExecutionRow>(`SELECT ${EXECUTION_COLUMNS} FROM executions WHERE trace_id = $1 ORDER BY created_at, id LIMIT 1000`, [traceId]);
+  return r.rows;
+}
+
+export async function spansOfTrace(sql: Sql, traceId: string): Promise<SpanRow[]> {
+  const r = await sql.query<SpanRow>(`SELECT ${SPAN_COLUMNS} FROM spans WHERE trace_id = $1 ORDER BY started_at, id LIMIT 10000`, [traceId]);
+  return r.rows;
+}
+
+export const COST_GROUPS = {
+  day: `billing_date::text`,
+  model: `model_name`,
+  agent: `agent_id::text`,
+  user: `user_id::text`,
+  session: `session_id`,
+} as const;
+export type CostGroup = keyof typeof COST_GROUPS;
+
+export interface CostRow {
+  key: string | null;
+  costUsd: number;
+  promptTokens: number;
+  completionTokens: number;
+  totalTokens: number;
+  spans: number;
+}
+
+export async function costs(sql: Sql, groupBy: CostGroup, from: string, to: string): Promise<CostRow[]> {
+  const k = COST_GROUPS[groupBy];
+  const r = await sql.query<CostRow>(
+    `SELECT ${k} AS key, sum(total_cost_usd)::float8 AS "costUsd", sum(prompt_tokens)::float8 AS "promptTokens",
+       sum(completion_tokens)::float8 AS "completionTokens", sum(total_tokens)::float8 AS "totalTokens", count(*)::int AS spans
+     FROM cost_ledger WHERE billing_date >= $1::date AND billing_date <= $2::date
+     GROUP BY 1 ORDER BY ${groupBy === 'day' ? '1' : '2 DESC, 1'} LIMIT 1000`,
+    [from, to],
+  );
+  return r.rows;
+}

@@ -1,0 +1,53 @@
+import { notFound } from '../errors.js';
+import type { RunsDeps } from './deps.js';
+import * as repo from './runs-repo.js';
+import type { CostGroup, ExecutionFilter, SpanRow } from './runs-repo.js';
+
+/** The time a UUIDv7 carries (its first 48 bits, milliseconds), or null for any other UUID. */
+export function uuidV7Time(id: string): Date | null {
+  const hex = id.replaceAll('-', '');
+  if (hex.length !== 32 || hex[12] !== '7') return null;
+  return new Date(parseInt(hex.slice(0, 12), 16));
+}
+
+export type SpanNode = SpanRow & { children: SpanNode[] };
+
+/** Nests spans under their parent span id; spans whose parent is absent are roots. */
+export function spanTree(spans: SpanRow[]): SpanNode[] {
+  const nodes = spans.map((s) => ({ ...s, children: [] as SpanNode[] }));
+  const bySpanId = new Map(nodes.map((n) => [`${n.executionId}:${n.spanId}`, n]));
+  const roots: SpanNode[] = [];
+  for (const n of nodes) {
+    const parent = n.parentSpanId ? bySpanId.get(`${n.executionId}:${n.parentSpanId}`) : undefined;
+    if (parent && parent !== n) parent.children.push(n);
+    else roots.push(n);
+  }
+  return roots;
+}
+
+export function listExecutions(deps: RunsDeps, orgId: string, f: ExecutionFilter) {
+  return deps.db.tenant(orgId, (sql) => repo.listExecutions(sql, f));
+}
+
+export function getExecution(deps: RunsDeps, orgId: string, id: string) {
+  const at = uuidV7Time(id);
+  return deps.db.tenant(orgId, async (sql) => {
+    const e = at ? await repo.getExecution(sql, id, at) : undefined;
+    if (!e) throw notFound('execution', id);
+    const spans = await repo.spansOfExecution(sql, id, at!);
+    return { ...e, spans: spanTree(spans) };
+  });
+}
+
+export function getTrace(deps: RunsDeps, orgId: string, traceId: string) {
+  return deps.db.tenant(orgId, async (sql) => {
+    const executions = await repo.executionsOfTrace(sql, traceId);
+    const spans = await repo.spansOfTrace(sql, traceId);
+    if (!executions.length && !spans.length) throw notFound('trace', traceId);
+    return { traceId, executions, spans: spanTree(spans) };
+  });
+}
+
+export function costs(deps: RunsDeps, orgId: string, groupBy: CostGroup, from: string, to: string) {
+  return deps.db.tenant(orgId, (sql) => repo.costs(sql, groupBy, from, to));
+}
