@@ -2,7 +2,7 @@
 // index.ts. The few shared files every module may use are listed in SHARED.
 import path from 'node:path';
 
-const SHARED = new Set(['errors.ts', 'http/context.ts', 'http/pagination.ts', 'config/config.ts']);
+const SHARED = new Set(['errors.ts', 'http/context.ts', 'http/pagination.ts', 'http/json-schemas.ts', 'config/config.ts']);
 
 function moduleOf(rel) {
   const parts = rel.split(path.sep);
