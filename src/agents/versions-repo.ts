@@ -1,8 +1,6 @@
 import type { Sql } from '../db/index.js';
 
-export interface VersionRow {
-  id: string;
-  agentId: string;
+export interface NewVersion {
   version: string;
   changelog: string | null;
   systemPrompt: string;
@@ -13,22 +11,17 @@ export interface VersionRow {
   tools: unknown[];
   /** the whole configuration snapshot; what runs under this version */
   config: Record<string, unknown>;
+}
+
+/** A stored version: what was published, plus who, when and whether it is current. */
+export interface VersionRow extends NewVersion {
+  id: string;
+  agentId: string;
   isPublished: boolean;
   /** whether the agent currently points at this version */
   isCurrent: boolean;
   createdBy: string | null;
   createdAt: Date;
-}
-
-export interface NewVersion {
-  version: string;
-  changelog: string | null;
-  systemPrompt: string;
-  model: string;
-  temperature: number;
-  maxTokens: number;
-  tools: unknown[];
-  config: Record<string, unknown>;
 }
 
 const COLUMNS = `v.id, v.agent_id AS "agentId", v.version, v.changelog, v.system_prompt AS "systemPrompt", v.model,

@@ -1,29 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AuditRow as StoredAuditRow } from '../../src/audit/index.js';
 import { createTestApp, errorOf, PASSWORD, signupUser, uniqueEmail, type SignedUp, type TestApp } from '../helpers/app.js';
 
 /** Every state-changing request writes its audit rows in the same transaction; nothing else does. */
 
-interface AuditRow {
-  id: string;
-  orgId: string;
-  seq: number;
-  actorType: string;
-  userId: string | null;
-  apiKeyId: string | null;
-  sessionId: string | null;
-  action: string;
-  resourceType: string;
-  resourceId: string | null;
-  oldValues: unknown;
-  newValues: unknown;
-  ipAddress: string | null;
-  userAgent: string | null;
-  requestId: string | null;
-  prevHash: string;
-  hash: string;
-  createdAt: string;
-}
+/** An audit row as the API returns it: the repository's row with its timestamp as JSON text. */
+type AuditRow = Omit<StoredAuditRow, 'createdAt'> & { createdAt: string };
 
 let t: TestApp;
 beforeAll(async () => {
