@@ -139,6 +139,21 @@ export async function slugOwner(sql: Sql, slug: string): Promise<string | undefi
   return r.rows[0]?.id;
 }
 
+/**
+ * Which of these ids (any agent, deleted ones included: telemetry may describe
+ * an agent deleted since) and slugs (live agents) exist in the tenant.
+ */
+export async function findAgentRefs(sql: Sql, ids: string[], slugs: string[]): Promise<Array<{ id: string; slug: string }>> {
+  if (!ids.length && !slugs.length) return [];
+  const r = await sql.query<{ id: string; slug: string }>(
+    `SELECT id, slug FROM agents
+     WHERE id IN (SELECT jsonb_array_elements_text($1::jsonb)::uuid)
+        OR (slug IN (SELECT jsonb_array_elements_text($2::jsonb)) AND deleted_at IS NULL)`,
+    [JSON.stringify(ids), JSON.stringify(slugs)],
+  );
+  return r.rows;
+}
+
 /** Optimistic update: undefined when no live row has this id and version. */
 export async function updateAgent(sql: Sql, id: string, version: number, patch: Partial<AgentFields>): Promise<AgentRow | undefined> {
   const sets: string[] = [];

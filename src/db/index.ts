@@ -11,7 +11,15 @@ export { createDatabase, APP_ROLE } from './database.js';
 export { createPgliteDriver } from './pglite-driver.js';
 export { createPgDriver } from './pg-driver.js';
 export { migrate, migrationStatus, loadMigrations, MigrationError, type Migration } from './migrate.js';
-export { ensureMonthPartitions, maintainPartitions, PARTITIONED_TABLES, type PartitionedTable } from './partitions.js';
+export {
+  ensureDayPartitions,
+  ensureMonthPartitions,
+  maintainPartitions,
+  DAILY_PARTITIONED_TABLES,
+  PARTITIONED_TABLES,
+  type DailyPartitionedTable,
+  type PartitionedTable,
+} from './partitions.js';
 export { DataDirLockedError } from './data-dir-lock.js';
 export { uuidv7 } from './ids.js';
 export { isPgError, pgErrorCode } from './pg-errors.js';

@@ -12,11 +12,23 @@ export interface PartitionedTable {
   retainMonths: number;
 }
 
+/** A table partitioned by day (seed 003 agent_metrics): days ahead, retention in days. */
+export interface DailyPartitionedTable {
+  table: string;
+  aheadDays: number;
+  retainDays: number;
+}
+
 export const PARTITIONED_TABLES: readonly PartitionedTable[] = [
   { table: 'audit_logs', ahead: 3, retainMonths: 84 }, // seed 002: audit retention 7 years
   { table: 'agent_states', ahead: 3, retainMonths: 24 }, // seed 003 sets none; two years of checkpoints
   { table: 'executions', ahead: 3, retainMonths: 12 }, // seed 002 executions
   { table: 'spans', ahead: 3, retainMonths: 6 }, // seed 002 execution_logs
+  { table: 'agent_decisions', ahead: 3, retainMonths: 3 }, // seed 001 §7.3: 90 days (whole months, so up to 4 are kept)
+];
+
+export const DAILY_PARTITIONED_TABLES: readonly DailyPartitionedTable[] = [
+  { table: 'agent_metrics', aheadDays: 7, retainDays: 90 }, // seed 003 sets none; the decisions' 90 days
 ];
 
 export interface MaintenanceResult {
@@ -28,6 +40,7 @@ export async function maintainPartitions(
   db: Database,
   now = new Date(),
   tables: readonly PartitionedTable[] = PARTITIONED_TABLES,
+  daily: readonly DailyPartitionedTable[] = DAILY_PARTITIONED_TABLES,
 ): Promise<MaintenanceResult> {
   let created = 0;
   let dropped = 0;
@@ -46,7 +59,32 @@ export async function maintainPartitions(
       dropped += d.rows[0]?.n ?? 0;
     });
   }
+  for (const t of daily) {
+    await db.admin.transaction(async (sql) => {
+      const c = await sql.query<{ n: number }>(
+        `SELECT ensure_daily_partitions($1::regclass, $2::timestamptz, $3) AS n`,
+        [t.table, now.toISOString(), t.aheadDays + 1],
+      );
+      created += c.rows[0]?.n ?? 0;
+      const cutoff = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() - t.retainDays));
+      const d = await sql.query<{ n: number }>(
+        `SELECT drop_partitions_before($1::regclass, $2::timestamptz) AS n`,
+        [t.table, cutoff.toISOString()],
+      );
+      dropped += d.rows[0]?.n ?? 0;
+    });
+  }
   return { created, dropped };
+}
+
+/** Creates (if missing) the daily partition of each table holding the given day. */
+export async function ensureDayPartitions(db: Database, wanted: readonly { table: string; day: Date }[]): Promise<void> {
+  if (!wanted.length) return;
+  await db.admin.transaction(async (sql) => {
+    for (const w of wanted) {
+      await sql.query(`SELECT ensure_daily_partitions($1::regclass, $2::timestamptz, 1)`, [w.table, w.day.toISOString()]);
+    }
+  });
 }
 
 /** Creates (if missing) the monthly partition of each table holding the given month: DDL as the owner, no tenant data. */

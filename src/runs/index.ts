@@ -18,7 +18,14 @@ import { ingestRoutes } from './routes/ingest-routes.js';
 
 export type { RunsDeps } from './deps.js';
 export { EXECUTION_TRANSITIONS, canTransition, type ExecutionStatus } from './status.js';
-export { ingestBatch, type IngestResult, type ItemResult } from './ingest-service.js';
+export { ingestBatch, type IngestOptions, type IngestResult, type ItemResult, type ItemStatus } from './ingest-service.js';
+export type {
+  IngestBody,
+  ExecutionItemInput,
+  SpanItemInput,
+  DecisionItemInput,
+  MessageItemInput,
+} from './ingest-schemas.js';
 export { listExecutions, getExecution, getTrace, costs, spanTree, uuidV7Time } from './runs-service.js';
 
 export function runsRoutes(deps: RunsDeps): FastifyPluginAsync {

@@ -84,12 +84,16 @@ export async function upsertLedger(sql: Sql, orgId: string, rows: Record<string,
     `WITH s AS (
        SELECT * FROM jsonb_to_recordset($2::jsonb) AS x(ref uuid, started_at timestamptz, span_id text, execution_id uuid,
          execution_created_at timestamptz, provider text, model text, prompt int, completion int, cached int,
-         cache_write int, reasoning int, client_cost numeric, usage_category text, usage_type text)
+         cache_write int, reasoning int, client_cost numeric, usage_category text, usage_type text, alternative_model text)
      ), priced AS (
        SELECT s.*, p.id AS price_id, p.provider AS price_provider, p.tier, p.input_price,
          p.output_price, coalesce(p.cached_input_price, p.input_price) AS cached_price,
          coalesce(p.cache_write_price, p.input_price) AS cache_write_price,
-         coalesce(p.reasoning_price, p.output_price) AS reasoning_price
+         coalesce(p.reasoning_price, p.output_price) AS reasoning_price,
+         a.id AS alt_price_id, a.input_price AS alt_input_price, a.output_price AS alt_output_price,
+         coalesce(a.cached_input_price, a.input_price) AS alt_cached_price,
+         coalesce(a.cache_write_price, a.input_price) AS alt_cache_write_price,
+         coalesce(a.reasoning_price, a.output_price) AS alt_reasoning_price
        FROM s LEFT JOIN LATERAL (
          SELECT mp.* FROM model_prices mp
          WHERE s.model ~ mp.model_pattern AND (s.provider IS NULL OR mp.provider = s.provider)
@@ -97,22 +101,39 @@ export async function upsertLedger(sql: Sql, orgId: string, rows: Record<string,
          ORDER BY (mp.org_id IS NOT NULL) DESC, length(mp.model_pattern) DESC, mp.effective_from DESC
          LIMIT 1
        ) p ON true
+       -- The alternative is priced the same way, from any provider.
+       LEFT JOIN LATERAL (
+         SELECT mp.* FROM model_prices mp
+         WHERE s.alternative_model IS NOT NULL AND s.alternative_model ~ mp.model_pattern
+           AND mp.effective_from <= s.started_at AND (mp.effective_to IS NULL OR mp.effective_to > s.started_at)
+         ORDER BY (mp.org_id IS NOT NULL) DESC, length(mp.model_pattern) DESC, mp.effective_from DESC
+         LIMIT 1
+       ) a ON true
+     ), costed AS (
+       SELECT q.*,
+         CASE WHEN q.price_id IS NULL THEN round(q.client_cost, 6) ELSE round(
+           (q.prompt - q.cached - q.cache_write) * q.input_price + q.cached * q.cached_price
+           + q.cache_write * q.cache_write_price + (q.completion - q.reasoning) * q.output_price
+           + q.reasoning * q.reasoning_price, 6) END AS cost,
+         CASE WHEN q.alt_price_id IS NOT NULL THEN round(
+           (q.prompt - q.cached - q.cache_write) * q.alt_input_price + q.cached * q.alt_cached_price
+           + q.cache_write * q.alt_cache_write_price + (q.completion - q.reasoning) * q.alt_output_price
+           + q.reasoning * q.alt_reasoning_price, 6) END AS alt_cost
+       FROM priced q
      )
      INSERT INTO cost_ledger (org_id, span_ref, span_started_at, span_id, execution_id, execution_created_at,
        user_id, agent_id, session_id, plan_id, model_provider, model_name, model_tier, price_id,
        prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens, reasoning_tokens, total_tokens,
        prompt_cost_per_token, completion_cost_per_token, cached_cost_per_token, cache_write_cost_per_token,
-       reasoning_cost_per_token, total_cost_usd, billing_date, usage_category, usage_type)
+       reasoning_cost_per_token, total_cost_usd, billing_date, usage_category, usage_type,
+       alternative_model, alternative_cost_usd, savings_usd)
      SELECT $1, q.ref, q.started_at, q.span_id, q.execution_id, q.execution_created_at,
        e.user_id, e.agent_id, e.session_id, e.plan_id, coalesce(q.provider, q.price_provider, 'unknown'), q.model, q.tier, q.price_id,
        q.prompt, q.completion, q.cached, q.cache_write, q.reasoning, q.prompt + q.completion,
        q.input_price, q.output_price, q.cached_price, q.cache_write_price, q.reasoning_price,
-       CASE WHEN q.price_id IS NULL THEN round(q.client_cost, 6) ELSE round(
-         (q.prompt - q.cached - q.cache_write) * q.input_price + q.cached * q.cached_price
-         + q.cache_write * q.cache_write_price + (q.completion - q.reasoning) * q.output_price
-         + q.reasoning * q.reasoning_price, 6) END,
-       (q.started_at AT TIME ZONE 'UTC')::date, q.usage_category, q.usage_type
-     FROM priced q
+       q.cost, (q.started_at AT TIME ZONE 'UTC')::date, q.usage_category, q.usage_type,
+       CASE WHEN q.alt_cost IS NOT NULL THEN q.alternative_model END, q.alt_cost, q.cost - q.alt_cost
+     FROM costed q
      LEFT JOIN executions e ON e.id = q.execution_id AND e.created_at = q.execution_created_at
      WHERE q.price_id IS NOT NULL OR q.client_cost IS NOT NULL
      ON CONFLICT (org_id, execution_id, span_id) DO UPDATE SET
@@ -124,7 +145,9 @@ export async function upsertLedger(sql: Sql, orgId: string, rows: Record<string,
        prompt_cost_per_token = EXCLUDED.prompt_cost_per_token, completion_cost_per_token = EXCLUDED.completion_cost_per_token,
        cached_cost_per_token = EXCLUDED.cached_cost_per_token, cache_write_cost_per_token = EXCLUDED.cache_write_cost_per_token,
        reasoning_cost_per_token = EXCLUDED.reasoning_cost_per_token, total_cost_usd = EXCLUDED.total_cost_usd,
-       billing_date = EXCLUDED.billing_date, usage_category = EXCLUDED.usage_category, usage_type = EXCLUDED.usage_type
+       billing_date = EXCLUDED.billing_date, usage_category = EXCLUDED.usage_category, usage_type = EXCLUDED.usage_type,
+       alternative_model = EXCLUDED.alternative_model, alternative_cost_usd = EXCLUDED.alternative_cost_usd,
+       savings_usd = EXCLUDED.savings_usd
      RETURNING span_ref, total_cost_usd::text AS total_cost_usd`,
     [orgId, JSON.stringify(rows)],
   );

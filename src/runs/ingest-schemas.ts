@@ -54,7 +54,9 @@ function checkOrder(a: string | undefined, b: string | undefined, names: [string
 export const ExecutionItem = z
   .strictObject({
     clientId: ClientId,
-    agentId: Uuid,
+    agentId: Uuid.optional().describe('the agent; give this or agentSlug'),
+    agentSlug: z.string().regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/, 'must be an agent slug (lower-case letters, digits, hyphens)').max(100).optional()
+      .describe('the agent by its slug, when the caller does not hold its id'),
     agentVersionId: Uuid.optional(),
     userId: Uuid.optional(),
     sessionId: Text(255).optional(),
@@ -125,6 +127,7 @@ export const SpanItem = z
     attributes: JsonObject.optional(),
     usageCategory: Text(50).optional(),
     usageType: Text(50).optional(),
+    alternativeModel: Text(100).optional().describe('price the same usage on this model too; the ledger records its cost and the savings'),
   })
   .superRefine((v, ctx) => {
     checkTokens(v, ctx);
@@ -190,3 +193,9 @@ export const IngestBody = z.strictObject({
   messages: z.array(z.unknown()).optional(),
 });
 export type IngestBody = z.infer<typeof IngestBody>;
+
+/** What a client sends (before defaults), for the SDK and other callers. */
+export type ExecutionItemInput = z.input<typeof ExecutionItem>;
+export type SpanItemInput = z.input<typeof SpanItem>;
+export type DecisionItemInput = z.input<typeof DecisionItem>;
+export type MessageItemInput = z.input<typeof MessageItem>;

@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { v7 } from 'uuid';
 import type { z } from 'zod';
+import { findAgentRefs } from '../agents/index.js';
 import { appendAudit, type Actor } from '../audit/index.js';
-import { PARTITIONED_TABLES, ensureMonthPartitions } from '../db/index.js';
+import { PARTITIONED_TABLES, ensureMonthPartitions, type Sql } from '../db/index.js';
 import { clock, type RunsDeps } from './deps.js';
+import { applyExecutionUpdates } from './execution-updates.js';
 import * as repo from './ingest-repo.js';
 import type { IngestKind } from './ingest-repo.js';
 import {
@@ -14,7 +16,18 @@ import {
   type IngestBody,
 } from './ingest-schemas.js';
 
-export type ItemStatus = 'accepted' | 'duplicate' | 'rejected';
+export type ItemStatus = 'accepted' | 'updated' | 'duplicate' | 'rejected';
+
+export interface IngestOptions {
+  /**
+   * 'reject' (the batch API): an execution must name an agent of the
+   * organization. 'keep' (OTLP): an agent that cannot be resolved is stored
+   * as none, and the telemetry kept.
+   */
+  unknownAgents?: 'reject' | 'keep';
+  /** Execution clientIds that only ever create: when already ingested they are duplicates, never updates. */
+  createOnly?: ReadonlySet<string>;
+}
 
 export interface ItemResult {
   index: number;
@@ -27,6 +40,7 @@ export interface ItemResult {
 
 export interface IngestResult {
   accepted: number;
+  updated: number;
   duplicate: number;
   rejected: number;
   results: ItemResult[];
@@ -35,6 +49,7 @@ export interface IngestResult {
 interface Pending<T> {
   index: number;
   item: T;
+  raw: Record<string, unknown>;
   id: string;
   at: Date;
   result: ItemResult;
@@ -79,7 +94,7 @@ async function ensurePartitions(deps: RunsDeps, wanted: { table: string; month: 
  * creates nothing twice), then one multi-row statement per table, the cost
  * ledger, the roll-up of span costs into their executions, and one audit row.
  */
-export async function ingestBatch(deps: RunsDeps, actor: Actor, body: IngestBody): Promise<IngestResult> {
+export async function ingestBatch(deps: RunsDeps, actor: Actor, body: IngestBody, opts: IngestOptions = {}): Promise<IngestResult> {
   const now = clock(deps);
   const results: ItemResult[] = [];
   const seen = new Set<string>();
@@ -90,6 +105,7 @@ export async function ingestBatch(deps: RunsDeps, actor: Actor, body: IngestBody
     raw: unknown[] | undefined,
     timeOf: (v: z.infer<S>) => Date,
     table?: string,
+    check?: (v: z.infer<S>) => string | undefined,
   ): Pending<z.infer<S>>[] {
     const out: Pending<z.infer<S>>[] = [];
     (raw ?? []).forEach((x, index) => {
@@ -103,6 +119,11 @@ export async function ingestBatch(deps: RunsDeps, actor: Actor, body: IngestBody
         return;
       }
       const item = parsed.data as z.infer<S> & { clientId: string };
+      const problem = check?.(item);
+      if (problem) {
+        result.error = problem;
+        return;
+      }
       const at = timeOf(item);
       if (table) {
         const w = window(table, now);
@@ -117,30 +138,37 @@ export async function ingestBatch(deps: RunsDeps, actor: Actor, body: IngestBody
         return;
       }
       seen.add(key(kind, item.clientId));
-      out.push({ index, item, id: idAt(kind === 'execution' || kind === 'span' ? at : now), at, result });
+      out.push({ index, item, raw: x as Record<string, unknown>, id: idAt(kind === 'execution' || kind === 'span' ? at : now), at, result });
     });
     return out;
   }
 
-  const executions = prepare('execution', ExecutionItem, body.executions, (v) => new Date(v.createdAt ?? v.startedAt ?? now.toISOString()), 'executions');
+  const executions = prepare('execution', ExecutionItem, body.executions, (v) => new Date(v.createdAt ?? v.startedAt ?? now.toISOString()), 'executions',
+    (v) => (v.agentId || v.agentSlug || opts.unknownAgents === 'keep' ? undefined : 'agentId: give the agent as agentId or agentSlug'));
   const spans = prepare('span', SpanItem, body.spans, (v) => new Date(v.startedAt), 'spans');
-  const decisions = prepare('decision', DecisionItem, body.decisions, (v) => new Date(v.decidedAt));
+  const decisions = prepare('decision', DecisionItem, body.decisions, (v) => new Date(v.decidedAt), 'agent_decisions');
   const messages = prepare('message', MessageItem, body.messages, (v) => new Date(v.sentAt));
 
   const months = new Map<string, { table: string; month: Date }>();
   for (const e of executions) months.set(`executions:${monthStart(e.at).toISOString()}`, { table: 'executions', month: monthStart(e.at) });
   for (const s of spans) months.set(`spans:${monthStart(s.at).toISOString()}`, { table: 'spans', month: monthStart(s.at) });
+  for (const d of decisions) months.set(`agent_decisions:${monthStart(d.at).toISOString()}`, { table: 'agent_decisions', month: monthStart(d.at) });
   await ensurePartitions(deps, [...months.values()]);
 
   const orgId = actor.orgId;
+  const updated = new Set<ItemResult>();
   await deps.db.tenant(orgId, async (sql) => {
-    // Executions: claim keys; the new ones are written.
-    const newExec = await repo.claimKeys(sql, orgId, executions.map((e) => ({
+    // Agents first: an execution naming an unknown agent fails before any key is claimed.
+    const agentOf = await resolveAgents(sql, executions, opts.unknownAgents ?? 'reject');
+    const executionsOk = executions.filter((e) => e.result.error === undefined);
+
+    // Executions: claim keys; the new ones are written, the others may update what is stored.
+    const newExec = await repo.claimKeys(sql, orgId, executionsOk.map((e) => ({
       kind: 'execution', clientId: e.item.clientId, id: e.id, itemAt: e.at.toISOString(),
     })));
-    const execToWrite = executions.filter((e) => newExec.has(key('execution', e.item.clientId)));
-    await repo.insertExecutions(sql, orgId, execToWrite.map(({ id, at, item: v }) => ({
-      id, agent_id: v.agentId, agent_version_id: v.agentVersionId, user_id: v.userId, session_id: v.sessionId,
+    const execToWrite = executionsOk.filter((e) => newExec.has(key('execution', e.item.clientId)));
+    await repo.insertExecutions(sql, orgId, execToWrite.map(({ id, at, item: v, result }) => ({
+      id, agent_id: agentOf.get(result), agent_version_id: v.agentVersionId, user_id: v.userId, session_id: v.sessionId,
       parent_execution_id: v.parentExecutionId, plan_id: v.planId, model_provider: v.modelProvider, model_name: v.modelName,
       input: v.input, output: v.output, status: v.status, error_code: v.errorCode, error_message: v.errorMessage,
       retry_count: v.retryCount, max_retries: v.maxRetries, queue_time_ms: v.queueTimeMs, execution_time_ms: v.executionTimeMs,
@@ -151,6 +179,26 @@ export async function ingestBatch(deps: RunsDeps, actor: Actor, body: IngestBody
       trace_id: v.traceId, span_id: v.spanId, parent_span_id: v.parentSpanId, correlation_id: v.correlationId,
       request_id: v.requestId, client_id: v.clientId, metadata: v.metadata, created_at: at.toISOString(),
     })));
+
+    const execToUpdate = executionsOk.filter((e) => !newExec.has(key('execution', e.item.clientId)) && !opts.createOnly?.has(e.item.clientId));
+    const execUpdated: string[] = [];
+    if (execToUpdate.length) {
+      const stored = await repo.lookupKeys(sql, 'execution', execToUpdate.map((e) => e.item.clientId));
+      const candidates = execToUpdate.flatMap((e) => {
+        const s = stored.get(e.item.clientId);
+        return s ? [{ e, c: { id: s.id, createdAt: s.itemAt.toISOString(), item: e.item, raw: e.raw, agentId: agentOf.get(e.result) ?? undefined } }] : [];
+      });
+      const outcomes = await applyExecutionUpdates(sql, candidates.map((x) => x.c));
+      for (const { e, c } of candidates) {
+        const o = outcomes.get(c.id);
+        e.result.id = c.id;
+        if (o?.status === 'rejected') e.result.error = o.error;
+        else if (o?.status === 'updated') {
+          updated.add(e.result);
+          execUpdated.push(c.id);
+        }
+      }
+    }
 
     // Children name their execution by clientId; resolve through the keys (this batch's included).
     const refs = [...new Set([...spans, ...decisions, ...messages].map((p) => p.item.executionClientId).filter((x): x is string => !!x))];
@@ -186,7 +234,7 @@ export async function ingestBatch(deps: RunsDeps, actor: Actor, body: IngestBody
       execution_created_at: execOf(p)!.itemAt.toISOString(), provider: p.item.provider, model: p.item.model,
       prompt: p.item.promptTokens ?? 0, completion: p.item.completionTokens ?? 0, cached: p.item.cachedTokens ?? 0,
       cache_write: p.item.cacheWriteTokens ?? 0, reasoning: p.item.reasoningTokens ?? 0, client_cost: p.item.costUsd,
-      usage_category: p.item.usageCategory, usage_type: p.item.usageType,
+      usage_category: p.item.usageCategory, usage_type: p.item.usageType, alternative_model: p.item.alternativeModel,
     })));
     await repo.insertSpans(sql, orgId, spansToWrite.map(({ id, item: v, ...p }) => ({
       id, execution_id: execOf({ id, item: v, ...p })!.id, execution_created_at: execOf({ id, item: v, ...p })!.itemAt.toISOString(),
@@ -216,16 +264,17 @@ export async function ingestBatch(deps: RunsDeps, actor: Actor, body: IngestBody
     })));
 
     // Totals: executions written now (whose spans may have come earlier) and those a priced span touched.
-    await repo.rollUp(sql, [...new Set([...execToWrite.map((e) => e.id), ...priced.map((p) => execOf(p)!.id)])]);
+    await repo.rollUp(sql, [...new Set([...execToWrite.map((e) => e.id), ...execUpdated, ...priced.map((p) => execOf(p)!.id)])]);
 
     // Outcomes: written items are accepted; the rest of the valid ones were ingested before.
     const written = new Set([...execToWrite, ...spansToWrite, ...decisionsToWrite, ...messagesToWrite].map((p) => p.result));
     const dupes: Record<IngestKind, Pending<{ clientId: string }>[]> = { execution: [], span: [], decision: [], message: [] };
-    for (const p of [...executions, ...spansOk, ...decisionsOk, ...messagesOk]) {
+    for (const p of [...executionsOk, ...spansOk, ...decisionsOk, ...messagesOk]) {
       if (written.has(p.result)) {
         p.result.status = 'accepted';
         p.result.id = p.id;
-      } else dupes[p.result.kind].push(p);
+      } else if (updated.has(p.result)) p.result.status = 'updated';
+      else if (p.result.error === undefined) dupes[p.result.kind].push(p);
     }
     for (const kind of Object.keys(dupes) as IngestKind[]) {
       const list = dupes[kind];
@@ -239,13 +288,14 @@ export async function ingestBatch(deps: RunsDeps, actor: Actor, body: IngestBody
     }
 
     const counts = tally(results);
-    if (counts.accepted > 0) {
+    if (counts.accepted > 0 || counts.updated > 0) {
       await appendAudit(sql, actor, {
         action: 'ingest.batch',
         resourceType: 'ingest_batch',
         newValues: {
           ...counts,
           executions: execToWrite.length,
+          executionsUpdated: execUpdated.length,
           spans: spansToWrite.length,
           decisions: decisionsToWrite.length,
           messages: messagesToWrite.length,
@@ -260,8 +310,37 @@ export async function ingestBatch(deps: RunsDeps, actor: Actor, body: IngestBody
 
 const KIND_ORDER: Record<IngestKind, number> = { execution: 0, span: 1, decision: 2, message: 3 };
 
-function tally(results: ItemResult[]): { accepted: number; duplicate: number; rejected: number } {
-  const c = { accepted: 0, duplicate: 0, rejected: 0 };
+/**
+ * The agent of each execution item (by id, else by slug). Unresolved: the item
+ * is rejected, or with 'keep' stored with no agent (null).
+ */
+async function resolveAgents(
+  sql: Sql,
+  executions: Pending<ExecutionItem>[],
+  unknown: 'reject' | 'keep',
+): Promise<Map<ItemResult, string | null>> {
+  const ids = [...new Set(executions.flatMap((e) => (e.item.agentId ? [e.item.agentId] : [])))];
+  const slugs = [...new Set(executions.flatMap((e) => (!e.item.agentId && e.item.agentSlug ? [e.item.agentSlug] : [])))];
+  const found = await findAgentRefs(sql, ids, slugs);
+  const byId = new Set(found.map((a) => a.id));
+  const bySlug = new Map(found.map((a) => [a.slug, a.id]));
+  const out = new Map<ItemResult, string | null>();
+  for (const e of executions) {
+    const { agentId, agentSlug } = e.item;
+    const id = agentId ? (byId.has(agentId) ? agentId : undefined) : agentSlug ? bySlug.get(agentSlug) : undefined;
+    if (id) out.set(e.result, id);
+    else if (unknown === 'keep' || (!agentId && !agentSlug)) out.set(e.result, null);
+    else {
+      e.result.error = agentId
+        ? `agentId: no agent ${agentId} in this organization`
+        : `agentSlug: no live agent with slug ${agentSlug} in this organization`;
+    }
+  }
+  return out;
+}
+
+function tally(results: ItemResult[]): { accepted: number; updated: number; duplicate: number; rejected: number } {
+  const c = { accepted: 0, updated: 0, duplicate: 0, rejected: 0 };
   for (const r of results) c[r.status] += 1;
   return c;
 }

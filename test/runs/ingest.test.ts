@@ -1,6 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, errorOf, signupUser, type SignedUp, type TestApp } from '../helpers/app.js';
+import { makeAgent } from './fixtures.js';
 
 let t: TestApp;
 let a: SignedUp;
@@ -10,10 +10,12 @@ beforeAll(async () => {
   t = await createTestApp();
   a = await signupUser(t.app);
   b = await signupUser(t.app);
+  // Both organizations have an agent with this slug; executions name it by slug.
+  await makeAgent(t.app, a.auth, 'planner');
+  await makeAgent(t.app, b.auth, 'planner');
 });
 afterAll(async () => t?.close());
 
-const agentId = randomUUID();
 const now = () => new Date().toISOString();
 let n = 0;
 const cid = (tag: string) => `${tag}-${++n}-${Math.random().toString(36).slice(2, 8)}`;
@@ -51,7 +53,7 @@ const count = (orgId: string, table: string) =>
   one<{ n: number }>(orgId, `SELECT count(*)::int AS n FROM ${table}`).then((r) => r.n);
 
 const execution = (clientId: string, over: Record<string, unknown> = {}) => ({
-  clientId, agentId, status: 'completed', startedAt: now(), input: { q: 'plan a trip' }, ...over,
+  clientId, agentSlug: 'planner', status: 'completed', startedAt: now(), input: { q: 'plan a trip' }, ...over,
 });
 const llmSpan = (clientId: string, executionClientId: string, over: Record<string, unknown> = {}) => ({
   clientId, executionClientId, kind: 'llm_call', name: 'chat', model: 'gpt-4o', provider: 'openai',

@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, errorOf, signupUser, type SignedUp, type TestApp } from '../helpers/app.js';
+import { makeAgent } from './fixtures.js';
 
 let t: TestApp;
 let a: SignedUp;
 let b: SignedUp;
 
-const agent1 = randomUUID();
-const agent2 = randomUUID();
+let agent1: string;
+let agent2: string;
 const trace = 'c'.repeat(32);
 const ids: Record<string, string> = {};
 
@@ -17,6 +18,8 @@ beforeAll(async () => {
   t = await createTestApp();
   a = await signupUser(t.app);
   b = await signupUser(t.app);
+  agent1 = await makeAgent(t.app, a.auth, 'planner');
+  agent2 = await makeAgent(t.app, a.auth, 'booker');
   const res = await t.app.inject({
     method: 'POST', url: '/v1/ingest/batch', headers: a.auth,
     payload: {

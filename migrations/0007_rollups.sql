@@ -1,0 +1,384 @@
+-- Pre-aggregated cost and performance, agent metrics, partitioned decisions,
+-- and the rest of seed 000's cost_tracking columns. See docs/design-runs.md
+-- ("Roll-ups") for why the aggregates are kept by triggers with sharded rows.
+
+-- OTLP telemetry may name an agent this organization never registered; it is
+-- kept (agent_id NULL, the agent as reported in metadata) rather than dropped.
+ALTER TABLE executions ALTER COLUMN agent_id DROP NOT NULL;
+
+-- Seed 000 cost_tracking columns the ledger did not have yet.
+ALTER TABLE cost_ledger
+  ADD COLUMN billing_period varchar(20) NOT NULL DEFAULT 'monthly',
+  ADD COLUMN invoice_id varchar(100),
+  ADD COLUMN cost_efficiency_score numeric(4, 2),
+  ADD COLUMN tags jsonb NOT NULL DEFAULT '{}',
+  ADD COLUMN metadata jsonb NOT NULL DEFAULT '{}',
+  ADD COLUMN request_id varchar(100);
+CREATE INDEX idx_cost_ledger_plan ON cost_ledger (org_id, plan_id) WHERE plan_id IS NOT NULL;
+
+-- ---------------------------------------------------------------- cost_daily
+-- Ledger sums per UTC day along one dimension at a time: 'total' (key ''),
+-- 'model', 'agent', 'user', 'session', 'plan', and 'user_plan' (key
+-- user/plan, so plans worked on per user is a count of rows). A missing key
+-- (no agent, no user) is ''. Concurrent writers add to different shards
+-- (backend pid mod 4), so two ingest transactions of one organization do not
+-- queue on the same row; readers sum the shards.
+CREATE TABLE cost_daily (
+  org_id uuid NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+  dimension varchar(10) NOT NULL CHECK (dimension IN ('total', 'model', 'agent', 'user', 'session', 'plan', 'user_plan')),
+  day date NOT NULL,
+  key text NOT NULL,
+  shard smallint NOT NULL,
+  cost_usd numeric(18, 6) NOT NULL DEFAULT 0,
+  alternative_cost_usd numeric(18, 6) NOT NULL DEFAULT 0,
+  savings_usd numeric(18, 6) NOT NULL DEFAULT 0,
+  prompt_tokens bigint NOT NULL DEFAULT 0,
+  completion_tokens bigint NOT NULL DEFAULT 0,
+  cached_tokens bigint NOT NULL DEFAULT 0,
+  cache_write_tokens bigint NOT NULL DEFAULT 0,
+  reasoning_tokens bigint NOT NULL DEFAULT 0,
+  total_tokens bigint NOT NULL DEFAULT 0,
+  spans bigint NOT NULL DEFAULT 0,
+  PRIMARY KEY (org_id, dimension, day, key, shard)
+);
+
+-- Adds the new rows and takes away the old ones of one ledger statement.
+-- Rows are upserted in key order so two writers on one shard never deadlock.
+CREATE FUNCTION cost_daily_apply(old_rows cost_ledger[], new_rows cost_ledger[]) RETURNS void
+LANGUAGE sql AS $$
+  INSERT INTO cost_daily AS d (org_id, dimension, day, key, shard, cost_usd, alternative_cost_usd, savings_usd,
+    prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens, reasoning_tokens, total_tokens, spans)
+  SELECT l.org_id, k.dimension, l.billing_date, k.key, (pg_backend_pid() % 4)::smallint,
+    sum(l.sign * l.total_cost_usd), sum(l.sign * coalesce(l.alternative_cost_usd, 0)), sum(l.sign * coalesce(l.savings_usd, 0)),
+    sum(l.sign * l.prompt_tokens), sum(l.sign * l.completion_tokens), sum(l.sign * l.cached_tokens),
+    sum(l.sign * l.cache_write_tokens), sum(l.sign * l.reasoning_tokens), sum(l.sign * l.total_tokens), sum(l.sign)
+  FROM (
+    SELECT -1 AS sign, o.* FROM unnest(old_rows) o
+    UNION ALL
+    SELECT 1 AS sign, n.* FROM unnest(new_rows) n
+  ) l
+  CROSS JOIN LATERAL (VALUES
+    ('total', ''),
+    ('model', l.model_name),
+    ('agent', coalesce(l.agent_id::text, '')),
+    ('user', coalesce(l.user_id::text, '')),
+    ('session', coalesce(l.session_id, '')),
+    ('plan', coalesce(l.plan_id::text, '')),
+    ('user_plan', CASE WHEN l.plan_id IS NULL THEN NULL ELSE coalesce(l.user_id::text, '') || '/' || l.plan_id END)
+  ) AS k(dimension, key)
+  WHERE k.key IS NOT NULL
+  GROUP BY l.org_id, k.dimension, l.billing_date, k.key
+  ORDER BY l.org_id, k.dimension, l.billing_date, k.key
+  ON CONFLICT (org_id, dimension, day, key, shard) DO UPDATE SET
+    cost_usd = d.cost_usd + EXCLUDED.cost_usd,
+    alternative_cost_usd = d.alternative_cost_usd + EXCLUDED.alternative_cost_usd,
+    savings_usd = d.savings_usd + EXCLUDED.savings_usd,
+    prompt_tokens = d.prompt_tokens + EXCLUDED.prompt_tokens,
+    completion_tokens = d.completion_tokens + EXCLUDED.completion_tokens,
+    cached_tokens = d.cached_tokens + EXCLUDED.cached_tokens,
+    cache_write_tokens = d.cache_write_tokens + EXCLUDED.cache_write_tokens,
+    reasoning_tokens = d.reasoning_tokens + EXCLUDED.reasoning_tokens,
+    total_tokens = d.total_tokens + EXCLUDED.total_tokens,
+    spans = d.spans + EXCLUDED.spans
+$$;
+
+-- One trigger function per operation: a transition table exists only for the
+-- operations that have it.
+CREATE FUNCTION cost_daily_on_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM cost_daily_apply('{}', ARRAY(SELECT (n.*)::cost_ledger FROM new_rows n));
+  RETURN NULL;
+END $$;
+CREATE FUNCTION cost_daily_on_update() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM cost_daily_apply(ARRAY(SELECT (o.*)::cost_ledger FROM old_rows o), ARRAY(SELECT (n.*)::cost_ledger FROM new_rows n));
+  RETURN NULL;
+END $$;
+CREATE FUNCTION cost_daily_on_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM cost_daily_apply(ARRAY(SELECT (o.*)::cost_ledger FROM old_rows o), '{}');
+  RETURN NULL;
+END $$;
+CREATE TRIGGER cost_ledger_daily_insert AFTER INSERT ON cost_ledger
+  REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION cost_daily_on_insert();
+CREATE TRIGGER cost_ledger_daily_update AFTER UPDATE ON cost_ledger
+  REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION cost_daily_on_update();
+CREATE TRIGGER cost_ledger_daily_delete AFTER DELETE ON cost_ledger
+  REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION cost_daily_on_delete();
+
+-- ------------------------------------------------------- execution_stats_daily
+-- Executions per UTC day (of created_at), agent, model and status, with a
+-- latency histogram: latency_bucket b holds latencies in
+-- [1.25^(b-1), 1.25^b) ms (b = 0 for under 1 ms, -1 for unknown), so a p95
+-- read from the buckets is within 25 % above the true value, from a few
+-- thousand rows instead of every execution. The nil UUID and '' stand for a
+-- missing agent or model (primary key columns cannot be NULL).
+CREATE TABLE execution_stats_daily (
+  org_id uuid NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+  day date NOT NULL,
+  agent_id uuid NOT NULL,
+  model_provider varchar(50) NOT NULL,
+  model_name varchar(100) NOT NULL,
+  status varchar(20) NOT NULL,
+  latency_bucket smallint NOT NULL,
+  shard smallint NOT NULL,
+  executions bigint NOT NULL DEFAULT 0,
+  latency_ms_sum bigint NOT NULL DEFAULT 0,
+  prompt_tokens bigint NOT NULL DEFAULT 0,
+  completion_tokens bigint NOT NULL DEFAULT 0,
+  total_tokens bigint NOT NULL DEFAULT 0,
+  cost_usd numeric(18, 6) NOT NULL DEFAULT 0,
+  PRIMARY KEY (org_id, day, agent_id, model_provider, model_name, status, latency_bucket, shard)
+);
+CREATE INDEX idx_execution_stats_agent ON execution_stats_daily (org_id, agent_id, day);
+
+CREATE FUNCTION execution_latency_ms(e executions) RETURNS bigint LANGUAGE sql IMMUTABLE AS $$
+  SELECT coalesce(e.execution_time_ms, e.latency_ms,
+    CASE WHEN e.completed_at IS NOT NULL AND e.started_at IS NOT NULL
+      THEN (extract(epoch FROM e.completed_at - e.started_at) * 1000)::bigint END)
+$$;
+
+CREATE FUNCTION latency_bucket(ms bigint) RETURNS smallint LANGUAGE sql IMMUTABLE AS $$
+  SELECT CASE WHEN ms IS NULL THEN -1 WHEN ms < 1 THEN 0 ELSE (floor(ln(ms) / ln(1.25)) + 1)::smallint END
+$$;
+
+-- The upper bound of a bucket, the value a percentile read from it reports.
+CREATE FUNCTION latency_bucket_upper(b smallint) RETURNS double precision LANGUAGE sql IMMUTABLE AS $$
+  SELECT CASE WHEN b <= 0 THEN 1 ELSE power(1.25, b) END
+$$;
+
+CREATE FUNCTION execution_stats_apply(old_rows executions[], new_rows executions[]) RETURNS void
+LANGUAGE sql AS $$
+  INSERT INTO execution_stats_daily AS d (org_id, day, agent_id, model_provider, model_name, status, latency_bucket,
+    shard, executions, latency_ms_sum, prompt_tokens, completion_tokens, total_tokens, cost_usd)
+  SELECT l.org_id, (l.created_at AT TIME ZONE 'UTC')::date,
+    coalesce(l.agent_id, '00000000-0000-0000-0000-000000000000'), coalesce(l.model_provider, ''),
+    coalesce(l.model_name, ''), l.status, latency_bucket(l.latency), (pg_backend_pid() % 4)::smallint,
+    sum(l.sign), sum(l.sign * coalesce(l.latency, 0)), sum(l.sign * l.prompt_tokens),
+    sum(l.sign * l.completion_tokens), sum(l.sign * l.total_tokens), sum(l.sign * l.cost_usd)
+  FROM (
+    SELECT -1 AS sign, execution_latency_ms(o) AS latency, o.* FROM unnest(old_rows) o
+    UNION ALL
+    SELECT 1 AS sign, execution_latency_ms(n) AS latency, n.* FROM unnest(new_rows) n
+  ) l
+  GROUP BY 1, 2, 3, 4, 5, 6, 7
+  ORDER BY 1, 2, 3, 4, 5, 6, 7
+  ON CONFLICT (org_id, day, agent_id, model_provider, model_name, status, latency_bucket, shard) DO UPDATE SET
+    executions = d.executions + EXCLUDED.executions,
+    latency_ms_sum = d.latency_ms_sum + EXCLUDED.latency_ms_sum,
+    prompt_tokens = d.prompt_tokens + EXCLUDED.prompt_tokens,
+    completion_tokens = d.completion_tokens + EXCLUDED.completion_tokens,
+    total_tokens = d.total_tokens + EXCLUDED.total_tokens,
+    cost_usd = d.cost_usd + EXCLUDED.cost_usd
+$$;
+
+CREATE FUNCTION execution_stats_on_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM execution_stats_apply('{}', ARRAY(SELECT (n.*)::executions FROM new_rows n));
+  RETURN NULL;
+END $$;
+CREATE FUNCTION execution_stats_on_update() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM execution_stats_apply(ARRAY(SELECT (o.*)::executions FROM old_rows o), ARRAY(SELECT (n.*)::executions FROM new_rows n));
+  RETURN NULL;
+END $$;
+CREATE FUNCTION execution_stats_on_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM execution_stats_apply(ARRAY(SELECT (o.*)::executions FROM old_rows o), '{}');
+  RETURN NULL;
+END $$;
+CREATE TRIGGER executions_stats_insert AFTER INSERT ON executions
+  REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION execution_stats_on_insert();
+CREATE TRIGGER executions_stats_update AFTER UPDATE ON executions
+  REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION execution_stats_on_update();
+CREATE TRIGGER executions_stats_delete AFTER DELETE ON executions
+  REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION execution_stats_on_delete();
+
+-- Dropping an old partition (retention) deletes no rows, so it fires no
+-- trigger: the aggregates keep history the detail tables no longer hold.
+
+-- -------------------------------------------------------------- agent_metrics
+-- Seed 003 agent_metrics, partitioned by day as the seed asks. The seed's
+-- "timestamp" column is recorded_at here, like every other time column.
+CREATE TABLE agent_metrics (
+  id uuid NOT NULL DEFAULT gen_random_uuid(),
+  org_id uuid NOT NULL,
+  agent_id uuid NOT NULL REFERENCES agents (id) ON DELETE CASCADE,
+  metric_type varchar(50) NOT NULL CHECK (metric_type ~ '^[a-z][a-z0-9_.]{0,49}$'),
+  value numeric(10, 4) NOT NULL,
+  metadata jsonb NOT NULL DEFAULT '{}',
+  recorded_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (id, recorded_at)
+) PARTITION BY RANGE (recorded_at);
+CREATE INDEX idx_agent_metrics_agent_time ON agent_metrics (org_id, agent_id, recorded_at DESC);
+CREATE INDEX idx_agent_metrics_type ON agent_metrics (org_id, metric_type, recorded_at DESC);
+
+-- Daily partitions, named <table>_pYYYYMMDD; drop_partitions_before (0001)
+-- drops them by upper bound like the monthly ones.
+CREATE FUNCTION ensure_daily_partitions(p_parent regclass, p_from timestamptz, p_days integer)
+RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+  parent_name text := (SELECT relname FROM pg_class WHERE oid = p_parent);
+  day_start timestamp;
+  part_name text;
+  created integer := 0;
+BEGIN
+  PERFORM pg_advisory_xact_lock(hashtext('agentbase.partitions'));
+  FOR i IN 0 .. p_days - 1 LOOP
+    day_start := date_trunc('day', p_from AT TIME ZONE 'UTC') + make_interval(days => i);
+    part_name := format('%s_p%s', parent_name, to_char(day_start, 'YYYYMMDD'));
+    IF to_regclass(quote_ident(part_name)) IS NULL THEN
+      EXECUTE format('CREATE TABLE %I PARTITION OF %I FOR VALUES FROM (%L) TO (%L)',
+        part_name, parent_name,
+        day_start AT TIME ZONE 'UTC', (day_start + interval '1 day') AT TIME ZONE 'UTC');
+      created := created + 1;
+    END IF;
+  END LOOP;
+  RETURN created;
+END $$;
+
+-- ------------------------------------------------------------ agent_decisions
+-- Partitioned by month on decided_at (seed 001 §8.3) with 90-day retention
+-- (§7.3), so the table is recreated. A partitioned table's unique keys must
+-- hold the partition key: one decision id per organization is kept by
+-- ingest_keys (kind 'decision'), and the unique index includes decided_at.
+ALTER TABLE agent_decisions RENAME TO agent_decisions_unpartitioned;
+-- Index-backed names are schema-wide: free them for the new table.
+ALTER TABLE agent_decisions_unpartitioned DROP CONSTRAINT agent_decisions_pkey, DROP CONSTRAINT unique_decision_per_org;
+DROP INDEX idx_agent_decisions_session, idx_agent_decisions_type_time, idx_agent_decisions_execution;
+CREATE TABLE agent_decisions (
+  id uuid NOT NULL,
+  org_id uuid NOT NULL,
+  decision_id varchar(255) NOT NULL,
+  agent_id uuid,
+  execution_id uuid,
+  execution_created_at timestamptz,
+  session_id text,
+  decided_at timestamptz NOT NULL,
+  decision_type varchar(100) NOT NULL,
+  reasoning_chain jsonb NOT NULL,
+  data_sources jsonb NOT NULL DEFAULT '[]',
+  confidence_score numeric(4, 3) NOT NULL CHECK (confidence_score >= 0 AND confidence_score <= 1),
+  decision_metadata jsonb,
+  model_used varchar(100),
+  latency_ms double precision CHECK (latency_ms >= 0),
+  error_message text,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (id, decided_at),
+  CONSTRAINT unique_decision_per_org UNIQUE (org_id, decision_id, decided_at)
+) PARTITION BY RANGE (decided_at);
+CREATE INDEX idx_agent_decisions_session_time ON agent_decisions (org_id, session_id, decided_at DESC);
+CREATE INDEX idx_agent_decisions_type_time ON agent_decisions (org_id, decision_type, decided_at DESC);
+CREATE INDEX idx_agent_decisions_time ON agent_decisions (org_id, decided_at DESC);
+CREATE INDEX idx_agent_decisions_execution ON agent_decisions (org_id, execution_id);
+
+-- Partitions for every month the old table holds, and for the retention window and three months ahead.
+DO $$
+DECLARE
+  first_month timestamptz := date_trunc('month', least(
+    (SELECT min(decided_at) FROM agent_decisions_unpartitioned), now() - interval '3 months'));
+  months integer := (extract(year FROM age(date_trunc('month', now()), first_month)) * 12
+    + extract(month FROM age(date_trunc('month', now()), first_month)))::int + 4;
+BEGIN
+  PERFORM ensure_monthly_partitions('agent_decisions', first_month, months);
+END $$;
+INSERT INTO agent_decisions SELECT id, org_id, decision_id, agent_id, execution_id, execution_created_at, session_id,
+  decided_at, decision_type, reasoning_chain, data_sources, confidence_score, decision_metadata, model_used,
+  latency_ms, error_message, created_at
+FROM agent_decisions_unpartitioned;
+DROP TABLE agent_decisions_unpartitioned;
+
+-- ------------------------------------------------------------------- views
+-- Seed 000's views over the aggregates. security_invoker: a view otherwise
+-- runs as its owner, who is not subject to row-level security.
+
+-- v_agent_performance: the last 30 days per agent and model, with p95 read
+-- from the latency histogram (an upper bound, see execution_stats_daily).
+CREATE VIEW v_agent_performance WITH (security_invoker = true) AS
+WITH s AS (
+  SELECT org_id, nullif(agent_id, '00000000-0000-0000-0000-000000000000') AS agent_id,
+    nullif(model_provider, '') AS model_provider, nullif(model_name, '') AS model_name, status, latency_bucket,
+    sum(executions) AS executions, sum(latency_ms_sum) AS latency_ms_sum, sum(total_tokens) AS total_tokens,
+    sum(cost_usd) AS cost_usd
+  FROM execution_stats_daily
+  WHERE day >= (now() AT TIME ZONE 'UTC')::date - 30
+  GROUP BY 1, 2, 3, 4, 5, 6
+), g AS (
+  SELECT org_id, agent_id, model_provider, model_name, sum(executions) AS execution_count,
+    sum(latency_ms_sum) FILTER (WHERE latency_bucket >= 0) / nullif(sum(executions) FILTER (WHERE latency_bucket >= 0), 0) AS avg_execution_time,
+    sum(total_tokens) / nullif(sum(executions), 0) AS avg_tokens,
+    sum(cost_usd) / nullif(sum(executions), 0) AS avg_cost,
+    sum(cost_usd) AS total_cost,
+    (sum(executions) FILTER (WHERE status = 'completed'))::float8 / nullif(sum(executions), 0) AS success_rate
+  FROM s GROUP BY 1, 2, 3, 4
+), h AS (
+  SELECT org_id, agent_id, model_provider, model_name, latency_bucket,
+    sum(sum(executions)) OVER w AS running, sum(sum(executions)) OVER (PARTITION BY org_id, agent_id, model_provider, model_name) AS n
+  FROM s WHERE latency_bucket >= 0
+  GROUP BY 1, 2, 3, 4, 5
+  WINDOW w AS (PARTITION BY org_id, agent_id, model_provider, model_name ORDER BY latency_bucket)
+)
+SELECT g.*, (
+  SELECT latency_bucket_upper(min(h.latency_bucket)) FROM h
+  WHERE h.org_id = g.org_id AND h.agent_id IS NOT DISTINCT FROM g.agent_id
+    AND h.model_provider IS NOT DISTINCT FROM g.model_provider AND h.model_name IS NOT DISTINCT FROM g.model_name
+    AND h.running >= 0.95 * h.n
+) AS p95_execution_time
+FROM g;
+
+-- v_user_cost_summary: per user and month, as seed 000.
+CREATE VIEW v_user_cost_summary WITH (security_invoker = true) AS
+WITH u AS (
+  SELECT org_id, key, date_trunc('month', day)::date AS month, sum(cost_usd) AS monthly_cost,
+    sum(total_tokens) AS monthly_tokens, sum(spans) AS monthly_requests
+  FROM cost_daily WHERE dimension = 'user' GROUP BY 1, 2, 3
+), p AS (
+  -- Shards may hold negative parts (an update subtracts on its own shard): sum first.
+  SELECT org_id, split_part(key, '/', 1) AS key, month, count(*) AS plans
+  FROM (
+    SELECT org_id, key, date_trunc('month', day)::date AS month FROM cost_daily
+    WHERE dimension = 'user_plan' GROUP BY 1, 2, 3 HAVING sum(spans) > 0
+  ) x
+  GROUP BY 1, 2, 3
+)
+SELECT u.org_id, nullif(u.key, '')::uuid AS user_id, u.month, u.monthly_cost, u.monthly_tokens, u.monthly_requests,
+  coalesce(p.plans, 0) AS plans_worked_on
+FROM u LEFT JOIN p USING (org_id, key, month);
+
+-- Seed 001 appendix A3, decision analytics over the last 30 days.
+CREATE VIEW v_decision_analytics WITH (security_invoker = true) AS
+SELECT org_id, decision_type, count(*) AS total_decisions, avg(confidence_score) AS avg_confidence,
+  avg(latency_ms) AS avg_latency_ms
+FROM agent_decisions
+WHERE decided_at >= now() - interval '30 days'
+GROUP BY org_id, decision_type;
+
+-- ---------------------------------------------------------- privileges + RLS
+INSERT INTO permissions (resource, action, description) VALUES
+  ('model_prices', 'write', 'Add and remove the organization''s own model prices');
+INSERT INTO role_permissions (role_id, permission_id)
+SELECT r.id, p.id FROM roles r JOIN permissions p ON p.resource = 'model_prices' AND p.action = 'write'
+WHERE r.org_id IS NULL AND r.name = 'admin';
+
+GRANT SELECT, INSERT, UPDATE ON cost_daily, execution_stats_daily TO agentbase_app;
+GRANT SELECT, INSERT ON agent_metrics, agent_decisions TO agentbase_app;
+-- Keys past their table's retention are pruned per organization (src/runs/ingest-keys-prune.ts).
+GRANT DELETE ON ingest_keys TO agentbase_app;
+GRANT SELECT ON v_agent_performance, v_user_cost_summary, v_decision_analytics TO agentbase_app;
+
+DO $$
+DECLARE t text;
+BEGIN
+  FOREACH t IN ARRAY ARRAY['cost_daily', 'execution_stats_daily', 'agent_metrics', 'agent_decisions'] LOOP
+    EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
+    EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', t);
+    EXECUTE format('CREATE POLICY tenant_isolation ON %I TO agentbase_app USING (org_id = app_current_org()) WITH CHECK (org_id = app_current_org())', t);
+  END LOOP;
+END $$;
+
+-- Aggregates of what was ingested before this migration.
+SELECT cost_daily_apply('{}', ARRAY(SELECT l FROM cost_ledger l));
+SELECT execution_stats_apply('{}', ARRAY(SELECT e FROM executions e));
+
+SELECT ensure_daily_partitions('agent_metrics', now() - interval '1 day', 9);
