@@ -16,6 +16,19 @@ ALTER TABLE cost_ledger
   ADD COLUMN request_id varchar(100);
 CREATE INDEX idx_cost_ledger_plan ON cost_ledger (org_id, plan_id) WHERE plan_id IS NOT NULL;
 
+-- The price in force for a model at an instant: the organization's own row
+-- beats a shipped default, then the longest (most specific) pattern, then the
+-- latest effective_from. provider NULL matches any provider. Inlined by the
+-- planner into the ledger's set-based pricing (SQL, STABLE, SETOF).
+CREATE FUNCTION model_price_for(p_model text, p_provider text, p_at timestamptz) RETURNS SETOF model_prices
+LANGUAGE sql STABLE AS $$
+  SELECT mp.* FROM model_prices mp
+  WHERE p_model ~ mp.model_pattern AND (p_provider IS NULL OR mp.provider = p_provider)
+    AND mp.effective_from <= p_at AND (mp.effective_to IS NULL OR mp.effective_to > p_at)
+  ORDER BY (mp.org_id IS NOT NULL) DESC, length(mp.model_pattern) DESC, mp.effective_from DESC
+  LIMIT 1
+$$;
+
 -- ---------------------------------------------------------------- cost_daily
 -- Ledger sums per UTC day along one dimension at a time: 'total' (key ''),
 -- 'model', 'agent', 'user', 'session', 'plan', and 'user_plan' (key

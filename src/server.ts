@@ -6,6 +6,7 @@ import { resolveSecret } from './config/index.js';
 import { loadMigrations, maintainPartitions, migrate, openDatabase, type Database } from './db/index.js';
 import { buildApp } from './http/index.js';
 import { accessTokens, deriveKeys, type IdentityDeps } from './identity/index.js';
+import { pruneIngestKeys } from './runs/index.js';
 
 export const VERSION: string = (
   JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -52,6 +53,12 @@ export async function createService(config: Config, db: Database, logger: Logger
 }
 
 /** `agentbase start`: open, migrate, keep partitions ahead, serve until closed. */
+/** Periodic upkeep: partitions ahead and past retention, then ingestion keys past their items' retention. */
+export async function maintain(db: Database, now = new Date()): Promise<{ created: number; dropped: number; keysPruned: number }> {
+  const p = await maintainPartitions(db, now);
+  return { ...p, keysPruned: await pruneIngestKeys(db, now) };
+}
+
 export async function startServer(config: Config, logger: Logger): Promise<Service & { url: string }> {
   const db = await openDatabase(config, (err) => {
     logger.fatal({ err }, 'lost the data folder lock; stopping so two processes never write it');
@@ -60,11 +67,11 @@ export async function startServer(config: Config, logger: Logger): Promise<Servi
   try {
     const m = await migrate(db);
     if (m.applied.length) logger.info({ applied: m.applied }, 'migrations applied');
-    const p = await maintainPartitions(db);
-    logger.info({ ...p }, 'partitions maintained');
+    const p = await maintain(db);
+    logger.info({ ...p }, 'maintenance done');
     const svc = await createService(config, db, logger);
     const timer = setInterval(() => {
-      maintainPartitions(db).catch((err: unknown) => logger.error({ err }, 'partition maintenance failed'));
+      maintain(db).catch((err: unknown) => logger.error({ err }, 'maintenance failed'));
     }, config.maintenanceIntervalSeconds * 1000);
     timer.unref();
     const url = await svc.app.listen({ host: config.http.host, port: config.http.port });

@@ -4,7 +4,7 @@ import dotenv from 'dotenv';
 import { parseConfig, type Config } from '../config/config.js';
 import { maintainPartitions, migrate, migrationStatus, loadMigrations, openDatabase } from '../db/index.js';
 import { verifyAllChains, verifyChain, type ChainReport } from '../audit/index.js';
-import { createLogger, startServer, VERSION } from '../server.js';
+import { createLogger, maintain, startServer, VERSION } from '../server.js';
 
 export interface CliIo {
   env: Record<string, string | undefined>;
@@ -91,12 +91,12 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
 
   program
     .command('partitions')
-    .description('create partitions ahead and drop those past retention now (the server does this hourly)')
+    .description('create partitions ahead, drop those past retention and prune old ingestion keys now (the server does this hourly)')
     .action(async () => {
       const db = await openDatabase(config());
       try {
-        const r = await maintainPartitions(db);
-        io.out(`partitions created: ${r.created}, dropped: ${r.dropped}\n`);
+        const r = await maintain(db);
+        io.out(`partitions created: ${r.created}, dropped: ${r.dropped}; ingestion keys pruned: ${r.keysPruned}\n`);
       } finally {
         await db.close();
       }

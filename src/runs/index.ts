@@ -2,6 +2,8 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { RunsDeps } from './deps.js';
 import { executionRoutes } from './routes/executions-routes.js';
 import { ingestRoutes } from './routes/ingest-routes.js';
+import { priceRoutes } from './routes/prices-routes.js';
+import { statsRoutes } from './routes/stats-routes.js';
 
 /**
  * Terminology:
@@ -26,11 +28,14 @@ export type {
   DecisionItemInput,
   MessageItemInput,
 } from './ingest-schemas.js';
-export { listExecutions, getExecution, getTrace, costs, spanTree, uuidV7Time } from './runs-service.js';
+export { pruneIngestKeys } from './ingest-keys-prune.js';
+export { listExecutions, getExecution, getTrace, costs, performance, spanTree, uuidV7Time } from './runs-service.js';
 
 export function runsRoutes(deps: RunsDeps): FastifyPluginAsync {
   return async (app) => {
     await app.register(ingestRoutes(deps));
     await app.register(executionRoutes(deps));
+    await app.register(statsRoutes(deps));
+    await app.register(priceRoutes(deps));
   };
 }

@@ -72,9 +72,8 @@ export async function insertExecutions(sql: Sql, orgId: string, rows: Record<str
 }
 
 /**
- * Prices each llm span from the price in force at its start (the
- * organization's own price beats a shipped default, then the longest — most
- * specific — pattern, then the latest effective_from) and upserts one ledger
+ * Prices each llm span from the price in force at its start
+ * (model_price_for, migration 0007) and upserts one ledger
  * row per span: a repeated span replaces its row. Spans no price matches keep
  * the cost the client sent, if any. Returns the cost per span ref.
  */
@@ -94,21 +93,10 @@ export async function upsertLedger(sql: Sql, orgId: string, rows: Record<string,
          coalesce(a.cached_input_price, a.input_price) AS alt_cached_price,
          coalesce(a.cache_write_price, a.input_price) AS alt_cache_write_price,
          coalesce(a.reasoning_price, a.output_price) AS alt_reasoning_price
-       FROM s LEFT JOIN LATERAL (
-         SELECT mp.* FROM model_prices mp
-         WHERE s.model ~ mp.model_pattern AND (s.provider IS NULL OR mp.provider = s.provider)
-           AND mp.effective_from <= s.started_at AND (mp.effective_to IS NULL OR mp.effective_to > s.started_at)
-         ORDER BY (mp.org_id IS NOT NULL) DESC, length(mp.model_pattern) DESC, mp.effective_from DESC
-         LIMIT 1
-       ) p ON true
+       FROM s
+       LEFT JOIN LATERAL model_price_for(s.model, s.provider, s.started_at) p ON true
        -- The alternative is priced the same way, from any provider.
-       LEFT JOIN LATERAL (
-         SELECT mp.* FROM model_prices mp
-         WHERE s.alternative_model IS NOT NULL AND s.alternative_model ~ mp.model_pattern
-           AND mp.effective_from <= s.started_at AND (mp.effective_to IS NULL OR mp.effective_to > s.started_at)
-         ORDER BY (mp.org_id IS NOT NULL) DESC, length(mp.model_pattern) DESC, mp.effective_from DESC
-         LIMIT 1
-       ) a ON true
+       LEFT JOIN LATERAL model_price_for(s.alternative_model, NULL, s.started_at) a ON true
      ), costed AS (
        SELECT q.*,
          CASE WHEN q.price_id IS NULL THEN round(q.client_cost, 6) ELSE round(
@@ -236,4 +224,18 @@ export async function insertMessages(sql: Sql, orgId: string, rows: Record<strin
        processed_at timestamptz, trace_id text, correlation_id text, client_id text)`,
     [orgId, JSON.stringify(rows)],
   );
+}
+
+/**
+ * Forgets the keys of one kind whose items are past their table's retention
+ * (a retry of such an item is refused by the time window anyway). Uses the
+ * (org_id, created_at) index: a key is never created before its item is
+ * older than ingestion allows, so created_at < cutoff bounds the scan.
+ */
+export async function pruneKeys(sql: Sql, orgId: string, kind: IngestKind, cutoff: string): Promise<number> {
+  const r = await sql.query(
+    `DELETE FROM ingest_keys WHERE org_id = $1 AND kind = $2 AND created_at < $3 AND item_at < $3`,
+    [orgId, kind, cutoff],
+  );
+  return r.rowCount ?? 0;
 }

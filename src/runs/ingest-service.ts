@@ -143,8 +143,7 @@ export async function ingestBatch(deps: RunsDeps, actor: Actor, body: IngestBody
     return out;
   }
 
-  const executions = prepare('execution', ExecutionItem, body.executions, (v) => new Date(v.createdAt ?? v.startedAt ?? now.toISOString()), 'executions',
-    (v) => (v.agentId || v.agentSlug || opts.unknownAgents === 'keep' ? undefined : 'agentId: give the agent as agentId or agentSlug'));
+  const executions = prepare('execution', ExecutionItem, body.executions, (v) => new Date(v.createdAt ?? v.startedAt ?? now.toISOString()), 'executions');
   const spans = prepare('span', SpanItem, body.spans, (v) => new Date(v.startedAt), 'spans');
   const decisions = prepare('decision', DecisionItem, body.decisions, (v) => new Date(v.decidedAt), 'agent_decisions');
   const messages = prepare('message', MessageItem, body.messages, (v) => new Date(v.sentAt));
@@ -159,7 +158,9 @@ export async function ingestBatch(deps: RunsDeps, actor: Actor, body: IngestBody
   const updated = new Set<ItemResult>();
   await deps.db.tenant(orgId, async (sql) => {
     // Agents first: an execution naming an unknown agent fails before any key is claimed.
-    const agentOf = await resolveAgents(sql, executions, opts.unknownAgents ?? 'reject');
+    // An update of a stored execution need not name its agent again.
+    const stored = await repo.lookupKeys(sql, 'execution', executions.map((e) => e.item.clientId));
+    const agentOf = await resolveAgents(sql, executions, opts.unknownAgents ?? 'reject', stored);
     const executionsOk = executions.filter((e) => e.result.error === undefined);
 
     // Executions: claim keys; the new ones are written, the others may update what is stored.
@@ -318,6 +319,7 @@ async function resolveAgents(
   sql: Sql,
   executions: Pending<ExecutionItem>[],
   unknown: 'reject' | 'keep',
+  stored: ReadonlyMap<string, unknown>,
 ): Promise<Map<ItemResult, string | null>> {
   const ids = [...new Set(executions.flatMap((e) => (e.item.agentId ? [e.item.agentId] : [])))];
   const slugs = [...new Set(executions.flatMap((e) => (!e.item.agentId && e.item.agentSlug ? [e.item.agentSlug] : [])))];
@@ -329,7 +331,8 @@ async function resolveAgents(
     const { agentId, agentSlug } = e.item;
     const id = agentId ? (byId.has(agentId) ? agentId : undefined) : agentSlug ? bySlug.get(agentSlug) : undefined;
     if (id) out.set(e.result, id);
-    else if (unknown === 'keep' || (!agentId && !agentSlug)) out.set(e.result, null);
+    else if (unknown === 'keep' || (!agentId && !agentSlug && stored.has(e.item.clientId))) out.set(e.result, null);
+    else if (!agentId && !agentSlug) e.result.error = 'agentId: give the agent as agentId or agentSlug';
     else {
       e.result.error = agentId
         ? `agentId: no agent ${agentId} in this organization`

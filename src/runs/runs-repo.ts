@@ -99,33 +99,3 @@ export async function spansOfTrace(sql: Sql, traceId: string): Promise<SpanRow[]
   const r = await sql.query<SpanRow>(`SELECT ${SPAN_COLUMNS} FROM spans WHERE trace_id = $1 ORDER BY started_at, id LIMIT 10000`, [traceId]);
   return r.rows;
 }
-
-export const COST_GROUPS = {
-  day: `billing_date::text`,
-  model: `model_name`,
-  agent: `agent_id::text`,
-  user: `user_id::text`,
-  session: `session_id`,
-} as const;
-export type CostGroup = keyof typeof COST_GROUPS;
-
-export interface CostRow {
-  key: string | null;
-  costUsd: number;
-  promptTokens: number;
-  completionTokens: number;
-  totalTokens: number;
-  spans: number;
-}
-
-export async function costs(sql: Sql, groupBy: CostGroup, from: string, to: string): Promise<CostRow[]> {
-  const k = COST_GROUPS[groupBy];
-  const r = await sql.query<CostRow>(
-    `SELECT ${k} AS key, sum(total_cost_usd)::float8 AS "costUsd", sum(prompt_tokens)::float8 AS "promptTokens",
-       sum(completion_tokens)::float8 AS "completionTokens", sum(total_tokens)::float8 AS "totalTokens", count(*)::int AS spans
-     FROM cost_ledger WHERE billing_date >= $1::date AND billing_date <= $2::date
-     GROUP BY 1 ORDER BY ${groupBy === 'day' ? '1' : '2 DESC, 1'} LIMIT 1000`,
-    [from, to],
-  );
-  return r.rows;
-}

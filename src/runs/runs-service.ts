@@ -1,7 +1,9 @@
 import { notFound } from '../errors.js';
 import type { RunsDeps } from './deps.js';
 import * as repo from './runs-repo.js';
-import type { CostGroup, ExecutionFilter, SpanRow } from './runs-repo.js';
+import type { ExecutionFilter, SpanRow } from './runs-repo.js';
+import * as stats from './stats-repo.js';
+import type { CostGroup } from './stats-repo.js';
 
 /** The time a UUIDv7 carries (its first 48 bits, milliseconds), or null for any other UUID. */
 export function uuidV7Time(id: string): Date | null {
@@ -49,5 +51,9 @@ export function getTrace(deps: RunsDeps, orgId: string, traceId: string) {
 }
 
 export function costs(deps: RunsDeps, orgId: string, groupBy: CostGroup, from: string, to: string) {
-  return deps.db.tenant(orgId, (sql) => repo.costs(sql, groupBy, from, to));
+  return deps.db.tenant(orgId, (sql) => stats.costs(sql, groupBy, from, to));
+}
+
+export function performance(deps: RunsDeps, orgId: string, from: string, to: string, agentId?: string) {
+  return deps.db.tenant(orgId, (sql) => stats.performance(sql, from, to, agentId));
 }

@@ -10,7 +10,6 @@ import { Text, Uuid } from '../json.js';
 import * as runs from '../runs-service.js';
 
 const Instant = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time with a zone, such as 2026-01-31T12:00:00Z' });
-const Day = z.iso.date('must be a date such as 2026-01-31');
 const Cursor = z.object({ createdAt: z.iso.datetime({ offset: true }), id: Uuid });
 const Cost = z.coerce.number().min(0).max(999_999);
 
@@ -60,24 +59,5 @@ export function executionRoutes(deps: RunsDeps): FastifyPluginAsync {
         params: z.strictObject({ traceId: z.string().regex(/^[0-9a-f]{32}$/, 'must be 32 lower-case hex characters') }),
       },
     }, async (req) => runs.getTrace(deps, principal(req).orgId, req.params.traceId));
-
-    r.get('/v1/costs', {
-      config: { permission: 'executions:read' },
-      schema: {
-        tags: ['executions'],
-        summary: 'Cost from the ledger, grouped by day, model, agent, user or session (billing dates, UTC, inclusive)',
-        querystring: z.strictObject({
-          groupBy: z.enum(['day', 'model', 'agent', 'user', 'session']).default('day'),
-          from: Day.optional().describe('default: 30 days before to'),
-          to: Day.optional().describe('default: today (UTC)'),
-        }),
-      },
-    }, async (req) => {
-      const to = req.query.to ?? new Date().toISOString().slice(0, 10);
-      const from = req.query.from ?? new Date(Date.parse(`${to}T00:00:00Z`) - 30 * 86_400_000).toISOString().slice(0, 10);
-      if (from > to) throw badRequest('from must not be after to', { field: 'from' });
-      const data = await runs.costs(deps, principal(req).orgId, req.query.groupBy, from, to);
-      return { groupBy: req.query.groupBy, from, to, data };
-    });
   };
 }

@@ -1,0 +1,63 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { badRequest } from '../../errors.js';
+import { principal } from '../../http/context.js';
+import type { RunsDeps } from '../deps.js';
+import { Uuid } from '../json.js';
+import * as runs from '../runs-service.js';
+import { COST_DIMENSIONS, type CostGroup } from '../stats-repo.js';
+
+const Day = z.iso.date('must be a date such as 2026-01-31');
+const MAX_DAYS = 366;
+
+/** from/to as inclusive UTC days: defaults to the 30 days up to today; at most a year. */
+function dayRange(q: { from?: string | undefined; to?: string | undefined }): { from: string; to: string } {
+  const to = q.to ?? new Date().toISOString().slice(0, 10);
+  const from = q.from ?? new Date(Date.parse(`${to}T00:00:00Z`) - 30 * 86_400_000).toISOString().slice(0, 10);
+  if (from > to) throw badRequest('from must not be after to', { field: 'from' });
+  if (Date.parse(to) - Date.parse(from) > MAX_DAYS * 86_400_000) {
+    throw badRequest(`the range spans more than ${MAX_DAYS} days: ask for a shorter one`, { field: 'from' });
+  }
+  return { from, to };
+}
+
+const range = {
+  from: Day.optional().describe('first UTC day (default: 30 days before to)'),
+  to: Day.optional().describe('last UTC day, inclusive (default: today)'),
+};
+
+export function statsRoutes(deps: RunsDeps): FastifyPluginAsync {
+  return async (app) => {
+    const r = app.withTypeProvider<ZodTypeProvider>();
+
+    r.get('/v1/costs', {
+      config: { permission: 'executions:read' },
+      schema: {
+        tags: ['executions'],
+        summary: 'Cost and tokens by day, model, agent, user, session or plan, from the daily aggregates (UTC billing days, inclusive)',
+        querystring: z.strictObject({
+          groupBy: z.enum(Object.keys(COST_DIMENSIONS) as [CostGroup, ...CostGroup[]]).default('day'),
+          ...range,
+        }),
+      },
+    }, async (req) => {
+      const { from, to } = dayRange(req.query);
+      const data = await runs.costs(deps, principal(req).orgId, req.query.groupBy, from, to);
+      return { groupBy: req.query.groupBy, from, to, data };
+    });
+
+    r.get('/v1/performance', {
+      config: { permission: 'executions:read' },
+      schema: {
+        tags: ['executions'],
+        summary: 'Agent performance per agent and model: executions, success rate, average and p95 latency, tokens, cost (UTC days of creation, inclusive)',
+        querystring: z.strictObject({ agentId: Uuid.optional(), ...range }),
+      },
+    }, async (req) => {
+      const { from, to } = dayRange(req.query);
+      const data = await runs.performance(deps, principal(req).orgId, from, to, req.query.agentId);
+      return { from, to, p95: 'upper bound of the 1.25x latency bucket holding the 95th percentile', data };
+    });
+  };
+}

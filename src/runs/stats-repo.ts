@@ -1,0 +1,108 @@
+import type { Sql } from '../db/index.js';
+
+/**
+ * Reads of the pre-aggregated tables (migration 0007): cost_daily and
+ * execution_stats_daily. Both are summed over their shards here; neither
+ * query touches spans, executions or the ledger, so they cost the same at
+ * 10M spans as at 10.
+ */
+
+/** groupBy → the cost_daily dimension holding it ('day' sums the totals). An allow-list. */
+export const COST_DIMENSIONS = {
+  day: 'total',
+  model: 'model',
+  agent: 'agent',
+  user: 'user',
+  session: 'session',
+  plan: 'plan',
+} as const;
+export type CostGroup = keyof typeof COST_DIMENSIONS;
+
+export interface CostRow {
+  key: string | null;
+  costUsd: number;
+  alternativeCostUsd: number;
+  savingsUsd: number;
+  promptTokens: number;
+  completionTokens: number;
+  cachedTokens: number;
+  cacheWriteTokens: number;
+  reasoningTokens: number;
+  totalTokens: number;
+  spans: number;
+}
+
+export async function costs(sql: Sql, groupBy: CostGroup, from: string, to: string): Promise<CostRow[]> {
+  const byDay = groupBy === 'day';
+  const r = await sql.query<CostRow>(
+    `SELECT ${byDay ? 'day::text' : `nullif(key, '')`} AS key, sum(cost_usd)::float8 AS "costUsd",
+       sum(alternative_cost_usd)::float8 AS "alternativeCostUsd", sum(savings_usd)::float8 AS "savingsUsd",
+       sum(prompt_tokens)::float8 AS "promptTokens", sum(completion_tokens)::float8 AS "completionTokens",
+       sum(cached_tokens)::float8 AS "cachedTokens", sum(cache_write_tokens)::float8 AS "cacheWriteTokens",
+       sum(reasoning_tokens)::float8 AS "reasoningTokens", sum(total_tokens)::float8 AS "totalTokens",
+       sum(spans)::float8 AS spans
+     FROM cost_daily
+     WHERE dimension = $1 AND day >= $2::date AND day <= $3::date
+     GROUP BY 1 HAVING sum(spans) <> 0
+     ORDER BY ${byDay ? '1' : '2 DESC, 1'} LIMIT 1000`,
+    [COST_DIMENSIONS[groupBy], from, to],
+  );
+  return r.rows;
+}
+
+export interface PerformanceRow {
+  agentId: string | null;
+  modelProvider: string | null;
+  modelName: string | null;
+  executions: number;
+  completed: number;
+  failed: number;
+  successRate: number | null;
+  avgLatencyMs: number | null;
+  p95LatencyMs: number | null;
+  totalTokens: number;
+  avgTokens: number | null;
+  costUsd: number;
+  avgCostUsd: number | null;
+}
+
+/**
+ * Agent performance per agent and model over a range of days (seed 000
+ * v_agent_performance). p95 comes from the latency histogram: the upper
+ * bound of the bucket holding the 95th percentile (within 25 % above).
+ */
+export async function performance(sql: Sql, from: string, to: string, agentId?: string): Promise<PerformanceRow[]> {
+  const r = await sql.query<PerformanceRow>(
+    `WITH s AS (
+       SELECT agent_id, model_provider, model_name, status, latency_bucket, sum(executions) AS n,
+         sum(latency_ms_sum) AS latency, sum(total_tokens) AS tokens, sum(cost_usd) AS cost
+       FROM execution_stats_daily
+       WHERE day >= $1::date AND day <= $2::date AND ($3::uuid IS NULL OR agent_id = $3)
+       GROUP BY 1, 2, 3, 4, 5
+     ), h AS (
+       SELECT agent_id, model_provider, model_name, latency_bucket,
+         sum(sum(n)) OVER (PARTITION BY agent_id, model_provider, model_name ORDER BY latency_bucket) AS running,
+         sum(sum(n)) OVER (PARTITION BY agent_id, model_provider, model_name) AS total
+       FROM s WHERE latency_bucket >= 0 GROUP BY 1, 2, 3, 4
+     ), p95 AS (
+       SELECT agent_id, model_provider, model_name, latency_bucket_upper(min(latency_bucket)) AS p95
+       FROM h WHERE running >= 0.95 * total AND total > 0 GROUP BY 1, 2, 3
+     )
+     SELECT nullif(s.agent_id, '00000000-0000-0000-0000-000000000000') AS "agentId",
+       nullif(s.model_provider, '') AS "modelProvider", nullif(s.model_name, '') AS "modelName",
+       sum(n)::float8 AS executions,
+       (sum(n) FILTER (WHERE status = 'completed'))::float8 AS completed,
+       (sum(n) FILTER (WHERE status IN ('failed', 'timeout')))::float8 AS failed,
+       ((sum(n) FILTER (WHERE status = 'completed')) / nullif(sum(n) FILTER (WHERE status IN ('completed', 'failed', 'timeout', 'cancelled')), 0))::float8 AS "successRate",
+       (sum(latency) FILTER (WHERE latency_bucket >= 0) / nullif(sum(n) FILTER (WHERE latency_bucket >= 0), 0))::float8 AS "avgLatencyMs",
+       round(max(p95.p95))::float8 AS "p95LatencyMs",
+       sum(tokens)::float8 AS "totalTokens", (sum(tokens) / nullif(sum(n), 0))::float8 AS "avgTokens",
+       sum(cost)::float8 AS "costUsd", (sum(cost) / nullif(sum(n), 0))::float8 AS "avgCostUsd"
+     FROM s LEFT JOIN p95 USING (agent_id, model_provider, model_name)
+     GROUP BY s.agent_id, s.model_provider, s.model_name
+     HAVING sum(n) <> 0
+     ORDER BY executions DESC, 1 LIMIT 1000`,
+    [from, to, agentId ?? null],
+  );
+  return r.rows.map((x) => ({ ...x, completed: x.completed ?? 0, failed: x.failed ?? 0 }));
+}
