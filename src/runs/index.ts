@@ -1,7 +1,9 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { RunsDeps } from './deps.js';
+import { decisionRoutes } from './routes/decisions-routes.js';
 import { executionRoutes } from './routes/executions-routes.js';
 import { ingestRoutes } from './routes/ingest-routes.js';
+import { metricRoutes } from './routes/metrics-routes.js';
 import { priceRoutes } from './routes/prices-routes.js';
 import { statsRoutes } from './routes/stats-routes.js';
 
@@ -30,11 +32,15 @@ export type {
 } from './ingest-schemas.js';
 export { pruneIngestKeys } from './ingest-keys-prune.js';
 export { listExecutions, getExecution, getTrace, costs, performance, spanTree, uuidV7Time } from './runs-service.js';
+export { recordMetrics, listMetrics, metricSeries, type MetricInput, type MetricRow, type MetricPoint } from './metrics-service.js';
+export { listDecisions, decisionStats, type DecisionRow, type DecisionStat } from './decisions-service.js';
 
 export function runsRoutes(deps: RunsDeps): FastifyPluginAsync {
   return async (app) => {
     await app.register(ingestRoutes(deps));
     await app.register(executionRoutes(deps));
+    await app.register(metricRoutes(deps));
+    await app.register(decisionRoutes(deps));
     await app.register(statsRoutes(deps));
     await app.register(priceRoutes(deps));
   };

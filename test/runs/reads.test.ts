@@ -97,9 +97,11 @@ describe('GET /v1/executions/:id and /v1/traces/:traceId', () => {
 describe('GET /v1/costs', () => {
   it('groups the ledger by model and by agent', async () => {
     const byModel = await ok(a, '/v1/costs?groupBy=model');
+    const tokens = { promptTokens: 1000, completionTokens: 1000, cachedTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0, totalTokens: 2000 };
+    const noAlternative = { alternativeCostUsd: 0, savingsUsd: 0 };
     expect(byModel.data).toEqual([
-      { key: 'gpt-4o', costUsd: 0.0125, promptTokens: 1000, completionTokens: 1000, totalTokens: 2000, spans: 1 },
-      { key: 'gpt-4o-mini', costUsd: 0.00075, promptTokens: 1000, completionTokens: 1000, totalTokens: 2000, spans: 1 },
+      { key: 'gpt-4o', costUsd: 0.0125, ...noAlternative, ...tokens, spans: 1 },
+      { key: 'gpt-4o-mini', costUsd: 0.00075, ...noAlternative, ...tokens, spans: 1 },
     ]);
     const byAgent = await ok(a, '/v1/costs?groupBy=agent');
     expect(byAgent.data.map((r: { key: string }) => r.key)).toEqual([agent1, agent2]);
