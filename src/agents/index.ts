@@ -35,6 +35,7 @@ export type { FieldChange } from './config-diff.js';
 export { AGENT_STATUSES, type AgentStatus } from './status.js';
 export { compareSemver } from './semver.js';
 export { findAgentRefs } from './agents-repo.js';
+export { slugify } from './slug.js';
 export { createAgent, getAgent, listAgents, updateAgent, changeAgentStatus, deleteAgent } from './agents-service.js';
 export { publishVersion, getAgentVersion, listVersions, diffVersions, rollbackAgent } from './versions-service.js';
 export { createTool, getTool, listTools, updateTool, deleteTool } from './tools-service.js';

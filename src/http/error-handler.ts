@@ -78,7 +78,8 @@ export function toAppError(err: unknown, bodyLimit: number): AppError {
 
 export function makeErrorHandler(bodyLimit: number) {
   return (err: unknown, req: FastifyRequest, reply: FastifyReply) => {
-    const e = toAppError(err, bodyLimit);
+    // A route may raise the app's limit (ingestion takes 16 MiB): report the one that applied.
+    const e = toAppError(err, req.routeOptions?.bodyLimit ?? bodyLimit);
     if (e.status >= 500) req.log.error({ err }, 'request failed');
     if (e.headers) void reply.headers(e.headers);
     void reply.status(e.status).send({

@@ -4,6 +4,7 @@ import { decisionRoutes } from './routes/decisions-routes.js';
 import { executionRoutes } from './routes/executions-routes.js';
 import { ingestRoutes } from './routes/ingest-routes.js';
 import { metricRoutes } from './routes/metrics-routes.js';
+import { otlpRoutes } from './routes/otlp-routes.js';
 import { priceRoutes } from './routes/prices-routes.js';
 import { statsRoutes } from './routes/stats-routes.js';
 
@@ -38,6 +39,7 @@ export { listDecisions, decisionStats, type DecisionRow, type DecisionStat } fro
 export function runsRoutes(deps: RunsDeps): FastifyPluginAsync {
   return async (app) => {
     await app.register(ingestRoutes(deps));
+    await app.register(otlpRoutes(deps));
     await app.register(executionRoutes(deps));
     await app.register(metricRoutes(deps));
     await app.register(decisionRoutes(deps));

@@ -15,7 +15,7 @@ const req = (method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, a
 
 const VIEWER = ['agents:read', 'audit:read', 'executions:read', 'members:read', 'orgs:read', 'roles:read'];
 const MEMBER = [...VIEWER, 'agents:write', 'api_keys:read', 'api_keys:write', 'executions:write'].sort();
-const ADMIN = [...MEMBER, 'api_keys:manage', 'members:write', 'roles:write'].sort();
+const ADMIN = [...MEMBER, 'api_keys:manage', 'members:write', 'model_prices:write', 'roles:write'].sort();
 const OWNER = [...ADMIN, 'orgs:write'].sort();
 
 interface Joined {

@@ -232,6 +232,8 @@ describe('bad input', () => {
     const res = await ingest(a.auth, { executions: [execution('huge', { input: { blob: 'x'.repeat(17 * 1024 * 1024) } })] });
     expect(res.statusCode).toBe(413);
     expect(errorOf(res).code).toBe('payload_too_large');
+    // The route's own limit, not the app's default 1 MiB.
+    expect(errorOf(res).details).toEqual({ limitBytes: 16 * 1024 * 1024 });
   });
 
   it('refuses an anonymous caller with 401', async () => {
