@@ -95,29 +95,26 @@ LANGUAGE sql AS $$
     spans = d.spans + EXCLUDED.spans
 $$;
 
--- One trigger function per operation: a transition table exists only for the
--- operations that have it.
-CREATE FUNCTION cost_daily_on_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+-- One trigger function for every roll-up: it hands the statement's old and
+-- new rows (transition tables) to the apply function named in its argument.
+-- The SQL is built per operation because a transition table exists only for
+-- the operations that have it; it runs once per statement, not per row.
+CREATE FUNCTION rollup_statement() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  old_rows_sql text := CASE WHEN TG_OP IN ('UPDATE', 'DELETE')
+    THEN format('ARRAY(SELECT (o.*)::%I FROM old_rows o)', TG_TABLE_NAME) ELSE quote_literal('{}') END;
+  new_rows_sql text := CASE WHEN TG_OP IN ('INSERT', 'UPDATE')
+    THEN format('ARRAY(SELECT (n.*)::%I FROM new_rows n)', TG_TABLE_NAME) ELSE quote_literal('{}') END;
 BEGIN
-  PERFORM cost_daily_apply('{}', ARRAY(SELECT (n.*)::cost_ledger FROM new_rows n));
-  RETURN NULL;
-END $$;
-CREATE FUNCTION cost_daily_on_update() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  PERFORM cost_daily_apply(ARRAY(SELECT (o.*)::cost_ledger FROM old_rows o), ARRAY(SELECT (n.*)::cost_ledger FROM new_rows n));
-  RETURN NULL;
-END $$;
-CREATE FUNCTION cost_daily_on_delete() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  PERFORM cost_daily_apply(ARRAY(SELECT (o.*)::cost_ledger FROM old_rows o), '{}');
+  EXECUTE format('SELECT %I(%s, %s)', TG_ARGV[0], old_rows_sql, new_rows_sql);
   RETURN NULL;
 END $$;
 CREATE TRIGGER cost_ledger_daily_insert AFTER INSERT ON cost_ledger
-  REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION cost_daily_on_insert();
+  REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION rollup_statement('cost_daily_apply');
 CREATE TRIGGER cost_ledger_daily_update AFTER UPDATE ON cost_ledger
-  REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION cost_daily_on_update();
+  REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION rollup_statement('cost_daily_apply');
 CREATE TRIGGER cost_ledger_daily_delete AFTER DELETE ON cost_ledger
-  REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION cost_daily_on_delete();
+  REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION rollup_statement('cost_daily_apply');
 
 -- ------------------------------------------------------- execution_stats_daily
 -- Executions per UTC day (of created_at), agent, model and status, with a
@@ -185,27 +182,12 @@ LANGUAGE sql AS $$
     cost_usd = d.cost_usd + EXCLUDED.cost_usd
 $$;
 
-CREATE FUNCTION execution_stats_on_insert() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  PERFORM execution_stats_apply('{}', ARRAY(SELECT (n.*)::executions FROM new_rows n));
-  RETURN NULL;
-END $$;
-CREATE FUNCTION execution_stats_on_update() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  PERFORM execution_stats_apply(ARRAY(SELECT (o.*)::executions FROM old_rows o), ARRAY(SELECT (n.*)::executions FROM new_rows n));
-  RETURN NULL;
-END $$;
-CREATE FUNCTION execution_stats_on_delete() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  PERFORM execution_stats_apply(ARRAY(SELECT (o.*)::executions FROM old_rows o), '{}');
-  RETURN NULL;
-END $$;
 CREATE TRIGGER executions_stats_insert AFTER INSERT ON executions
-  REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION execution_stats_on_insert();
+  REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION rollup_statement('execution_stats_apply');
 CREATE TRIGGER executions_stats_update AFTER UPDATE ON executions
-  REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION execution_stats_on_update();
+  REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION rollup_statement('execution_stats_apply');
 CREATE TRIGGER executions_stats_delete AFTER DELETE ON executions
-  REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION execution_stats_on_delete();
+  REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION rollup_statement('execution_stats_apply');
 
 -- Dropping an old partition (retention) deletes no rows, so it fires no
 -- trigger: the aggregates keep history the detail tables no longer hold.
