@@ -6,6 +6,7 @@ import { appendAudit, type Actor } from '../audit/index.js';
 import { PARTITIONED_TABLES, ensureMonthPartitions, type Sql } from '../db/index.js';
 import { clock, type RunsDeps } from './deps.js';
 import { applyExecutionUpdates } from './execution-updates.js';
+import { applyMessageUpdates } from './message-updates.js';
 import * as repo from './ingest-repo.js';
 import type { IngestKind } from './ingest-repo.js';
 import {
@@ -263,6 +264,7 @@ export async function ingestBatch(deps: RunsDeps, actor: Actor, body: IngestBody
       sent_at: v.sentAt, delivered_at: v.deliveredAt, received_at: v.receivedAt, processed_at: v.processedAt,
       trace_id: v.traceId, correlation_id: v.correlationId, client_id: v.clientId,
     })));
+    await updateMessages(sql, messagesOk.filter((p) => !isNew('message')(p)), updated);
 
     // Totals: executions written now (whose spans may have come earlier) and those a priced span touched.
     await repo.rollUp(sql, [...new Set([...execToWrite.map((e) => e.id), ...execUpdated, ...priced.map((p) => execOf(p)!.id)])]);
@@ -340,6 +342,23 @@ async function resolveAgents(
     }
   }
   return out;
+}
+
+/** Messages sent again move along their delivery lifecycle (see message-updates.ts). */
+async function updateMessages(sql: Sql, resent: Pending<MessageItem>[], updated: Set<ItemResult>): Promise<void> {
+  if (!resent.length) return;
+  const stored = await repo.lookupKeys(sql, 'message', resent.map((p) => p.item.clientId));
+  const candidates = resent.flatMap((p) => {
+    const s = stored.get(p.item.clientId);
+    return s ? [{ p, id: s.id }] : [];
+  });
+  const outcomes = await applyMessageUpdates(sql, candidates.map(({ p, id }) => ({ id, item: p.item, raw: p.raw })));
+  for (const { p, id } of candidates) {
+    const o = outcomes.get(id);
+    p.result.id = id;
+    if (o?.status === 'rejected') p.result.error = o.error;
+    else if (o?.status === 'updated') updated.add(p.result);
+  }
 }
 
 function tally(results: ItemResult[]): { accepted: number; updated: number; duplicate: number; rejected: number } {

@@ -207,3 +207,19 @@ describe('execution updates', () => {
     expect(other.results[0]!.status).toBe('rejected');
   });
 });
+
+describe('message updates', () => {
+  it('a resent message moves along its delivery lifecycle; an illegal step or a repeat changes nothing', async () => {
+    const m = cid('msg');
+    const sent = { clientId: m, fromAgentId: planner, toAgentId: booker, messageType: 'book', messageData: { hotel: 'Ritz' }, priority: 2, sentAt: ago(3) };
+    expect((await ingest(a, { messages: [sent] })).results[0]).toMatchObject({ status: 'accepted' });
+    const processed = { ...sent, status: 'processed', deliveredAt: ago(2), processedAt: ago(1), responseTimeMs: 120_000, responseData: { booked: true } };
+    expect((await ingest(a, { messages: [processed] })).results[0]).toMatchObject({ status: 'updated' });
+    expect((await ingest(a, { messages: [processed] })).results[0]).toMatchObject({ status: 'duplicate' });
+    const back = await ingest(a, { messages: [{ ...sent, status: 'delivered' }] });
+    expect(back.results[0]).toMatchObject({ status: 'rejected', error: 'status: a message cannot go from processed to delivered' });
+    const row = await t.db.tenant(a.orgId, async (sql) => (await sql.query<Record<string, unknown>>(
+      `SELECT status, response_time_ms, response_data, message_data, priority FROM agent_communications WHERE client_id = $1`, [m])).rows[0]);
+    expect(row).toEqual({ status: 'processed', response_time_ms: 120_000, response_data: { booked: true }, message_data: { hotel: 'Ritz' }, priority: 2 });
+  });
+});
