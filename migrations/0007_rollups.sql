@@ -284,6 +284,15 @@ INSERT INTO agent_decisions SELECT id, org_id, decision_id, agent_id, execution_
 FROM agent_decisions_unpartitioned;
 DROP TABLE agent_decisions_unpartitioned;
 
+-- ------------------------------------------------------ agent_communications
+-- Indexes for the message list's filters (GET /v1/messages): by agent id or
+-- name on either side, and by plan, newest first.
+CREATE INDEX idx_agent_communications_from_agent_id ON agent_communications (org_id, from_agent_id, sent_at DESC) WHERE from_agent_id IS NOT NULL;
+CREATE INDEX idx_agent_communications_to_agent_id ON agent_communications (org_id, to_agent_id, sent_at DESC) WHERE to_agent_id IS NOT NULL;
+CREATE INDEX idx_agent_communications_from_agent ON agent_communications (org_id, from_agent, sent_at DESC) WHERE from_agent IS NOT NULL;
+CREATE INDEX idx_agent_communications_to_agent ON agent_communications (org_id, to_agent, sent_at DESC) WHERE to_agent IS NOT NULL;
+CREATE INDEX idx_agent_communications_plan ON agent_communications (org_id, plan_id, sent_at DESC) WHERE plan_id IS NOT NULL;
+
 -- ------------------------------------------------------------------- views
 -- Seed 000's views over the aggregates. security_invoker: a view otherwise
 -- runs as its owner, who is not subject to row-level security.

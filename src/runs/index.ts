@@ -3,6 +3,7 @@ import type { RunsDeps } from './deps.js';
 import { decisionRoutes } from './routes/decisions-routes.js';
 import { executionRoutes } from './routes/executions-routes.js';
 import { ingestRoutes } from './routes/ingest-routes.js';
+import { messageRoutes } from './routes/messages-routes.js';
 import { metricRoutes } from './routes/metrics-routes.js';
 import { otlpRoutes } from './routes/otlp-routes.js';
 import { priceRoutes } from './routes/prices-routes.js';
@@ -35,6 +36,7 @@ export { pruneIngestKeys } from './ingest-keys-prune.js';
 export { listExecutions, getExecution, getTrace, costs, performance, spanTree, uuidV7Time } from './runs-service.js';
 export { recordMetrics, listMetrics, metricSeries, type MetricInput, type MetricRow, type MetricPoint } from './metrics-service.js';
 export { listDecisions, decisionStats, type DecisionRow, type DecisionStat } from './decisions-service.js';
+export { listMessages, messageStats, type MessageRow, type MessageStats } from './messages-service.js';
 
 export function runsRoutes(deps: RunsDeps): FastifyPluginAsync {
   return async (app) => {
@@ -43,6 +45,7 @@ export function runsRoutes(deps: RunsDeps): FastifyPluginAsync {
     await app.register(executionRoutes(deps));
     await app.register(metricRoutes(deps));
     await app.register(decisionRoutes(deps));
+    await app.register(messageRoutes(deps));
     await app.register(statsRoutes(deps));
     await app.register(priceRoutes(deps));
   };
