@@ -240,6 +240,14 @@ describe('OTLP to batch items', () => {
     expect(root!.parentSpanId).toBeUndefined();
   });
 
+  it('an llm span keeps the recorded conversation as its input and output', () => {
+    const run = agentRun();
+    const messages = [{ role: 'user', parts: [{ type: 'text', content: 'Find a hotel in Lisbon' }] }];
+    const chat = { ...run.chat, attrs: { ...run.chat.attrs, 'gen_ai.input.messages': JSON.stringify(messages), 'gen_ai.output.messages': 'not json' } };
+    const [span] = mapJson([chat]).body.spans;
+    expect(span).toMatchObject({ kind: 'llm_call', input: messages, output: 'not json' });
+  });
+
   it('a child-only request creates the execution running, create-only, at its earliest span', () => {
     const run = agentRun();
     const m = mapJson([run.tool, run.chat]);

@@ -172,6 +172,11 @@ function spanItem({ span: s, resource, scope }: Entry): Record<string, unknown> 
     const provider = providerOf(a);
     if (provider) item.provider = clip(provider, 50);
     Object.assign(item, tokensOf(a));
+    // The conversation, when the instrumentation records it (opt-in in the conventions).
+    const input = jsonish(a['gen_ai.input.messages']);
+    const output = jsonish(a['gen_ai.output.messages']);
+    if (input !== undefined) item.input = input;
+    if (output !== undefined) item.output = output;
   }
   if (kind === 'tool_call') {
     const tool = str(a['gen_ai.tool.name']);
