@@ -35,13 +35,21 @@ export async function claimKeys(sql: Sql, orgId: string, keys: KeyRow[]): Promis
 export async function lookupKeys(sql: Sql, kind: IngestKind, clientIds: string[]): Promise<Map<string, { id: string; itemAt: Date }>> {
   if (!clientIds.length) return new Map();
   const r = await sql.query<{ client_id: string; id: string; item_at: Date }>(
+    // = ANY(ARRAY(subquery)) is an index condition on the primary key whatever the statistics say;
+    // IN (subquery) may become a scan of the organization's keys while statistics are stale.
     `SELECT client_id, id, item_at FROM ingest_keys
-     WHERE kind = $1 AND client_id IN (SELECT jsonb_array_elements_text($2::jsonb))`,
+     WHERE kind = $1 AND client_id = ANY(ARRAY(SELECT jsonb_array_elements_text($2::jsonb)))`,
     [kind, JSON.stringify(clientIds)],
   );
   return new Map(r.rows.map((x) => [x.client_id, { id: x.id, itemAt: new Date(x.item_at) }]));
 }
 
+/**
+ * New executions, written after their spans were priced: an execution with
+ * ledger rows takes its totals from them (as rollUp would), one without keeps
+ * what its client reported. A new execution's ledger rows can only come from
+ * this batch (spans name executions already ingested).
+ */
 export async function insertExecutions(sql: Sql, orgId: string, rows: Record<string, unknown>[]): Promise<void> {
   if (!rows.length) return;
   await sql.query(
@@ -55,9 +63,11 @@ export async function insertExecutions(sql: Sql, orgId: string, rows: Record<str
        x.model_provider, x.model_name, coalesce(x.input, '{}'), x.output, x.status, x.error_code, x.error_message,
        coalesce(x.retry_count, 0), coalesce(x.max_retries, 3), x.queue_time_ms, x.execution_time_ms, x.latency_ms,
        x.started_at, x.completed_at,
-       coalesce(x.prompt_tokens, 0), coalesce(x.completion_tokens, 0), coalesce(x.cached_tokens, 0),
-       coalesce(x.cache_write_tokens, 0), coalesce(x.reasoning_tokens, 0),
-       coalesce(x.total_tokens, coalesce(x.prompt_tokens, 0) + coalesce(x.completion_tokens, 0)), coalesce(x.cost_usd, 0),
+       coalesce(l.prompt, x.prompt_tokens, 0), coalesce(l.completion, x.completion_tokens, 0),
+       coalesce(l.cached, x.cached_tokens, 0), coalesce(l.cache_write, x.cache_write_tokens, 0),
+       coalesce(l.reasoning, x.reasoning_tokens, 0),
+       coalesce(l.total, x.total_tokens, coalesce(x.prompt_tokens, 0) + coalesce(x.completion_tokens, 0)),
+       coalesce(l.cost, x.cost_usd, 0),
        x.result_quality_score, x.user_satisfaction_score, coalesce(x.tool_calls, '[]'), x.trace_id, x.span_id, x.parent_span_id,
        x.correlation_id, x.request_id, x.client_id, coalesce(x.metadata, '{}'), x.created_at
      FROM jsonb_to_recordset($2::jsonb) AS x(id uuid, agent_id uuid, agent_version_id uuid, user_id uuid, session_id text,
@@ -66,7 +76,15 @@ export async function insertExecutions(sql: Sql, orgId: string, rows: Record<str
        latency_ms int, started_at timestamptz, completed_at timestamptz, prompt_tokens int, completion_tokens int,
        cached_tokens int, cache_write_tokens int, reasoning_tokens int, total_tokens int, cost_usd numeric,
        result_quality_score numeric, user_satisfaction_score int, tool_calls jsonb, trace_id text, span_id text,
-       parent_span_id text, correlation_id text, request_id text, client_id text, metadata jsonb, created_at timestamptz)`,
+       parent_span_id text, correlation_id text, request_id text, client_id text, metadata jsonb, created_at timestamptz)
+     LEFT JOIN (
+       SELECT execution_id, sum(prompt_tokens)::int AS prompt, sum(completion_tokens)::int AS completion,
+         sum(cached_tokens)::int AS cached, sum(cache_write_tokens)::int AS cache_write,
+         sum(reasoning_tokens)::int AS reasoning, sum(total_tokens)::int AS total, sum(total_cost_usd) AS cost
+       FROM cost_ledger
+       WHERE org_id = $1 AND execution_id = ANY(ARRAY(SELECT (r->>'id')::uuid FROM jsonb_array_elements($2::jsonb) r))
+       GROUP BY execution_id
+     ) l ON l.execution_id = x.id`,
     [orgId, JSON.stringify(rows)],
   );
 }
@@ -79,11 +97,14 @@ export async function insertExecutions(sql: Sql, orgId: string, rows: Record<str
  */
 export async function upsertLedger(sql: Sql, orgId: string, rows: Record<string, unknown>[]): Promise<Map<string, string>> {
   if (!rows.length) return new Map();
+  // Pricing an alternative costs a second price lookup per span: only when some span asks.
+  const alternatives = rows.some((r) => r.alternative_model);
   const r = await sql.query<{ span_ref: string; total_cost_usd: string }>(
     `WITH s AS (
        SELECT * FROM jsonb_to_recordset($2::jsonb) AS x(ref uuid, started_at timestamptz, span_id text, execution_id uuid,
          execution_created_at timestamptz, provider text, model text, prompt int, completion int, cached int,
-         cache_write int, reasoning int, client_cost numeric, usage_category text, usage_type text, alternative_model text)
+         cache_write int, reasoning int, client_cost numeric, usage_category text, usage_type text, alternative_model text,
+         known boolean, user_id uuid, agent_id uuid, session_id text, plan_id uuid)
      ), priced AS (
        SELECT s.*, p.id AS price_id, p.provider AS price_provider, p.tier, p.input_price,
          p.output_price, coalesce(p.cached_input_price, p.input_price) AS cached_price,
@@ -96,7 +117,7 @@ export async function upsertLedger(sql: Sql, orgId: string, rows: Record<string,
        FROM s
        LEFT JOIN LATERAL model_price_for(s.model, s.provider, s.started_at) p ON true
        -- The alternative is priced the same way, from any provider.
-       LEFT JOIN LATERAL model_price_for(s.alternative_model, NULL, s.started_at) a ON true
+       LEFT JOIN LATERAL model_price_for(${alternatives ? 's.alternative_model' : 'NULL'}, NULL, s.started_at) a ON ${alternatives}
      ), costed AS (
        SELECT q.*,
          CASE WHEN q.price_id IS NULL THEN round(q.client_cost, 6) ELSE round(
@@ -116,13 +137,20 @@ export async function upsertLedger(sql: Sql, orgId: string, rows: Record<string,
        reasoning_cost_per_token, total_cost_usd, billing_date, usage_category, usage_type,
        alternative_model, alternative_cost_usd, savings_usd)
      SELECT $1, q.ref, q.started_at, q.span_id, q.execution_id, q.execution_created_at,
-       e.user_id, e.agent_id, e.session_id, e.plan_id, coalesce(q.provider, q.price_provider, 'unknown'), q.model, q.tier, q.price_id,
+       coalesce(q.user_id, e.user_id), coalesce(q.agent_id, e.agent_id), coalesce(q.session_id, e.session_id),
+       coalesce(q.plan_id, e.plan_id), coalesce(q.provider, q.price_provider, 'unknown'), q.model, q.tier, q.price_id,
        q.prompt, q.completion, q.cached, q.cache_write, q.reasoning, q.prompt + q.completion,
        q.input_price, q.output_price, q.cached_price, q.cache_write_price, q.reasoning_price,
        q.cost, (q.started_at AT TIME ZONE 'UTC')::date, q.usage_category, q.usage_type,
        CASE WHEN q.alt_cost IS NOT NULL THEN q.alternative_model END, q.alt_cost, q.cost - q.alt_cost
      FROM costed q
-     LEFT JOIN executions e ON e.id = q.execution_id AND e.created_at = q.execution_created_at
+     -- Executions written in this batch come after their ledger rows: the batch passes their attributes (known);
+     -- a late span's execution is looked up, one index probe each.
+     LEFT JOIN LATERAL (
+       SELECT x.user_id, x.agent_id, x.session_id, x.plan_id FROM executions x
+       WHERE NOT q.known AND x.id = q.execution_id AND x.created_at = q.execution_created_at
+       OFFSET 0 -- keeps it a per-row probe: pulled up, it becomes a hash join over every execution
+     ) e ON true
      WHERE q.price_id IS NOT NULL OR q.client_cost IS NOT NULL
      ON CONFLICT (org_id, execution_id, span_id) DO UPDATE SET
        span_ref = EXCLUDED.span_ref, span_started_at = EXCLUDED.span_started_at,
@@ -181,7 +209,7 @@ export async function rollUp(sql: Sql, executionIds: string[]): Promise<void> {
        SELECT execution_id, execution_created_at, sum(prompt_tokens)::int AS prompt, sum(completion_tokens)::int AS completion,
          sum(cached_tokens)::int AS cached, sum(cache_write_tokens)::int AS cache_write,
          sum(reasoning_tokens)::int AS reasoning, sum(total_tokens)::int AS total, sum(total_cost_usd) AS cost
-       FROM cost_ledger WHERE execution_id IN (SELECT jsonb_array_elements_text($1::jsonb)::uuid)
+       FROM cost_ledger WHERE execution_id = ANY(ARRAY(SELECT jsonb_array_elements_text($1::jsonb)::uuid))
        GROUP BY execution_id, execution_created_at
      ) l
      WHERE e.id = l.execution_id AND e.created_at = l.execution_created_at`,
@@ -228,9 +256,9 @@ export async function insertMessages(sql: Sql, orgId: string, rows: Record<strin
 
 /**
  * Forgets the keys of one kind whose items are past their table's retention
- * (a retry of such an item is refused by the time window anyway). Uses the
- * (org_id, created_at) index: a key is never created before its item is
- * older than ingestion allows, so created_at < cutoff bounds the scan.
+ * (a retry of such an item is refused by the time window anyway). The BRIN
+ * index on created_at bounds the scan: a key older than the cutoff was
+ * created before it.
  */
 export async function pruneKeys(sql: Sql, orgId: string, kind: IngestKind, cutoff: string): Promise<number> {
   const r = await sql.query(

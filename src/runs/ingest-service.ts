@@ -169,19 +169,6 @@ export async function ingestBatch(deps: RunsDeps, actor: Actor, body: IngestBody
       kind: 'execution', clientId: e.item.clientId, id: e.id, itemAt: e.at.toISOString(),
     })));
     const execToWrite = executionsOk.filter((e) => newExec.has(key('execution', e.item.clientId)));
-    await repo.insertExecutions(sql, orgId, execToWrite.map(({ id, at, item: v, result }) => ({
-      id, agent_id: agentOf.get(result), agent_version_id: v.agentVersionId, user_id: v.userId, session_id: v.sessionId,
-      parent_execution_id: v.parentExecutionId, plan_id: v.planId, model_provider: v.modelProvider, model_name: v.modelName,
-      input: v.input, output: v.output, status: v.status, error_code: v.errorCode, error_message: v.errorMessage,
-      retry_count: v.retryCount, max_retries: v.maxRetries, queue_time_ms: v.queueTimeMs, execution_time_ms: v.executionTimeMs,
-      latency_ms: v.latencyMs, started_at: v.startedAt, completed_at: v.completedAt, prompt_tokens: v.promptTokens,
-      completion_tokens: v.completionTokens, cached_tokens: v.cachedTokens, cache_write_tokens: v.cacheWriteTokens,
-      reasoning_tokens: v.reasoningTokens, total_tokens: v.totalTokens, cost_usd: v.costUsd,
-      result_quality_score: v.resultQualityScore, user_satisfaction_score: v.userSatisfactionScore, tool_calls: v.toolCalls,
-      trace_id: v.traceId, span_id: v.spanId, parent_span_id: v.parentSpanId, correlation_id: v.correlationId,
-      request_id: v.requestId, client_id: v.clientId, metadata: v.metadata, created_at: at.toISOString(),
-    })));
-
     const execToUpdate = executionsOk.filter((e) => !newExec.has(key('execution', e.item.clientId)) && !opts.createOnly?.has(e.item.clientId));
     const execUpdated: string[] = [];
     if (execToUpdate.length) {
@@ -230,14 +217,31 @@ export async function ingestBatch(deps: RunsDeps, actor: Actor, body: IngestBody
       p.item.executionClientId ? execKeys.get(p.item.executionClientId) : undefined;
 
     const spanIds = new Map(spansToWrite.map((p) => [p.id, p.item.spanId ?? randomBytes(8).toString('hex')]));
-    const priced = spansToWrite.filter((p) => p.item.kind === 'llm_call' && p.item.model);
+    // One ledger row per (execution, span id): of two such spans in one batch the last one counts, as it would across batches.
+    const priced = [...new Map(spansToWrite.filter((p) => p.item.kind === 'llm_call' && p.item.model)
+      .map((p) => [`${execOf(p)!.id}:${spanIds.get(p.id)}`, p])).values()];
+    const newExecById = new Map(execToWrite.map((e) => [e.id, e]));
     const costs = await repo.upsertLedger(sql, orgId, priced.map((p) => ({
+      ...ledgerAttributes(newExecById.get(execOf(p)!.id), agentOf),
       ref: p.id, started_at: p.item.startedAt, span_id: spanIds.get(p.id), execution_id: execOf(p)!.id,
       execution_created_at: execOf(p)!.itemAt.toISOString(), provider: p.item.provider, model: p.item.model,
       prompt: p.item.promptTokens ?? 0, completion: p.item.completionTokens ?? 0, cached: p.item.cachedTokens ?? 0,
       cache_write: p.item.cacheWriteTokens ?? 0, reasoning: p.item.reasoningTokens ?? 0, client_cost: p.item.costUsd,
       usage_category: p.item.usageCategory, usage_type: p.item.usageType, alternative_model: p.item.alternativeModel,
     })));
+    await repo.insertExecutions(sql, orgId, execToWrite.map(({ id, at, item: v, result }) => ({
+      id, agent_id: agentOf.get(result), agent_version_id: v.agentVersionId, user_id: v.userId, session_id: v.sessionId,
+      parent_execution_id: v.parentExecutionId, plan_id: v.planId, model_provider: v.modelProvider, model_name: v.modelName,
+      input: v.input, output: v.output, status: v.status, error_code: v.errorCode, error_message: v.errorMessage,
+      retry_count: v.retryCount, max_retries: v.maxRetries, queue_time_ms: v.queueTimeMs, execution_time_ms: v.executionTimeMs,
+      latency_ms: v.latencyMs, started_at: v.startedAt, completed_at: v.completedAt, prompt_tokens: v.promptTokens,
+      completion_tokens: v.completionTokens, cached_tokens: v.cachedTokens, cache_write_tokens: v.cacheWriteTokens,
+      reasoning_tokens: v.reasoningTokens, total_tokens: v.totalTokens, cost_usd: v.costUsd,
+      result_quality_score: v.resultQualityScore, user_satisfaction_score: v.userSatisfactionScore, tool_calls: v.toolCalls,
+      trace_id: v.traceId, span_id: v.spanId, parent_span_id: v.parentSpanId, correlation_id: v.correlationId,
+      request_id: v.requestId, client_id: v.clientId, metadata: v.metadata, created_at: at.toISOString(),
+    })));
+
     await repo.insertSpans(sql, orgId, spansToWrite.map(({ id, item: v, ...p }) => ({
       id, execution_id: execOf({ id, item: v, ...p })!.id, execution_created_at: execOf({ id, item: v, ...p })!.itemAt.toISOString(),
       kind: v.kind, trace_id: v.traceId, span_id: spanIds.get(id), parent_span_id: v.parentSpanId, name: v.name,
@@ -266,8 +270,8 @@ export async function ingestBatch(deps: RunsDeps, actor: Actor, body: IngestBody
     })));
     await updateMessages(sql, messagesOk.filter((p) => !isNew('message')(p)), updated);
 
-    // Totals: executions written now (whose spans may have come earlier) and those a priced span touched.
-    await repo.rollUp(sql, [...new Set([...execToWrite.map((e) => e.id), ...execUpdated, ...priced.map((p) => execOf(p)!.id)])]);
+    // Totals of stored executions that a late span or an update touched (new ones were written with theirs).
+    await repo.rollUp(sql, [...new Set([...execUpdated, ...priced.map((p) => execOf(p)!.id).filter((id) => !newExecById.has(id))])]);
 
     // Outcomes: written items are accepted; the rest of the valid ones were ingested before.
     const written = new Set([...execToWrite, ...spansToWrite, ...decisionsToWrite, ...messagesToWrite].map((p) => p.result));
@@ -312,6 +316,12 @@ export async function ingestBatch(deps: RunsDeps, actor: Actor, body: IngestBody
 }
 
 const KIND_ORDER: Record<IngestKind, number> = { execution: 0, span: 1, decision: 2, message: 3 };
+
+/** What the ledger copies from an execution written in this batch (a stored one is looked up instead). */
+function ledgerAttributes(e: Pending<ExecutionItem> | undefined, agentOf: Map<ItemResult, string | null>) {
+  if (!e) return { known: false };
+  return { known: true, user_id: e.item.userId, agent_id: agentOf.get(e.result), session_id: e.item.sessionId, plan_id: e.item.planId };
+}
 
 /**
  * The agent of each execution item (by id, else by slug). Unresolved: the item

@@ -192,6 +192,19 @@ describe('cost', () => {
   });
 });
 
+describe('one ledger row per span id', () => {
+  it('two spans with the same span id in one batch are priced once, the later one counting', async () => {
+    const e = cid('exec');
+    const first = llmSpan(cid('span'), e, { spanId: 'cccccccccccccccc' });
+    const second = llmSpan(cid('span'), e, { spanId: 'cccccccccccccccc', model: 'gpt-4o-mini' });
+    const res = await ok(a.auth, { executions: [execution(e)], spans: [first, second] });
+    expect(res.results.map((r) => r.status)).toEqual(['accepted', 'accepted', 'accepted']);
+    const x = await one<{ cost: string; tokens: number }>(a.orgId,
+      `SELECT cost_usd::text AS cost, total_tokens AS tokens FROM executions WHERE client_id = $1`, [e]);
+    expect(x).toEqual({ cost: '0.000750', tokens: 2000 }); // gpt-4o-mini only: 1000 × $0.15/M + 1000 × $0.60/M
+  });
+});
+
 describe('tenancy', () => {
   it("another organization can neither see nor attach to a tenant's executions; clientIds are per organization", async () => {
     const e = cid('exec');
