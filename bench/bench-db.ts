@@ -13,18 +13,20 @@ export async function benchDatabase(): Promise<{ db: Database; url: string; drop
   const u = new URL(base);
   u.pathname = `/${name}`;
   const db = createDatabase(createPgDriver({ connectionString: u.toString(), max: 20 }));
-  await migrate(db);
-  return {
-    db,
-    url: u.toString(),
-    async drop() {
-      await db.close();
-      const c = new pg.Client({ connectionString: base });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-    },
+  const drop = async () => {
+    await db.close();
+    const c = new pg.Client({ connectionString: base });
+    await c.connect();
+    await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await c.end();
   };
+  try {
+    await migrate(db);
+  } catch (err) {
+    await drop(); // a failed migration must not leave the database behind
+    throw err;
+  }
+  return { db, url: u.toString(), drop };
 }
 
 export interface Stats {

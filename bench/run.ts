@@ -1,13 +1,28 @@
 import { identityBench } from './identity-bench.js';
+import { ingestBench } from './ingest-bench.js';
 
-/** `npm run bench`: every benchmark, printed as Markdown for the README. Needs a PostgreSQL server (BENCH_DATABASE_URL). */
+/**
+ * `npm run bench`: every benchmark, printed as Markdown for the README. Needs a PostgreSQL server (BENCH_DATABASE_URL).
+ * Run some only with `npm run bench -- ingest` or BENCH_ONLY=identity,ingest.
+ */
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 10);
+
+const benches: Record<string, () => Promise<string>> = {
+  identity: () => identityBench({ seconds, connections }),
+  ingest: () => ingestBench(),
+};
+const only = (process.argv.slice(2).join(',') || process.env.BENCH_ONLY || Object.keys(benches).join(','))
+  .split(',').map((s) => s.trim()).filter(Boolean);
+const unknown = only.filter((name) => !benches[name]);
+if (unknown.length) {
+  process.stderr.write(`unknown benchmark ${unknown.join(', ')}; choose from ${Object.keys(benches).join(', ')}\n`);
+  process.exit(2);
+}
 
 const started = new Date();
 const out = [
   `## Benchmarks (${started.toISOString().slice(0, 10)}, node ${process.version}, ${process.env.BENCH_DATABASE_URL ? 'BENCH_DATABASE_URL' : 'local PostgreSQL'})`,
-  '',
-  await identityBench({ seconds, connections }),
 ];
+for (const name of only) out.push('', await benches[name]!());
 process.stdout.write(`${out.join('\n')}\n`);
