@@ -317,7 +317,7 @@ export async function ingestBench(): Promise<string> {
       `For reference: batch endpoint / COPY of all it writes ${ratio(batchEmpty.rate / copyAllEmpty.rate)}; COPY into spans at size / empty ${ratio(copyFull.rate / copyEmpty.rate)}.`,
       '',
       `Loaded ${n(loaded)} spans (${n(loaded / SPANS_PER_EXECUTION)} executions, ${n(loaded / 2)} cost ledger rows, ${n(loaded * 1.1)} ingestion keys)`,
-      `server-side in ${load.loadSeconds.toFixed(0)} s (${n(loaded / load.loadSeconds)} spans/s, ${o.loadParallel} statements at a time), VACUUM ANALYZE ${load.vacuumSeconds.toFixed(0)} s.`,
+      `server-side in ${load.loadSeconds.toFixed(0)} s (${n(loaded / load.loadSeconds)} spans/s, ${o.loadParallel} statements at a time), VACUUM ANALYZE and CHECKPOINT ${load.vacuumSeconds.toFixed(0)} s.`,
       `Sizes with indexes: ${sizes.map((s) => `${s.t} ${s.size}`).join(', ')}.`,
       '',
       `### Reads over HTTP on loopback, sequential (${n(readsSmall.spans)} spans vs ${n(readsFull.spans)} spans; costs over the last 30 days)`,
