@@ -1,21 +1,15 @@
-import { validationFailed } from '../errors.js';
 import { clock, type RunsDeps } from './deps.js';
 import * as repo from './decisions-repo.js';
 import type { DecisionFilter, DecisionRow, DecisionStat } from './decisions-repo.js';
+import { checkRangeOrder } from './query-range.js';
 
 export type { DecisionFilter, DecisionRow, DecisionStat } from './decisions-repo.js';
 
 const STATS_DEFAULT_MS = 30 * 86_400_000;
 
-function checkOrder(from: string | undefined, to: string | undefined): void {
-  if (from && to && Date.parse(from) > Date.parse(to)) {
-    throw validationFailed('query.from: must not be after to', [{ path: 'query.from', message: 'must not be after to' }]);
-  }
-}
-
 /** Decisions newest first; the caller asks for limit + 1 and pages on (cursorAt, id). */
 export function listDecisions(deps: RunsDeps, orgId: string, f: DecisionFilter): Promise<Array<DecisionRow & { cursorAt: string }>> {
-  checkOrder(f.from, f.to);
+  checkRangeOrder(f.from, f.to);
   return deps.db.tenant(orgId, (sql) => repo.listDecisions(sql, f));
 }
 
@@ -29,7 +23,7 @@ export async function decisionStats(
   orgId: string,
   q: { from?: string | undefined; to?: string | undefined },
 ): Promise<{ from: Date; to: Date | null; data: DecisionStat[] }> {
-  checkOrder(q.from, q.to);
+  checkRangeOrder(q.from, q.to);
   const to = q.to ? new Date(q.to) : null;
   const from = q.from ? new Date(q.from) : new Date((to ?? clock(deps)).getTime() - STATS_DEFAULT_MS);
   const data = await deps.db.tenant(orgId, (sql) => repo.decisionStats(sql, from.toISOString(), to?.toISOString() ?? null));

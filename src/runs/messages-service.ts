@@ -3,6 +3,7 @@ import { clock, type RunsDeps } from './deps.js';
 import { MESSAGE_STATUSES } from './ingest-schemas.js';
 import * as repo from './messages-repo.js';
 import type { MessageAggregate, MessageFilter, MessageRow } from './messages-repo.js';
+import { checkRangeOrder } from './query-range.js';
 
 export type { MessageFilter, MessageRow } from './messages-repo.js';
 
@@ -32,19 +33,13 @@ export interface MessageStats extends MessageGroupStats {
   byMessageTypeTruncated: boolean;
 }
 
-function checkOrder(from: string | undefined, to: string | undefined): void {
-  if (from && to && Date.parse(from) > Date.parse(to)) {
-    throw validationFailed('query.from: must not be after to', [{ path: 'query.from', message: 'must not be after to' }]);
-  }
-}
-
 function withRate<T extends MessageAggregate>(a: T): T & { failureRate: number | null } {
   return { ...a, failureRate: a.total ? a.failed / a.total : null };
 }
 
 /** Messages newest first; the caller asks for limit + 1 and pages on (cursorAt, id). */
 export function listMessages(deps: RunsDeps, orgId: string, f: MessageFilter): Promise<Array<MessageRow & { cursorAt: string }>> {
-  checkOrder(f.from, f.to);
+  checkRangeOrder(f.from, f.to);
   return deps.db.tenant(orgId, (sql) => repo.listMessages(sql, f));
 }
 

@@ -4,6 +4,7 @@ import { notFound, validationFailed, type Issue } from '../errors.js';
 import { clock, type RunsDeps } from './deps.js';
 import * as repo from './metrics-repo.js';
 import { BUCKET_UNITS, type MetricInterval, type MetricPoint, type MetricRow } from './metrics-repo.js';
+import { checkRangeOrder } from './query-range.js';
 
 export type { MetricInterval, MetricPoint, MetricRow } from './metrics-repo.js';
 
@@ -46,7 +47,7 @@ function timeRange(
 ): { from: Date; to: Date } {
   const to = q.to ? new Date(q.to) : now;
   const from = q.from ? new Date(q.from) : new Date(to.getTime() - defaultMs);
-  if (from > to) throw validationFailed('query.from: must not be after to', [{ path: 'query.from', message: 'must not be after to' }]);
+  checkRangeOrder(from, to);
   return { from, to };
 }
 
