@@ -172,9 +172,11 @@ export async function ingestBatch(deps: RunsDeps, actor: Actor, body: IngestBody
     const execToUpdate = executionsOk.filter((e) => !newExec.has(key('execution', e.item.clientId)) && !opts.createOnly?.has(e.item.clientId));
     const execUpdated: string[] = [];
     if (execToUpdate.length) {
-      const stored = await repo.lookupKeys(sql, 'execution', execToUpdate.map((e) => e.item.clientId));
+      // Known from the lookup above, unless another batch created the key since.
+      const late = execToUpdate.filter((e) => !stored.has(e.item.clientId)).map((e) => e.item.clientId);
+      const lateKeys = late.length ? await repo.lookupKeys(sql, 'execution', late) : new Map();
       const candidates = execToUpdate.flatMap((e) => {
-        const s = stored.get(e.item.clientId);
+        const s = stored.get(e.item.clientId) ?? lateKeys.get(e.item.clientId);
         return s ? [{ e, c: { id: s.id, createdAt: s.itemAt.toISOString(), item: e.item, raw: e.raw, agentId: agentOf.get(e.result) ?? undefined } }] : [];
       });
       const outcomes = await applyExecutionUpdates(sql, candidates.map((x) => x.c));
