@@ -97,6 +97,7 @@ const SPAN_COLUMNS = `id, client_id AS "clientId", execution_id AS "executionId"
 
 export interface ExecutionFilter {
   agentId?: string | undefined;
+  agentVersionId?: string | undefined;
   status?: string | undefined;
   sessionId?: string | undefined;
   from?: string | undefined;
@@ -115,9 +116,10 @@ export async function listExecutions(sql: Sql, f: ExecutionFilter): Promise<Exec
        AND ($4::timestamptz IS NULL OR created_at >= $4) AND ($5::timestamptz IS NULL OR created_at < $5)
        AND ($6::numeric IS NULL OR cost_usd >= $6) AND ($7::numeric IS NULL OR cost_usd <= $7)
        AND ($8::timestamptz IS NULL OR (created_at, id) < ($8, $9::uuid))
+       AND ($11::uuid IS NULL OR agent_version_id = $11)
      ORDER BY created_at DESC, id DESC LIMIT $10`,
     [f.agentId ?? null, f.status ?? null, f.sessionId ?? null, f.from ?? null, f.to ?? null, f.minCost ?? null,
-      f.maxCost ?? null, f.after?.createdAt ?? null, f.after?.id ?? null, f.limit],
+      f.maxCost ?? null, f.after?.createdAt ?? null, f.after?.id ?? null, f.limit, f.agentVersionId ?? null],
   );
   return r.rows;
 }

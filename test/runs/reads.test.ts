@@ -54,6 +54,19 @@ async function ok(who: SignedUp, url: string) {
 const clientIds = (data: { clientId: string }[]) => data.map((e) => e.clientId);
 
 describe('GET /v1/executions', () => {
+  it('filters by agent version', async () => {
+    const version = '0190a4b2-1111-7000-8000-000000000001';
+    const c = await signupUser(t.app);
+    await makeAgent(t.app, c.auth, 'planner');
+    const res = await t.app.inject({
+      method: 'POST', url: '/v1/ingest/batch', headers: c.auth,
+      payload: { executions: [{ clientId: 'v1', agentSlug: 'planner', agentVersionId: version }, { clientId: 'v0', agentSlug: 'planner' }] },
+    });
+    expect(res.json().accepted).toBe(2);
+    expect(clientIds((await ok(c, `/v1/executions?agentVersionId=${version}`)).data)).toEqual(['v1']);
+    expect((await get(c, '/v1/executions?agentVersionId=1.0.0')).statusCode).toBe(400);
+  });
+
   it('lists newest first and filters by agent, status, session and cost', async () => {
     expect(clientIds((await ok(a, '/v1/executions')).data)).toEqual(['e5', 'e4', 'e3', 'e2', 'e1']);
     expect(clientIds((await ok(a, `/v1/executions?agentId=${agent1}`)).data)).toEqual(['e5', 'e2', 'e1']);

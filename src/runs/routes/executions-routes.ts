@@ -24,6 +24,7 @@ export function executionRoutes(deps: RunsDeps): FastifyPluginAsync {
         summary: 'Executions, newest first, with filters',
         querystring: z.strictObject({
           agentId: Uuid.optional(),
+          agentVersionId: Uuid.optional(),
           status: z.enum(EXECUTION_STATUSES).optional(),
           sessionId: Text(255).optional(),
           from: Instant.optional().describe('created at or after'),
@@ -40,7 +41,7 @@ export function executionRoutes(deps: RunsDeps): FastifyPluginAsync {
       }
       const after = decodeCursor(q.cursor, Cursor);
       const rows = await runs.listExecutions(deps, principal(req).orgId, {
-        agentId: q.agentId, status: q.status, sessionId: q.sessionId, from: q.from, to: q.to,
+        agentId: q.agentId, agentVersionId: q.agentVersionId, status: q.status, sessionId: q.sessionId, from: q.from, to: q.to,
         minCost: q.minCost, maxCost: q.maxCost, after, limit: q.limit + 1,
       });
       return page(rows, q.limit, (e) => ({ createdAt: new Date(e.createdAt).toISOString(), id: e.id }));
