@@ -6,6 +6,7 @@ import { uuidv7, migrationStatus, type Database, type Migration } from '../db/in
 import { AppError, forbidden } from '../errors.js';
 import { auditRoutes } from '../audit/index.js';
 import { agentRoutes } from '../agents/index.js';
+import { jobsRoutes } from '../jobs/index.js';
 import { runsRoutes } from '../runs/index.js';
 import { authenticate, effectivePermissions, identityRoutes, rateHeaders, type IdentityDeps } from '../identity/index.js';
 import { makeErrorHandler } from './error-handler.js';
@@ -128,5 +129,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(auditRoutes({ db }));
   await app.register(agentRoutes({ db }));
   await app.register(runsRoutes({ db }));
+  await app.register(jobsRoutes({ db }));
   return app;
 }
