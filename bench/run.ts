@@ -1,5 +1,6 @@
 import { identityBench } from './identity-bench.js';
 import { ingestBench } from './ingest-bench.js';
+import { jobsBench } from './jobs-bench.js';
 
 /**
  * `npm run bench`: every benchmark, printed as Markdown for the README. Needs a PostgreSQL server (BENCH_DATABASE_URL).
@@ -11,6 +12,7 @@ const connections = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const benches: Record<string, () => Promise<string>> = {
   identity: () => identityBench({ seconds, connections }),
   ingest: () => ingestBench(),
+  jobs: () => jobsBench(),
 };
 const only = (process.argv.slice(2).join(',') || process.env.BENCH_ONLY || Object.keys(benches).join(','))
   .split(',').map((s) => s.trim()).filter(Boolean);
