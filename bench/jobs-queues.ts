@@ -1,7 +1,7 @@
 import { Logger, makeWorkerUtils, run, runMigrations, type Runner } from 'graphile-worker';
 import PgBoss from 'pg-boss';
 import { createDatabase, createPgDriver, type Database } from '../src/db/index.js';
-import { enqueueIn, Worker } from '../src/jobs/index.js';
+import { enqueueIn, enqueueManyIn, Worker } from '../src/jobs/index.js';
 
 /**
  * The three queues of the job benchmark behind one shape, so every phase runs
@@ -31,7 +31,7 @@ export interface QueueOptions {
 
 const TASK = 'bench.noop';
 
-/** Ours: enqueueIn inside one tenant transaction per batch; Worker claims through jobs_claim, completes one by one. */
+/** Ours: enqueueManyIn (one statement) per batch; Worker claims through jobs_claim, completes one by one. */
 export function ourQueue(o: QueueOptions & { admin: Database; orgId: string; pollIntervalMs: number; label?: string }): QueueUnderTest {
   // Its own pool, as large as the others' (the claim loop plus up to `concurrency` completions).
   const db = createDatabase(createPgDriver({ connectionString: o.url, max: o.concurrency + 1 }));
@@ -40,13 +40,11 @@ export function ourQueue(o: QueueOptions & { admin: Database; orgId: string; pol
   return {
     name: o.label ?? 'agentbase (ours)',
     settings: `Worker concurrency ${o.concurrency}, pollIntervalMs ${o.pollIntervalMs} (polling only, no LISTEN), default lease 30 s; `
-      + `pool of ${o.concurrency + 1} connections; enqueue: enqueueIn in one tenant transaction per batch`,
+      + `pool of ${o.concurrency + 1} connections; enqueue: enqueueManyIn, one statement per batch`,
     async enqueueBulk(first, count, batch) {
       for (let s = first; s < first + count; s += batch) {
         const end = Math.min(first + count, s + batch);
-        await db.tenant(o.orgId, async (sql) => {
-          for (let i = s; i < end; i++) await enqueueIn(sql, { task: TASK, payload: { i } });
-        });
+        await db.tenant(o.orgId, (sql) => enqueueManyIn(sql, Array.from({ length: end - s }, (_, k) => ({ task: TASK, payload: { i: s + k } }))));
       }
     },
     async enqueueOne(i) {

@@ -25,7 +25,7 @@ import { jobRoutes } from './routes/jobs-routes.js';
 export type { JobsDeps } from './deps.js';
 export { JOB_STATUSES, type JobStatus, type EnqueueInput } from './jobs-schemas.js';
 export type { JobRow, JobFilter } from './jobs-repo.js';
-export { enqueue, enqueueIn, getJob, listJobs, cancelJob, redriveJob, type Enqueued } from './jobs-service.js';
+export { enqueue, enqueueIn, enqueueManyIn, getJob, listJobs, cancelJob, redriveJob, type Enqueued } from './jobs-service.js';
 export {
   claimJobs, heartbeatJobs, completeJob, failJob, releaseJobs, reclaimExpiredJobs, type ClaimedJob, type Lease,
 } from './lease-repo.js';

@@ -53,6 +53,39 @@ export async function insertJob(sql: Sql, j: NewJob): Promise<JobRow | undefined
   return r.rows[0];
 }
 
+/**
+ * Inserts many jobs in one statement (the rows travel as one JSON parameter).
+ * Returns the rows created; a job whose idempotency key is taken — by an
+ * earlier job or by an earlier row of this call — is left out.
+ */
+export async function insertJobs(sql: Sql, jobs: NewJob[]): Promise<JobRow[]> {
+  if (!jobs.length) return [];
+  const r = await sql.query<JobRow>(
+    `INSERT INTO background_jobs (id, org_id, queue, task, payload, priority, run_at, max_attempts, idempotency_key)
+     SELECT x.id, app_current_org(), x.queue, x.task, coalesce(x.payload, 'null'::jsonb), x.priority,
+       coalesce(x."runAt", now()), x."maxAttempts", x."idempotencyKey"
+     FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, queue text, task text, payload jsonb, priority int,
+       "runAt" timestamptz, "maxAttempts" int, "idempotencyKey" text, n int)
+     -- Input order, so of two rows with one idempotency key the first wins.
+     ORDER BY x.n
+     ON CONFLICT (org_id, queue, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+     RETURNING ${COLUMNS}`,
+    [JSON.stringify(jobs.map((j, n) => ({ ...j, n })))],
+  );
+  return r.rows;
+}
+
+/** The stored jobs of (queue, idempotency key) pairs. */
+export async function jobsByIdempotencyKeys(sql: Sql, keys: { queue: string; key: string }[]): Promise<JobRow[]> {
+  if (!keys.length) return [];
+  const r = await sql.query<JobRow>(
+    `SELECT ${COLUMNS} FROM background_jobs
+     WHERE (queue, idempotency_key) IN (SELECT k.queue, k.key FROM jsonb_to_recordset($1::jsonb) AS k(queue text, key text))`,
+    [JSON.stringify(keys)],
+  );
+  return r.rows;
+}
+
 export async function jobByIdempotencyKey(sql: Sql, queue: string, key: string): Promise<JobRow | undefined> {
   const r = await sql.query<JobRow>(`SELECT ${COLUMNS} FROM background_jobs WHERE queue = $1 AND idempotency_key = $2`, [queue, key]);
   return r.rows[0];

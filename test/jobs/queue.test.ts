@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/index.js';
 import {
-  cancelJob, claimJobs, completeJob, enqueue, enqueueIn, failJob, getJob, heartbeatJobs, reclaimExpiredJobs, releaseJobs, type ClaimedJob,
+  cancelJob, claimJobs, completeJob, enqueue, enqueueIn, enqueueManyIn, failJob, getJob, heartbeatJobs, reclaimExpiredJobs, releaseJobs, type ClaimedJob,
 } from '../../src/jobs/index.js';
 import { AppError } from '../../src/errors.js';
 import { createTestApp, signupUser, type SignedUp, type TestApp } from '../helpers/app.js';
@@ -36,6 +36,32 @@ beforeAll(async () => {
   b = await signupUser(t.app);
 });
 afterAll(async () => t?.close());
+
+describe('enqueue many', () => {
+  it('enqueues a batch in one statement, in order, with idempotency keys honoured within the batch and before it', async () => {
+    const before = await enqueue(deps(), a.orgId, { queue: 'q-many', task: 't', payload: { n: 0 }, idempotencyKey: 'old' });
+    const out = await db.tenant(a.orgId, (sql) => enqueueManyIn(sql, [
+      { queue: 'q-many', task: 't', payload: { n: 1 }, priority: 5 },
+      { queue: 'q-many', task: 't', payload: { n: 2 }, idempotencyKey: 'old' },
+      { queue: 'q-many', task: 't', payload: { n: 3 }, idempotencyKey: 'new' },
+      { queue: 'q-many', task: 't', payload: { n: 4 }, idempotencyKey: 'new' },
+    ]));
+    expect(out.map((e) => e.created)).toEqual([true, false, true, false]);
+    expect(out[1]!.job.id).toBe(before.job.id);
+    expect(out[3]!.job.id).toBe(out[2]!.job.id);
+    expect(out.map((e) => (e.job.payload as { n: number }).n)).toEqual([1, 0, 3, 3]);
+    expect(out[0]!.job).toMatchObject({ status: 'queued', priority: 5, maxAttempts: 5 });
+    expect((await claim('w-many', 'q-many', 10)).length).toBe(3);
+  });
+
+  it('one invalid job refuses the whole call and enqueues nothing', async () => {
+    await expect(db.tenant(a.orgId, (sql) => enqueueManyIn(sql, [
+      { queue: 'q-many-bad', task: 't' },
+      { queue: 'Not A Queue', task: 't' },
+    ]))).rejects.toMatchObject({ status: 400, code: 'validation_failed' });
+    expect(await claim('w-many-bad', 'q-many-bad', 10)).toEqual([]);
+  });
+});
 
 describe('enqueue', () => {
   it('creates a queued job with its defaults, readable by its organization only', async () => {
