@@ -2,31 +2,73 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { createDatabase, createPgDriver, migrate, type Database } from '../src/db/index.js';
 
-/** A throw-away database on the benchmark server, dropped at the end. */
-export async function benchDatabase(): Promise<{ db: Database; url: string; drop(): Promise<void> }> {
-  const base = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const serverUrl = () => process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+/** A benchmark knob from the environment: a non-negative integer (underscores allowed, 10_000_000), or the default. */
+export function envNumber(name: string, def: number): number {
+  const v = process.env[name];
+  const n = v === undefined || v === '' ? def : Number(v.replaceAll('_', ''));
+  if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a non-negative number, not ${v}`);
+  return Math.floor(n);
+}
+
+async function dropDatabase(name: string): Promise<void> {
+  const c = new pg.Client({ connectionString: serverUrl() });
+  await c.connect();
+  try {
+    await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  } finally {
+    await c.end();
+  }
+}
+
+export interface BenchDatabase {
+  db: Database;
+  url: string;
+  /** Drops the database, or with keep closes it and says where it is. */
+  finish(keep?: boolean): Promise<void>;
+}
+
+/**
+ * A throw-away database on the benchmark server, migrated. Until finish(), an
+ * interrupted run (Ctrl-C, SIGTERM) drops it on the way out: such a run never
+ * reaches the caller's finally.
+ */
+export async function benchDatabase(opts: { log?: (s: string) => void; dropOnSignal?: boolean } = {}): Promise<BenchDatabase> {
+  const log = opts.log ?? (() => {});
   const name = `agentbase_bench_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: base });
+  const admin = new pg.Client({ connectionString: serverUrl() });
   await admin.connect();
   await admin.query(`CREATE DATABASE ${name}`);
   await admin.end();
-  const u = new URL(base);
+  const u = new URL(serverUrl());
   u.pathname = `/${name}`;
+  log(`database ${name}`);
   const db = createDatabase(createPgDriver({ connectionString: u.toString(), max: 20 }));
-  const drop = async () => {
+  const onSignal = (signal: NodeJS.Signals) => {
+    log(`${signal}: dropping ${name}`);
+    void dropDatabase(name)
+      .catch((err: unknown) => log(`could not drop ${name}: ${String(err)}`))
+      .finally(() => process.exit(130));
+  };
+  if (opts.dropOnSignal ?? true) {
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  }
+  const finish = async (keep = false) => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     await db.close();
-    const c = new pg.Client({ connectionString: base });
-    await c.connect();
-    await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await c.end();
+    if (keep) log(`kept database ${u.toString()}`);
+    else await dropDatabase(name);
   };
   try {
     await migrate(db);
   } catch (err) {
-    await drop(); // a failed migration must not leave the database behind
+    await finish(); // a failed migration must not leave the database behind
     throw err;
   }
-  return { db, url: u.toString(), drop };
+  return { db, url: u.toString(), finish };
 }
 
 export interface Stats {

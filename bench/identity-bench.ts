@@ -57,7 +57,7 @@ export async function identityBench(opts: { seconds: number; connections: number
   const perm = await timeIt(() => effectivePermissions(identity, principal), 5000, 200);
   const { findLoginByEmail } = await import('../src/identity/users-repo.js');
   const userLookup = await timeIt(() => b.db.transaction((sql) => findLoginByEmail(sql, 'bench@example.com')), 5000, 200);
-  await b.drop();
+  await b.finish();
 
   const rows = [base, withJwt, withKey].map(
     (r) => `| ${r.title} | ${r.rps.toFixed(0)} | ${(r.rps / base.rps).toFixed(2)}× | ${r.p50} ms | ${r.p99} ms |`,

@@ -5,7 +5,7 @@ import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { parseConfig } from '../src/config/index.js';
 import { createLogger, createService } from '../src/server.js';
-import { benchDatabase, fmt, stats, type Stats } from './bench-db.js';
+import { benchDatabase, envNumber, fmt, stats, type Stats } from './bench-db.js';
 import { sendBatches } from './ingest-client.js';
 import {
   batchBody, copyText, executionRow, EXECUTION_COLUMNS, generate, KEY_COLUMNS, keyRows, LEDGER_COLUMNS, ledgerRows,
@@ -41,52 +41,31 @@ import { loadExisting } from './ingest-load.js';
  *   BENCH_KEEP=1            keep the database (its URL is printed) instead of dropping it
  *   BENCH_LOG_LEVEL         the server's log level, to see why a request failed [silent]
  */
-const env = (name: string, def: number) => {
-  const v = process.env[name];
-  const n = v === undefined || v === '' ? def : Number(v.replaceAll('_', ''));
-  if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a non-negative number, not ${v}`);
-  return Math.floor(n);
-};
 
 const SPANS_PER_EXECUTION = 10;
 
 export async function ingestBench(): Promise<string> {
   const o = {
-    spans: env('BENCH_INGEST_SPANS', 100_000),
-    batch: Math.max(SPANS_PER_EXECUTION, env('BENCH_INGEST_BATCH', 1000)),
-    concurrency: Math.max(1, env('BENCH_INGEST_CONCURRENCY', 4)),
-    warmup: env('BENCH_INGEST_WARMUP', 5),
-    copySpans: env('BENCH_COPY_SPANS', env('BENCH_INGEST_SPANS', 100_000)),
-    rowSpans: Math.max(SPANS_PER_EXECUTION, env('BENCH_ROW_SPANS', 5000)),
-    loadSpans: env('BENCH_LOAD_SPANS', 10_000_000),
-    loadChunk: Math.max(SPANS_PER_EXECUTION, env('BENCH_LOAD_CHUNK', 250_000)),
-    loadParallel: Math.max(1, env('BENCH_LOAD_PARALLEL', 2)),
-    loadDays: Math.max(1, env('BENCH_LOAD_DAYS', 30)),
-    agents: Math.max(1, env('BENCH_AGENTS', 5)),
-    readRequests: Math.max(1, env('BENCH_READ_REQUESTS', 200)),
-    readSeconds: env('BENCH_READ_SECONDS', 60),
+    spans: envNumber('BENCH_INGEST_SPANS', 100_000),
+    batch: Math.max(SPANS_PER_EXECUTION, envNumber('BENCH_INGEST_BATCH', 1000)),
+    concurrency: Math.max(1, envNumber('BENCH_INGEST_CONCURRENCY', 4)),
+    warmup: envNumber('BENCH_INGEST_WARMUP', 5),
+    copySpans: envNumber('BENCH_COPY_SPANS', envNumber('BENCH_INGEST_SPANS', 100_000)),
+    rowSpans: Math.max(SPANS_PER_EXECUTION, envNumber('BENCH_ROW_SPANS', 5000)),
+    loadSpans: envNumber('BENCH_LOAD_SPANS', 10_000_000),
+    loadChunk: Math.max(SPANS_PER_EXECUTION, envNumber('BENCH_LOAD_CHUNK', 250_000)),
+    loadParallel: Math.max(1, envNumber('BENCH_LOAD_PARALLEL', 2)),
+    loadDays: Math.max(1, envNumber('BENCH_LOAD_DAYS', 30)),
+    agents: Math.max(1, envNumber('BENCH_AGENTS', 5)),
+    readRequests: Math.max(1, envNumber('BENCH_READ_REQUESTS', 200)),
+    readSeconds: envNumber('BENCH_READ_SECONDS', 60),
     keep: process.env.BENCH_KEEP === '1',
   };
   const log = (s: string) => process.stderr.write(`[ingest] ${s}\n`);
 
   // Other work on the machine moves every figure here: the load average is printed with them.
   const loadBefore = loadavg()[0]!;
-  const b = await benchDatabase();
-  const name = new URL(b.url).pathname.slice(1);
-  log(`database ${name}`);
-  // An interrupted run (Ctrl-C) never reaches the finally below: drop the database from here instead.
-  const onSignal = (signal: NodeJS.Signals) => {
-    log(`${signal}: dropping ${name}`);
-    const admin = new pg.Client({ connectionString: process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres' });
-    void admin.connect()
-      .then(() => admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`))
-      .catch((err: unknown) => log(`could not drop ${name}: ${String(err)}`))
-      .finally(() => process.exit(130));
-  };
-  if (!o.keep) {
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
-  }
+  const b = await benchDatabase({ log, dropOnSignal: !o.keep });
   let close = async () => {};
   try {
     const config = parseConfig({
@@ -330,14 +309,7 @@ export async function ingestBench(): Promise<string> {
       readRow('GET /v1/costs?groupBy=agent', readsSmall.agent, readsFull.agent),
     ].join('\n');
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
     await close().catch((err: unknown) => log(`closing the server: ${String(err)}`));
-    if (o.keep) {
-      await b.db.close();
-      log(`kept database ${b.url}`);
-    } else {
-      await b.drop();
-    }
+    await b.finish(o.keep);
   }
 }

@@ -1,7 +1,6 @@
 import { cpus, loadavg } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import pg from 'pg';
-import { benchDatabase, fmt, stats, type Stats } from './bench-db.js';
+import { benchDatabase, envNumber, fmt, stats, type Stats } from './bench-db.js';
 import { graphileQueue, ourQueue, pgBossQueue, type QueueUnderTest } from './jobs-queues.js';
 
 /**
@@ -36,12 +35,6 @@ import { graphileQueue, ourQueue, pgBossQueue, type QueueUnderTest } from './job
  *   BENCH_JOBS_ONLY           comma list of ours,graphile,pgboss to run a subset [all]
  *   BENCH_KEEP=1              keep the database (its URL is printed) instead of dropping it
  */
-const env = (name: string, def: number) => {
-  const v = process.env[name];
-  const n = v === undefined || v === '' ? def : Number(v.replaceAll('_', ''));
-  if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a non-negative number, not ${v}`);
-  return Math.floor(n);
-};
 
 interface Result {
   name: string;
@@ -52,37 +45,23 @@ interface Result {
 
 export async function jobsBench(): Promise<string> {
   const o = {
-    jobs: Math.max(1, env('BENCH_JOBS', 20_000)),
-    batch: Math.max(1, env('BENCH_JOBS_BATCH', 1000)),
-    concurrency: Math.max(1, env('BENCH_JOBS_CONCURRENCY', 10)),
-    pollMs: Math.max(1, env('BENCH_JOBS_POLL_MS', 50)),
-    localQueue: Math.max(2, env('BENCH_JOBS_LOCAL_QUEUE', 100)),
-    completeDelay: env('BENCH_JOBS_COMPLETE_DELAY', 0),
-    bossBatch: Math.max(1, env('BENCH_JOBS_PGBOSS_BATCH', 100)),
-    pickup: Math.max(1, env('BENCH_JOBS_PICKUP', 200)),
-    gapMs: env('BENCH_JOBS_PICKUP_GAP_MS', 25),
-    timeoutS: Math.max(1, env('BENCH_JOBS_TIMEOUT_S', 300)),
+    jobs: Math.max(1, envNumber('BENCH_JOBS', 20_000)),
+    batch: Math.max(1, envNumber('BENCH_JOBS_BATCH', 1000)),
+    concurrency: Math.max(1, envNumber('BENCH_JOBS_CONCURRENCY', 10)),
+    pollMs: Math.max(1, envNumber('BENCH_JOBS_POLL_MS', 50)),
+    localQueue: Math.max(2, envNumber('BENCH_JOBS_LOCAL_QUEUE', 100)),
+    completeDelay: envNumber('BENCH_JOBS_COMPLETE_DELAY', 0),
+    bossBatch: Math.max(1, envNumber('BENCH_JOBS_PGBOSS_BATCH', 100)),
+    pickup: Math.max(1, envNumber('BENCH_JOBS_PICKUP', 200)),
+    gapMs: envNumber('BENCH_JOBS_PICKUP_GAP_MS', 25),
+    timeoutS: Math.max(1, envNumber('BENCH_JOBS_TIMEOUT_S', 300)),
     only: (process.env.BENCH_JOBS_ONLY || 'ours,graphile,pgboss').split(',').map((s) => s.trim()),
     keep: process.env.BENCH_KEEP === '1',
   };
   const log = (s: string) => process.stderr.write(`[jobs] ${s}\n`);
 
   const loadBefore = loadavg()[0]!;
-  const b = await benchDatabase();
-  const name = new URL(b.url).pathname.slice(1);
-  log(`database ${name}`);
-  const onSignal = (signal: NodeJS.Signals) => {
-    log(`${signal}: dropping ${name}`);
-    const admin = new pg.Client({ connectionString: process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres' });
-    void admin.connect()
-      .then(() => admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`))
-      .catch((err: unknown) => log(`could not drop ${name}: ${String(err)}`))
-      .finally(() => process.exit(130));
-  };
-  if (!o.keep) {
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
-  }
+  const b = await benchDatabase({ log, dropOnSignal: !o.keep });
   const results: Result[] = [];
   let current: QueueUnderTest | null = null;
   try {
@@ -169,10 +148,7 @@ export async function jobsBench(): Promise<string> {
     return report(results, { ...o, server, loadBefore });
   } finally {
     await (current as QueueUnderTest | null)?.stop().catch(() => {});
-    if (o.keep) log(`kept ${b.url}`);
-    else await b.drop();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    await b.finish(o.keep);
   }
 }
 
