@@ -17,7 +17,9 @@ export {
   maintainPartitions,
   DAILY_PARTITIONED_TABLES,
   PARTITIONED_TABLES,
+  WEEKLY_PARTITIONED_TABLES,
   type DailyPartitionedTable,
+  type WeeklyPartitionedTable,
   type PartitionedTable,
 } from './partitions.js';
 export { DataDirLockedError } from './data-dir-lock.js';

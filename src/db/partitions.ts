@@ -19,16 +19,30 @@ export interface DailyPartitionedTable {
   retainDays: number;
 }
 
+/** A table partitioned by week (Monday 00:00 UTC; seed 003 workflow_executions): weeks ahead, retention in weeks. */
+export interface WeeklyPartitionedTable {
+  table: string;
+  aheadWeeks: number;
+  retainWeeks: number;
+}
+
 export const PARTITIONED_TABLES: readonly PartitionedTable[] = [
   { table: 'audit_logs', ahead: 3, retainMonths: 84 }, // seed 002: audit retention 7 years
   { table: 'agent_states', ahead: 3, retainMonths: 24 }, // seed 003 sets none; two years of checkpoints
   { table: 'executions', ahead: 3, retainMonths: 12 }, // seed 002 executions
   { table: 'spans', ahead: 3, retainMonths: 6 }, // seed 002 execution_logs
   { table: 'agent_decisions', ahead: 3, retainMonths: 3 }, // seed 001 §7.3: 90 days (whole months, so up to 4 are kept)
+  { table: 'notifications', ahead: 3, retainMonths: 12 }, // seed 003 REQ-T140 sets none; a year
 ];
 
 export const DAILY_PARTITIONED_TABLES: readonly DailyPartitionedTable[] = [
   { table: 'agent_metrics', aheadDays: 7, retainDays: 90 }, // seed 003 sets none; the decisions' 90 days
+];
+
+// A run and its steps share partition bounds and retention, so they are dropped together.
+export const WEEKLY_PARTITIONED_TABLES: readonly WeeklyPartitionedTable[] = [
+  { table: 'workflow_executions', aheadWeeks: 4, retainWeeks: 53 }, // seed 003 sets none; a year
+  { table: 'workflow_step_runs', aheadWeeks: 4, retainWeeks: 53 },
 ];
 
 export interface MaintenanceResult {
@@ -41,6 +55,7 @@ export async function maintainPartitions(
   now = new Date(),
   tables: readonly PartitionedTable[] = PARTITIONED_TABLES,
   daily: readonly DailyPartitionedTable[] = DAILY_PARTITIONED_TABLES,
+  weekly: readonly WeeklyPartitionedTable[] = WEEKLY_PARTITIONED_TABLES,
 ): Promise<MaintenanceResult> {
   let created = 0;
   let dropped = 0;
@@ -67,6 +82,23 @@ export async function maintainPartitions(
       );
       created += c.rows[0]?.n ?? 0;
       const cutoff = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() - t.retainDays));
+      const d = await sql.query<{ n: number }>(
+        `SELECT drop_partitions_before($1::regclass, $2::timestamptz) AS n`,
+        [t.table, cutoff.toISOString()],
+      );
+      dropped += d.rows[0]?.n ?? 0;
+    });
+  }
+  for (const t of weekly) {
+    await db.admin.transaction(async (sql) => {
+      const c = await sql.query<{ n: number }>(
+        `SELECT ensure_weekly_partitions($1::regclass, $2::timestamptz, $3) AS n`,
+        [t.table, now.toISOString(), t.aheadWeeks + 1],
+      );
+      created += c.rows[0]?.n ?? 0;
+      // Whole weeks: the cutoff is the Monday retainWeeks before this week's.
+      const monday = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() - ((now.getUTCDay() + 6) % 7));
+      const cutoff = new Date(monday - t.retainWeeks * 7 * 86_400_000);
       const d = await sql.query<{ n: number }>(
         `SELECT drop_partitions_before($1::regclass, $2::timestamptz) AS n`,
         [t.table, cutoff.toISOString()],

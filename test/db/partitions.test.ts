@@ -63,7 +63,7 @@ describe('maintainPartitions', () => {
   });
 
   it('the migration and start-up leave partitions for the current month and 3 ahead', async () => {
-    await maintainPartitions(t.db, new Date(), audit, []);
+    await maintainPartitions(t.db, new Date(), audit, [], []);
     const have = new Set(await names());
     const now = new Date();
     for (let i = 0; i <= 3; i++) {
@@ -73,7 +73,7 @@ describe('maintainPartitions', () => {
   });
 
   it('creates the month of `now` and 3 ahead, named audit_logs_pYYYYMM with UTC month bounds', async () => {
-    const r = await maintainPartitions(t.db, new Date('2031-11-17T22:30:00Z'), audit, []);
+    const r = await maintainPartitions(t.db, new Date('2031-11-17T22:30:00Z'), audit, [], []);
     expect(r).toEqual({ created: 4, dropped: 0 });
     const made = (await partitions()).filter((p) => p.name.startsWith('audit_logs_p2031') || p.name.startsWith('audit_logs_p2032'));
     expect(made).toEqual([
@@ -86,7 +86,7 @@ describe('maintainPartitions', () => {
 
   it('uses the UTC month even when the instant is already next month elsewhere', async () => {
     // 23:30 UTC on the last day of the month is the 1st in Auckland: still the UTC month.
-    const r = await maintainPartitions(t.db, new Date('2035-01-31T23:30:00Z'), audit, []);
+    const r = await maintainPartitions(t.db, new Date('2035-01-31T23:30:00Z'), audit, [], []);
     expect(r.created).toBe(4);
     expect((await names()).filter((n) => n.startsWith('audit_logs_p2035'))).toEqual([
       'audit_logs_p203501',
@@ -110,16 +110,16 @@ describe('maintainPartitions', () => {
 
   it('is idempotent: running again creates and drops nothing', async () => {
     const before = await partitions();
-    expect(await maintainPartitions(t.db, new Date('2031-11-17T22:30:00Z'), audit, [])).toEqual({ created: 0, dropped: 0 });
-    expect(await maintainPartitions(t.db, new Date('2031-12-02T00:00:00Z'), audit, [])).toEqual({ created: 1, dropped: 0 });
-    expect(await maintainPartitions(t.db, new Date('2031-12-02T00:00:00Z'), audit, [])).toEqual({ created: 0, dropped: 0 });
+    expect(await maintainPartitions(t.db, new Date('2031-11-17T22:30:00Z'), audit, [], [])).toEqual({ created: 0, dropped: 0 });
+    expect(await maintainPartitions(t.db, new Date('2031-12-02T00:00:00Z'), audit, [], [])).toEqual({ created: 1, dropped: 0 });
+    expect(await maintainPartitions(t.db, new Date('2031-12-02T00:00:00Z'), audit, [], [])).toEqual({ created: 0, dropped: 0 });
     expect((await names()).filter((n) => !before.some((p) => p.name === n))).toEqual(['audit_logs_p203203']);
   });
 
   it('concurrent maintenance runs agree (the advisory lock serializes them)', async () => {
     const at = new Date('2045-06-10T00:00:00Z');
     const keepAll = [{ ...audit[0]!, retainMonths: 1200 }]; // only creation is under test here
-    const results = await Promise.all([maintainPartitions(t.db, at, keepAll, []), maintainPartitions(t.db, at, keepAll, [])]);
+    const results = await Promise.all([maintainPartitions(t.db, at, keepAll, [], []), maintainPartitions(t.db, at, keepAll, [], [])]);
     expect(results.reduce((n, r) => n + r.created, 0)).toBe(4);
     expect(results.reduce((n, r) => n + r.dropped, 0)).toBe(0);
     expect((await names()).filter((n) => n.startsWith('audit_logs_p2045'))).toHaveLength(4);
@@ -145,13 +145,13 @@ describe('rows land in their month', () => {
 describe('retention', () => {
   it('drops partitions wholly older than 84 months, keeps the one that straddles the cutoff, and their rows go with them', async () => {
     // Partitions around the cutoff of a run on 2041-05-17: 84 months back is 2034-05-01.
-    expect((await maintainPartitions(t.db, new Date('2034-03-10T00:00:00Z'), audit, [])).created).toBe(4); // 2034-03 .. 2034-06
+    expect((await maintainPartitions(t.db, new Date('2034-03-10T00:00:00Z'), audit, [], [])).created).toBe(4); // 2034-03 .. 2034-06
     const gone = await insertAt('2034-04-30T23:00:00Z');
     const kept = await insertAt('2034-05-01T00:00:00Z');
     const before = await names();
     expect(before).toEqual(expect.arrayContaining(['audit_logs_p203111', 'audit_logs_p203403', 'audit_logs_p203404', 'audit_logs_p203405']));
 
-    const r = await maintainPartitions(t.db, new Date('2041-05-17T12:00:00Z'), audit, []);
+    const r = await maintainPartitions(t.db, new Date('2041-05-17T12:00:00Z'), audit, [], []);
     const after = await names();
     const cutoff = '2034-05-01T00:00:00.000Z';
     const parts = await partitions();
@@ -168,13 +168,13 @@ describe('retention', () => {
   it('ten years on, the partitions of today are gone too and the run is idempotent', async () => {
     const now = new Date();
     const later = new Date(Date.UTC(now.getUTCFullYear() + 10, now.getUTCMonth(), 15));
-    await maintainPartitions(t.db, later, audit, []);
+    await maintainPartitions(t.db, later, audit, [], []);
     const cutoff = new Date(Date.UTC(later.getUTCFullYear(), later.getUTCMonth() - 84, 1)).toISOString();
     const parts = await partitions();
     expect(parts.filter((p) => p.to <= cutoff)).toEqual([]);
     const thisMonth = `audit_logs_p${now.getUTCFullYear()}${String(now.getUTCMonth() + 1).padStart(2, '0')}`;
     expect(parts.map((p) => p.name)).not.toContain(thisMonth);
-    expect(await maintainPartitions(t.db, later, audit, [])).toEqual({ created: 0, dropped: 0 });
+    expect(await maintainPartitions(t.db, later, audit, [], [])).toEqual({ created: 0, dropped: 0 });
   });
 });
 
@@ -187,21 +187,51 @@ describe('daily partitions (agent_metrics)', () => {
     )).rows.map((r) => r.name);
 
   it('creates the UTC day of `now` and 7 ahead, named agent_metrics_pYYYYMMDD, across a month end', async () => {
-    const r = await maintainPartitions(t.db, new Date('2036-02-27T23:59:00Z'), [], metrics);
+    const r = await maintainPartitions(t.db, new Date('2036-02-27T23:59:00Z'), [], metrics, []);
     expect(r.created).toBe(8);
     expect((await dayNames()).filter((n) => n.startsWith('agent_metrics_p2036'))).toEqual([
       'agent_metrics_p20360227', 'agent_metrics_p20360228', 'agent_metrics_p20360229', 'agent_metrics_p20360301',
       'agent_metrics_p20360302', 'agent_metrics_p20360303', 'agent_metrics_p20360304', 'agent_metrics_p20360305',
     ]);
-    expect(await maintainPartitions(t.db, new Date('2036-02-27T23:59:00Z'), [], metrics)).toEqual({ created: 0, dropped: 0 });
+    expect(await maintainPartitions(t.db, new Date('2036-02-27T23:59:00Z'), [], metrics, [])).toEqual({ created: 0, dropped: 0 });
   });
 
   it('drops days older than 90 days and keeps the rest', async () => {
-    const r = await maintainPartitions(t.db, new Date('2036-05-30T12:00:00Z'), [], metrics);
+    const r = await maintainPartitions(t.db, new Date('2036-05-30T12:00:00Z'), [], metrics, []);
     const left = (await dayNames()).filter((n) => n.startsWith('agent_metrics_p2036'));
     // 2036-05-30 minus 90 days is 2036-03-01: partitions ending on or before it are gone.
     expect(left).not.toContain('agent_metrics_p20360229');
     expect(left).toContain('agent_metrics_p20360301');
     expect(r.dropped).toBeGreaterThanOrEqual(3);
+  });
+});
+
+describe('weekly partitions (workflow_executions)', () => {
+  const runs = [{ table: 'workflow_executions', aheadWeeks: 2, retainWeeks: 53 }];
+  const weekNames = async () =>
+    (await t.db.admin.query<{ name: string }>(
+      `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+       WHERE i.inhparent = 'workflow_executions'::regclass ORDER BY 1`,
+    )).rows.map((r) => r.name);
+
+  it('creates this UTC week (from Monday) and the weeks ahead, named after their Monday, idempotently', async () => {
+    // 2037-01-04 is a Sunday: its week began on Monday 2036-12-29.
+    const r = await maintainPartitions(t.db, new Date('2037-01-04T23:30:00Z'), [], [], runs);
+    expect(r.created).toBe(3); // (and the migration's weeks of today are dropped: older than a year)
+    expect((await weekNames()).filter((n) => n >= 'workflow_executions_w20361')).toEqual([
+      'workflow_executions_w20361229', 'workflow_executions_w20370105', 'workflow_executions_w20370112',
+    ]);
+    expect(await maintainPartitions(t.db, new Date('2037-01-04T23:30:00Z'), [], [], runs)).toEqual({ created: 0, dropped: 0 });
+  });
+
+  it('drops weeks wholly older than the retention, keeps the week that straddles it', async () => {
+    // 53 weeks before the week of 2038-01-06 (Wednesday; Monday 2038-01-04) is Monday 2036-12-29.
+    await maintainPartitions(t.db, new Date('2036-12-16T00:00:00Z'), [], [], [{ ...runs[0]!, retainWeeks: 10_000 }]);
+    expect(await weekNames()).toEqual(expect.arrayContaining(['workflow_executions_w20361215', 'workflow_executions_w20361222']));
+    const r = await maintainPartitions(t.db, new Date('2038-01-06T12:00:00Z'), [], [], runs);
+    const left = await weekNames();
+    expect(left).toContain('workflow_executions_w20361229');
+    expect(left.filter((n) => n < 'workflow_executions_w20361229')).toEqual([]);
+    expect(r.dropped).toBe(2);
   });
 });
