@@ -25,6 +25,16 @@ const EnvSchema = z.object({
   LOGIN_MAX_ATTEMPTS: int(5, 1, 100),
   LOGIN_LOCKOUT_SECONDS: int(30, 1, 86_400),
   MAINTENANCE_INTERVAL_SECONDS: int(3600, 10, 86_400),
+  // The runtime: the model endpoint agents use unless their model_settings name another.
+  AGENTBASE_LLM_BASE_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL such as https://api.openai.com/v1' }).optional(),
+  AGENTBASE_LLM_API_KEY: z.string().min(1).optional(),
+  AGENTBASE_SCRIPTS_DIR: z.string().min(1).optional(),
+  AGENTBASE_EGRESS_ALLOW_PRIVATE: z.enum(['true', 'false', '1', '0']).default('false'),
+  AGENTBASE_RUN_MAX_STEPS: int(20, 1, 1000),
+  AGENTBASE_RUN_TIMEOUT_SECONDS: int(300, 1, 86_400),
+  AGENTBASE_RUN_MAX_DEPTH: int(3, 0, 20),
+  AGENTBASE_WORKER: z.enum(['true', 'false', '1', '0']).default('true'),
+  AGENTBASE_WORKER_CONCURRENCY: int(10, 1, 1000),
 });
 
 export interface Config {
@@ -41,7 +51,30 @@ export interface Config {
     loginLockoutSeconds: number;
   };
   maintenanceIntervalSeconds: number;
+  runtime: RuntimeConfig;
+  /** the in-process job worker (agent runs, workflow steps, schedules) */
+  worker: { enabled: boolean; concurrency: number };
 }
+
+export interface RuntimeConfig {
+  /** the default OpenAI-compatible endpoint (agents may name their own in model_settings) */
+  llm: { baseUrl: string; apiKey: string | undefined } | undefined;
+  /** where `provider: "scripted"` agents' script files (<name>.json) are read from */
+  scriptsDir: string | undefined;
+  /**
+   * Whether http tools and model endpoints may reach loopback, private and
+   * link-local addresses. Off by default: a tenant's tool URL must not become a
+   * way into the service's own network (SSRF).
+   */
+  egressAllowPrivate: boolean;
+  /** limits of one agent run unless the request lowers them */
+  maxSteps: number;
+  timeoutMs: number;
+  /** how deep agent-to-agent calls may nest */
+  maxDepth: number;
+}
+
+const truthy = (v: string): boolean => v === 'true' || v === '1';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -70,5 +103,14 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       loginLockoutSeconds: e.LOGIN_LOCKOUT_SECONDS,
     },
     maintenanceIntervalSeconds: e.MAINTENANCE_INTERVAL_SECONDS,
+    runtime: {
+      llm: e.AGENTBASE_LLM_BASE_URL ? { baseUrl: e.AGENTBASE_LLM_BASE_URL, apiKey: e.AGENTBASE_LLM_API_KEY } : undefined,
+      scriptsDir: e.AGENTBASE_SCRIPTS_DIR,
+      egressAllowPrivate: truthy(e.AGENTBASE_EGRESS_ALLOW_PRIVATE),
+      maxSteps: e.AGENTBASE_RUN_MAX_STEPS,
+      timeoutMs: e.AGENTBASE_RUN_TIMEOUT_SECONDS * 1000,
+      maxDepth: e.AGENTBASE_RUN_MAX_DEPTH,
+    },
+    worker: { enabled: truthy(e.AGENTBASE_WORKER), concurrency: e.AGENTBASE_WORKER_CONCURRENCY },
   };
 }
