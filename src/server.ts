@@ -41,7 +41,7 @@ export async function createService(config: Config, db: Database, logger: Logger
     auth: config.auth,
   };
   const migrations = await loadMigrations();
-  const app = await buildApp({ identity, migrations, bodyLimit: config.http.bodyLimit, logger, version: VERSION });
+  const app = await buildApp({ config, identity, migrations, bodyLimit: config.http.bodyLimit, logger, version: VERSION });
   return {
     app,
     db,

@@ -2,6 +2,7 @@ import swagger from '@fastify/swagger';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
+import type { Config } from '../config/config.js';
 import { uuidv7, migrationStatus, type Database, type Migration } from '../db/index.js';
 import { AppError, forbidden } from '../errors.js';
 import { auditRoutes } from '../audit/index.js';
@@ -14,6 +15,7 @@ import { createMetrics } from './metrics.js';
 import './context.js';
 
 export interface AppOptions {
+  config: Config;
   identity: IdentityDeps;
   migrations: Migration[];
   bodyLimit: number;

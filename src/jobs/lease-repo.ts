@@ -71,6 +71,36 @@ export async function failJob(
   });
 }
 
+/** A finished attempt waiting to be recorded. */
+export type Outcome =
+  | { lease: Lease; ok: true; resultJson: string }
+  | { lease: Lease; ok: false; error: string; retry: boolean; retryDelayMs: number };
+
+/**
+ * Records many outcomes in one statement (jobs_complete_many and
+ * jobs_fail_many of migration 0012, each fenced like its single form).
+ * Returns the new status of each job whose lease was still held; a job missing
+ * from the answer had lost its lease and nothing was recorded for it.
+ */
+export async function recordOutcomes(db: Database, workerId: string, outcomes: Outcome[]): Promise<Map<string, 'succeeded' | 'failed' | 'dead'>> {
+  if (!outcomes.length) return new Map();
+  const done = outcomes.filter((o) => o.ok);
+  const failed = outcomes.filter((o) => !o.ok);
+  return db.transaction(async (sql) => {
+    const r = await sql.query<{ id: string; status: 'succeeded' | 'failed' | 'dead' }>(
+      `SELECT id, 'succeeded' AS status FROM jobs_complete_many($1, $2::uuid[], $3::int[], $4::jsonb[]) AS id
+       UNION ALL
+       SELECT id, status FROM jobs_fail_many($1, $5::uuid[], $6::int[], $7::text[], $8::boolean[], $9::int[])`,
+      [
+        workerId, done.map((o) => o.lease.id), done.map((o) => o.lease.attempts), done.map((o) => o.resultJson),
+        failed.map((o) => o.lease.id), failed.map((o) => o.lease.attempts), failed.map((o) => o.error),
+        failed.map((o) => o.retry), failed.map((o) => Math.max(0, Math.round(o.retryDelayMs))),
+      ],
+    );
+    return new Map(r.rows.map((x) => [x.id, x.status]));
+  });
+}
+
 /** Hands leases back (the job is queued again, the attempt not counted); returns the ids released. */
 export async function releaseJobs(db: Database, workerId: string, leases: Lease[]): Promise<string[]> {
   if (!leases.length) return [];
