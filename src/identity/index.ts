@@ -9,11 +9,12 @@ export type { IdentityDeps } from './deps.js';
 export type { Principal, RequestMeta } from './principal.js';
 export { authenticate, effectivePermissions, rateHeaders, API_KEY_PREFIX, type RateLimitState } from './access.js';
 export { accessTokens, type AccessTokens } from './access-tokens.js';
-export { deriveKeys, type Keys } from './secrets.js';
+export { deriveKeys, seal, open, type Keys } from './secrets.js';
 export { signup, login } from './auth-service.js';
 export { createApiKey } from './api-keys-service.js';
 export { totpCode } from './totp.js';
-export { lockOrganizationLimits, type OrgLimits } from './orgs-repo.js';
+export { lockOrganizationLimits, listMembers as listMembersIn, type OrgLimits, type MemberRow } from './orgs-repo.js';
+export { getRoleByName } from './rbac-repo.js';
 
 export function identityRoutes(deps: IdentityDeps): FastifyPluginAsync {
   return async (app) => {
