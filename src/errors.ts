@@ -25,6 +25,10 @@ export type ErrorCode =
   | 'account_locked'
   | 'rate_limited'
   | 'quota_exceeded'
+  | 'budget_exceeded'
+  | 'session_expired'
+  | 'not_configured'
+  | 'provider_error'
   | 'not_ready'
   | 'internal';
 

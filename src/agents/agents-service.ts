@@ -5,6 +5,7 @@ import { lockOrganizationLimits } from '../identity/index.js';
 import * as repo from './agents-repo.js';
 import type { AgentFields, AgentRow } from './agents-repo.js';
 import type { AgentsDeps } from './deps.js';
+import { splitToolRefs } from './builtin-tools.js';
 import { firstFreeSlug, slugify } from './slug.js';
 import { assertNotArchived, assertTransition, type AgentStatus } from './status.js';
 import { lockLiveTools } from './tools-repo.js';
@@ -46,9 +47,21 @@ export async function requireAgent(sql: Sql, id: string, lock?: 'update' | 'shar
   return agent;
 }
 
-/** Every tool id must name a live tool of this organization (a body reference: 400, not 404). */
-async function assertToolsExist(sql: Sql, ids: readonly string[]): Promise<void> {
-  if (new Set(ids).size !== ids.length) throw badRequest('tools lists the same tool more than once', { field: 'tools' });
+/**
+ * Every tool id must name a live tool of this organization, every other entry
+ * a registered built-in (a body reference: 400, not 404).
+ */
+async function assertToolsExist(sql: Sql, refs: readonly string[], builtinTools: ReadonlySet<string> | undefined): Promise<void> {
+  if (new Set(refs).size !== refs.length) throw badRequest('tools lists the same tool more than once', { field: 'tools' });
+  const { ids, builtins } = splitToolRefs(refs);
+  const unknownBuiltins = builtins.filter((name) => !builtinTools?.has(name));
+  if (unknownBuiltins.length) {
+    const known = [...(builtinTools ?? [])].sort();
+    throw badRequest(
+      `tools names built-in tools that do not exist: ${unknownBuiltins.join(', ')}; ${known.length ? `the built-ins are ${known.join(', ')}` : 'this service has no built-in tools'} (stored tools are listed by id)`,
+      { field: 'tools', unknown: unknownBuiltins },
+    );
+  }
   const found = new Set((await lockLiveTools(sql, ids)).map((t) => t.id));
   const unknown = ids.filter((id) => !found.has(id));
   if (unknown.length) {
@@ -63,7 +76,7 @@ export async function createAgent(deps: AgentsDeps, actor: Actor, input: CreateA
   for (let attempt = 1; ; attempt++) {
     try {
       return await deps.db.tenant(actor.orgId, async (sql) => {
-        await assertToolsExist(sql, input.tools ?? []);
+        await assertToolsExist(sql, input.tools ?? [], deps.builtinTools);
         const limits = await lockOrganizationLimits(sql, actor.orgId);
         if (limits && (await repo.countLiveAgents(sql)) >= limits.maxAgents) {
           throw new AppError(402, 'quota_exceeded', `this organization has reached its limit of ${limits.maxAgents} agents; archive and delete one, or raise maxAgents`, {
@@ -110,7 +123,7 @@ export async function updateAgent(deps: AgentsDeps, actor: Actor, id: string, in
       const before = await requireAgent(sql, id);
       if (before.version !== version) throw versionConflict('agent', version);
       assertNotArchived(before.status, 'changing it');
-      if (patch.tools) await assertToolsExist(sql, patch.tools);
+      if (patch.tools) await assertToolsExist(sql, patch.tools, deps.builtinTools);
       if (patch.slug !== undefined && patch.slug !== before.slug && (await repo.slugOwner(sql, patch.slug))) throw slugTaken(patch.slug);
       const after = await repo.updateAgent(sql, id, version, patch);
       if (!after) throw versionConflict('agent', version);

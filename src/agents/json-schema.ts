@@ -54,3 +54,29 @@ export function assertJsonSchema(field: string, schema: Record<string, unknown> 
     throw validationFailed(`${field} is not a valid JSON Schema: ${problem}`, [{ path: `body.${field}`, message: problem }]);
   }
 }
+
+/** What is wrong with a value, one line per problem (path and reason), or null when it fits. */
+export type SchemaValidator = (value: unknown) => string[] | null;
+
+/**
+ * A validator for values against a stored schema (tool arguments), with the
+ * same dialects and strictness the schema was accepted under. Throws when the
+ * schema does not compile. Compile once and reuse the validator: each call of
+ * this makes a fresh Ajv instance (see above).
+ */
+export function compileValidator(schema: Record<string, unknown>): SchemaValidator {
+  const declared = typeof schema.$schema === 'string' ? schema.$schema.replace(/#$/, '') : DEFAULT_DIALECT;
+  const make = DIALECTS[declared];
+  if (!make) throw new Error(`$schema ${String(schema.$schema)} is not a supported dialect`);
+  const ajv = make();
+  addFormats(ajv);
+  const validate = ajv.compile(schema);
+  return (value) => {
+    if (validate(value)) return null;
+    return (validate.errors ?? []).map((e) => {
+      const where = e.instancePath || '(root)';
+      const extra = e.keyword === 'additionalProperties' ? ` '${String((e.params as { additionalProperty?: unknown }).additionalProperty)}'` : '';
+      return `${where} ${e.message ?? 'is invalid'}${extra}`;
+    });
+  };
+}

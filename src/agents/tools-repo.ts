@@ -78,6 +78,21 @@ export async function lockLiveTools(sql: Sql, ids: readonly string[]): Promise<T
   return r.rows;
 }
 
+/**
+ * Live tools (active or not) named by id or by name among refs: the agent
+ * loop resolves an agent's tools list with it (ids from agents.tools, names
+ * from a request).
+ */
+export async function findLiveTools(sql: Sql, orgId: string, refs: readonly string[]): Promise<ToolRow[]> {
+  if (refs.length === 0) return [];
+  const r = await sql.query<ToolRow>(
+    `SELECT ${COLUMNS} FROM agent_tools
+     WHERE org_id = $1 AND deleted_at IS NULL AND (id::text = ANY($2::text[]) OR name = ANY($2::text[]))`,
+    [orgId, refs],
+  );
+  return r.rows;
+}
+
 export async function toolNameOwner(sql: Sql, name: string): Promise<string | undefined> {
   const r = await sql.query<{ id: string }>(`SELECT id FROM agent_tools WHERE name = $1 AND deleted_at IS NULL`, [name]);
   return r.rows[0]?.id;

@@ -6,6 +6,7 @@ import { setCurrentVersion } from './agents-repo.js';
 import { requireAgent } from './agents-service.js';
 import { diffConfig, type FieldChange } from './config-diff.js';
 import type { AgentsDeps } from './deps.js';
+import { builtinDefinition, isToolId, isUuid, splitToolRefs } from './builtin-tools.js';
 import { compareSemver, greatestSemver } from './semver.js';
 import { assertNotArchived } from './status.js';
 import { lockLiveTools, type ToolRow } from './tools-repo.js';
@@ -49,7 +50,7 @@ function snapshot(agent: AgentRow, tools: ToolRow[]): Record<string, unknown> {
     cognitivePattern: agent.cognitivePattern,
     learningRate: agent.learningRate,
     metadata: agent.metadata,
-    tools: agent.tools.map((id) => toolDefinition(byId.get(id)!)),
+    tools: agent.tools.map((ref) => (isToolId(ref) ? toolDefinition(byId.get(ref)!) : builtinDefinition(ref))),
   };
 }
 
@@ -80,9 +81,12 @@ export async function publishVersion(
       if (latest !== undefined && compareSemver(input.version, latest) <= 0) {
         throw conflict(`version ${input.version} is not greater than the latest version ${latest}`, { version: input.version, latest });
       }
-      const tools = await lockLiveTools(sql, agent.tools);
+      const refs = splitToolRefs(agent.tools);
+      const tools = await lockLiveTools(sql, refs.ids);
       // Deleting a referenced tool is refused, so a missing one means the data was changed behind our back.
-      if (tools.length !== new Set(agent.tools).size) throw conflict('a tool this agent references no longer exists; update the agent\'s tools first');
+      if (tools.length !== new Set(refs.ids).size) throw conflict('a tool this agent references no longer exists; update the agent\'s tools first');
+      const gone = refs.builtins.filter((name) => !deps.builtinTools?.has(name));
+      if (gone.length) throw conflict(`the built-in tools ${gone.join(', ')} are not available in this service; remove them from the agent's tools first`, { unknown: gone });
       const config = snapshot(agent, tools);
       const row = await repo.insertVersion(sql, actor.orgId, agentId, actor.userId, {
         version: input.version,
@@ -120,12 +124,18 @@ export function listVersions(deps: AgentsDeps, orgId: string, agentId: string, o
 }
 
 /**
- * One version of an agent, or, without a version, the one it currently runs.
- * Later modules (runs, runtime, evals) resolve what to execute through this.
+ * One version of an agent (by semver, or by the version's id), or, without a
+ * version, the one it currently runs. Later modules (runs, runtime, evals)
+ * resolve what to execute through this.
  */
 export function getAgentVersion(deps: AgentsDeps, orgId: string, agentId: string, version?: string): Promise<VersionRow> {
   return deps.db.tenant(orgId, async (sql) => {
     const agent = await requireAgent(sql, agentId);
+    if (version !== undefined && isUuid(version)) {
+      const v = await repo.getVersionById(sql, version);
+      if (!v || v.agentId !== agentId) throw notFound(`version ${version} of agent`, agentId);
+      return v;
+    }
     if (version !== undefined) return requireVersion(sql, agentId, version);
     const current = agent.currentVersionId ? await repo.getVersionById(sql, agent.currentVersionId) : undefined;
     if (!current) throw notFound('published version of agent', agentId);

@@ -8,7 +8,11 @@ import { AppError, forbidden } from '../errors.js';
 import { auditRoutes } from '../audit/index.js';
 import { agentRoutes } from '../agents/index.js';
 import { jobsRoutes } from '../jobs/index.js';
+import { notificationsRoutes } from '../notifications/index.js';
 import { runsRoutes } from '../runs/index.js';
+import { createRuntime, runtimeRoutes, type RuntimeDeps } from '../runtime/index.js';
+import { workflowsRoutes } from '../workflows/index.js';
+import { secretsRoutes } from '../secrets/index.js';
 import { authenticate, effectivePermissions, identityRoutes, rateHeaders, type IdentityDeps } from '../identity/index.js';
 import { makeErrorHandler } from './error-handler.js';
 import { createMetrics } from './metrics.js';
@@ -21,6 +25,8 @@ export interface AppOptions {
   bodyLimit: number;
   logger: Logger | false;
   version: string;
+  /** the agent runtime; made here when absent (pass one to share it with the job worker's agent.run handler) */
+  runtime?: RuntimeDeps;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,100}$/;
@@ -129,8 +135,13 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
   await app.register(identityRoutes(opts.identity));
   await app.register(auditRoutes({ db }));
-  await app.register(agentRoutes({ db }));
+  const runtime = opts.runtime ?? createRuntime({ db, config: opts.config.runtime, keys: opts.identity.keys, log: app.log });
+  await app.register(agentRoutes({ db, builtinTools: new Set(runtime.builtins.names()) }));
   await app.register(runsRoutes({ db }));
+  await app.register(runtimeRoutes(runtime));
   await app.register(jobsRoutes({ db }));
+  await app.register(workflowsRoutes({ db }));
+  await app.register(notificationsRoutes({ db }));
+  await app.register(secretsRoutes({ db, keys: opts.identity.keys }));
   return app;
 }

@@ -33,7 +33,10 @@ export type {
   MessageItemInput,
 } from './ingest-schemas.js';
 export { pruneIngestKeys } from './ingest-keys-prune.js';
-export { listExecutions, getExecution, getTrace, costs, performance, spanTree, uuidV7Time } from './runs-service.js';
+export { listExecutions, getExecution, findExecution, getTrace, costs, performance, spanTree, uuidV7Time } from './runs-service.js';
+export type { ExecutionRow, SpanRow } from './runs-repo.js';
+export { findModelPrice } from './prices-service.js';
+export type { PriceRow } from './prices-repo.js';
 export { recordMetrics, listMetrics, metricSeries, type MetricInput, type MetricRow, type MetricPoint } from './metrics-service.js';
 export { listDecisions, decisionStats, type DecisionRow, type DecisionStat } from './decisions-service.js';
 export { listMessages, messageStats, type MessageRow, type MessageStats } from './messages-service.js';

@@ -28,6 +28,13 @@ export interface IngestOptions {
   unknownAgents?: 'reject' | 'keep';
   /** Execution clientIds that only ever create: when already ingested they are duplicates, never updates. */
   createOnly?: ReadonlySet<string>;
+  /**
+   * The caller's own work that must commit with the batch or not at all, run
+   * in the batch's tenant transaction after its items are written (the
+   * runtime checks quotas and enqueues a run's job with its queued
+   * execution). Throwing rolls the whole batch back.
+   */
+  within?: (sql: Sql, result: IngestResult) => Promise<void>;
 }
 
 export interface ItemResult {
@@ -297,6 +304,7 @@ export async function ingestBatch(deps: RunsDeps, actor: Actor, body: IngestBody
     }
 
     const counts = tally(results);
+    if (opts.within) await opts.within(sql, { ...counts, results: [...results] });
     if (counts.accepted > 0 || counts.updated > 0) {
       await appendAudit(sql, actor, {
         action: 'ingest.batch',

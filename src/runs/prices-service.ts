@@ -42,3 +42,8 @@ export function resolvePrice(deps: RunsDeps, orgId: string, model: string, provi
     return row;
   });
 }
+
+/** The price in force for a model at an instant, or undefined when none matches (the ledger then records no cost). */
+export function findModelPrice(deps: RunsDeps, orgId: string, model: string, at: string) {
+  return deps.db.tenant(orgId, (sql) => repo.resolvePrice(sql, model, undefined, at));
+}

@@ -41,6 +41,13 @@ export function getExecution(deps: RunsDeps, orgId: string, id: string) {
   });
 }
 
+/** The execution row alone (no spans), or undefined: for callers that act on its status and totals. */
+export function findExecution(deps: RunsDeps, orgId: string, id: string) {
+  const at = uuidV7Time(id);
+  if (!at) return Promise.resolve(undefined);
+  return deps.db.tenant(orgId, (sql) => repo.getExecution(sql, id, at));
+}
+
 export function getTrace(deps: RunsDeps, orgId: string, traceId: string) {
   return deps.db.tenant(orgId, async (sql) => {
     const executions = await repo.executionsOfTrace(sql, traceId);

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { actor, principal } from '../../http/context.js';
 import { decodeCursor, page, pageQuery } from '../../http/pagination.js';
 import * as agents from '../agents-service.js';
+import { BuiltinToolName } from '../builtin-tools.js';
 import type { AgentsDeps } from '../deps.js';
 import { AGENT_STATUSES } from '../status.js';
 import { IdParams, JsonObject, Name, Slug, Text, Uuid, Version } from './schemas.js';
@@ -20,7 +21,8 @@ const fields = {
   modelSettings: JsonObject,
   temperature: z.number().min(0).max(2).describe('0..2, stored with two decimals'),
   maxTokens: z.number().int().min(1).max(2_000_000),
-  tools: z.array(Uuid).max(128).describe('ids of tools in this organization (POST /v1/tools)'),
+  tools: z.array(z.union([Uuid, BuiltinToolName])).max(128)
+    .describe('ids of tools in this organization (POST /v1/tools) and names of built-in tools (call_agent, context_get, context_set, …)'),
   memoryEnabled: z.boolean(),
   memoryType: z.enum(['conversation', 'long_term', 'hybrid']),
   cognitivePattern: z.enum(['convergent', 'divergent', 'lateral', 'systems', 'critical', 'adaptive']),

@@ -1,0 +1,5 @@
+import type { Database } from '../db/index.js';
+
+export interface NotificationsDeps {
+  db: Database;
+}

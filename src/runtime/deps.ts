@@ -1,0 +1,55 @@
+import type { RuntimeConfig } from '../config/index.js';
+import type { Database } from '../db/index.js';
+import type { Keys } from '../identity/index.js';
+import { registerRuntimeBuiltins } from './builtins/index.js';
+import { RunningRuns } from './running-runs.js';
+import { ToolRegistry } from './tools/types.js';
+
+/** Where the runtime reports what went wrong inside a run that nobody is waiting on (pino fits). */
+export interface RuntimeLog {
+  error(obj: Record<string, unknown>, msg: string): void;
+  warn(obj: Record<string, unknown>, msg: string): void;
+}
+
+export interface RuntimeDeps {
+  db: Database;
+  config: RuntimeConfig;
+  /** secretBox opens stored secrets (model API keys, http tool headers) */
+  keys: Pick<Keys, 'secretBox'>;
+  /** built-in tools by name; modules register theirs at start-up */
+  builtins: ToolRegistry;
+  /** runs executing in this process (cancellation) */
+  running: RunningRuns;
+  log?: RuntimeLog | undefined;
+  /** the service clock (tests pin it) */
+  now?: () => Date;
+}
+
+export interface RuntimeOptions {
+  db: Database;
+  config: RuntimeConfig;
+  keys: Pick<Keys, 'secretBox'>;
+  /** a registry other modules already registered into; a new one otherwise */
+  builtins?: ToolRegistry;
+  log?: RuntimeLog;
+}
+
+/**
+ * The runtime's dependencies with its own built-ins (call_agent, context_get,
+ * context_set) registered. The same instance must serve the routes and the
+ * job worker's agent.run handler for in-process cancellation to reach both.
+ */
+export function createRuntime(opts: RuntimeOptions): RuntimeDeps {
+  const deps: RuntimeDeps = {
+    db: opts.db,
+    config: opts.config,
+    keys: opts.keys,
+    builtins: opts.builtins ?? new ToolRegistry(),
+    running: new RunningRuns(),
+    log: opts.log,
+  };
+  registerRuntimeBuiltins(deps.builtins, deps);
+  return deps;
+}
+
+export const clock = (deps: RuntimeDeps): Date => deps.now?.() ?? new Date();

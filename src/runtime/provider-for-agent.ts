@@ -1,0 +1,141 @@
+/**
+ * Which model endpoint an agent version runs on, from its frozen
+ * modelSettings:
+ *
+ *   { provider: "openai-compatible", baseUrl, apiKeySecret?, timeoutMs? }
+ *        an endpoint of the agent's own; apiKeySecret names a stored secret
+ *        (POST /v1/secrets) sent as the bearer key. The base URL is the
+ *        tenant's to write, so it is held to the egress policy like an http
+ *        tool (no private addresses unless AGENTBASE_EGRESS_ALLOW_PRIVATE).
+ *   { provider: "scripted", script: "<name>" }
+ *        replays <AGENTBASE_SCRIPTS_DIR>/<name>.json (offline demos and tests).
+ *   anything else (no provider key)
+ *        the service's endpoint, AGENTBASE_LLM_BASE_URL / AGENTBASE_LLM_API_KEY.
+ *
+ * Everything is resolved before a run is recorded, so a misconfigured agent
+ * gets 422 not_configured and leaves nothing behind.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { AppError } from '../errors.js';
+import { resolveSecrets } from '../secrets/index.js';
+import type { RuntimeDeps } from './deps.js';
+import { OpenAICompatibleProvider, ProviderError, ScriptedProvider, type ChatProvider, type Script } from './providers/index.js';
+import { EgressRefusedError, resolveEgress } from './tools/egress.js';
+
+export interface ResolvedProvider {
+  provider: ChatProvider;
+  /** recorded as the execution's model_provider */
+  label: 'openai-compatible' | 'scripted';
+  /** where the calls go (no credentials), for span attributes */
+  endpoint: string;
+}
+
+const SCRIPT_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/;
+const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,99}$/;
+
+const OpenAISettings = z.object({
+  provider: z.literal('openai-compatible'),
+  baseUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL such as https://api.openai.com/v1' }).max(2000),
+  apiKeySecret: z.string().regex(SECRET_NAME, 'must be the name of a stored secret (letters, digits, _)').optional(),
+  timeoutMs: z.number().int().min(1000).max(600_000).optional(),
+});
+const ScriptedSettings = z.object({
+  provider: z.literal('scripted'),
+  script: z.string().regex(SCRIPT_NAME, 'must be a script name: letters, digits, _ and -, without .json'),
+});
+const ProviderSettings = z.discriminatedUnion('provider', [OpenAISettings, ScriptedSettings], {
+  error: 'modelSettings.provider must be "openai-compatible" or "scripted" (or absent for the service\'s default endpoint)',
+});
+
+export const notConfigured = (message: string, details?: unknown) => new AppError(422, 'not_configured', message, details);
+
+const HOW_TO =
+  'set AGENTBASE_LLM_BASE_URL (and AGENTBASE_LLM_API_KEY) on the service, or give the agent modelSettings ' +
+  '{"provider": "openai-compatible", "baseUrl": "…", "apiKeySecret": "…"} or {"provider": "scripted", "script": "…"} and publish a version';
+
+export async function providerForAgent(
+  deps: RuntimeDeps,
+  orgId: string,
+  agentSlug: string,
+  modelSettings: Record<string, unknown>,
+  model: string,
+): Promise<ResolvedProvider> {
+  if (modelSettings.provider === undefined) {
+    const llm = deps.config.llm;
+    if (!llm) throw notConfigured(`agent ${agentSlug} has no model endpoint: ${HOW_TO}`);
+    return {
+      provider: new OpenAICompatibleProvider({ baseUrl: llm.baseUrl, apiKey: llm.apiKey, model }),
+      label: 'openai-compatible',
+      endpoint: withoutCredentials(llm.baseUrl),
+    };
+  }
+  const parsed = ProviderSettings.safeParse(modelSettings);
+  if (!parsed.success) {
+    const i = parsed.error.issues[0]!;
+    const path = ['modelSettings', ...i.path.map(String)].join('.');
+    throw notConfigured(`agent ${agentSlug}: ${path}: ${i.message}`, { field: path });
+  }
+  const s = parsed.data;
+  if (s.provider === 'scripted') return { provider: await loadScript(deps, s.script), label: 'scripted', endpoint: `script:${s.script}` };
+
+  await checkEgress(deps, s.baseUrl, agentSlug);
+  let apiKey: string | undefined;
+  if (s.apiKeySecret) {
+    try {
+      apiKey = (await resolveSecrets(deps.db, deps.keys, orgId, [s.apiKeySecret])).get(s.apiKeySecret);
+    } catch (err) {
+      if (err instanceof AppError && err.status === 404) {
+        throw notConfigured(`agent ${agentSlug}: modelSettings.apiKeySecret names the secret ${s.apiKeySecret}, which is not stored; create it with POST /v1/secrets`, {
+          field: 'modelSettings.apiKeySecret',
+        });
+      }
+      throw err;
+    }
+  }
+  return {
+    provider: new OpenAICompatibleProvider({ baseUrl: s.baseUrl, apiKey, model, timeoutMs: s.timeoutMs }),
+    label: 'openai-compatible',
+    endpoint: withoutCredentials(s.baseUrl),
+  };
+}
+
+/** The endpoint as spans record it: a URL's user:password part is a credential. */
+function withoutCredentials(url: string): string {
+  const u = new URL(url);
+  u.username = '';
+  u.password = '';
+  return u.toString();
+}
+
+async function checkEgress(deps: RuntimeDeps, baseUrl: string, agentSlug: string): Promise<void> {
+  try {
+    await resolveEgress(new URL(baseUrl), { allowPrivate: deps.config.egressAllowPrivate });
+  } catch (err) {
+    if (err instanceof EgressRefusedError) {
+      throw notConfigured(`agent ${agentSlug}: modelSettings.baseUrl cannot be used: ${err.message}`, { field: 'modelSettings.baseUrl', reason: err.reason });
+    }
+    throw err;
+  }
+}
+
+/** A fresh replay of the script for each run, so every run starts at its first turn. */
+async function loadScript(deps: RuntimeDeps, name: string): Promise<ScriptedProvider> {
+  const dir = deps.config.scriptsDir;
+  if (!dir) throw notConfigured(`the agent runs the script ${name}, but the service has no scripts folder: set AGENTBASE_SCRIPTS_DIR`);
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(join(dir, `${name}.json`), 'utf8'));
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const why = e.code === 'ENOENT' ? 'there is no such file' : e instanceof SyntaxError ? `it is not JSON (${e.message})` : e.message;
+    throw notConfigured(`cannot read the script ${name}.json in AGENTBASE_SCRIPTS_DIR: ${why}`, { script: name });
+  }
+  try {
+    return new ScriptedProvider(json as Script, `script ${name}`);
+  } catch (err) {
+    if (err instanceof ProviderError) throw notConfigured(err.message, { script: name });
+    throw err;
+  }
+}
