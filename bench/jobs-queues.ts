@@ -31,15 +31,21 @@ export interface QueueOptions {
 
 const TASK = 'bench.noop';
 
-/** Ours: enqueueManyIn (one statement) per batch; Worker claims through jobs_claim, completes one by one. */
-export function ourQueue(o: QueueOptions & { admin: Database; orgId: string; pollIntervalMs: number; label?: string }): QueueUnderTest {
+/**
+ * Ours: enqueueManyIn (one statement) per batch; the Worker claims through jobs_claim up to concurrency + prefetch
+ * jobs at a time and records outcomes in batches (jobs_complete_many). prefetch undefined: the Worker's default.
+ */
+export function ourQueue(o: QueueOptions & {
+  admin: Database; orgId: string; pollIntervalMs: number; prefetch?: number; outcomeDelayMs?: number; label?: string;
+}): QueueUnderTest {
   // Its own pool, as large as the others' (the claim loop plus up to `concurrency` completions).
   const db = createDatabase(createPgDriver({ connectionString: o.url, max: o.concurrency + 1 }));
   let worker: Worker | null = null;
   const errors: unknown[] = [];
   return {
     name: o.label ?? 'agentbase (ours)',
-    settings: `Worker concurrency ${o.concurrency}, pollIntervalMs ${o.pollIntervalMs} (polling only, no LISTEN), default lease 30 s; `
+    settings: `Worker concurrency ${o.concurrency}, prefetch ${o.prefetch ?? 'default (100)'}, `
+      + `outcomeDelayMs ${o.outcomeDelayMs ?? 'default (2)'}, pollIntervalMs ${o.pollIntervalMs} (polling only, no LISTEN), default lease 30 s; `
       + `pool of ${o.concurrency + 1} connections; enqueue: enqueueManyIn, one statement per batch`,
     async enqueueBulk(first, count, batch) {
       for (let s = first; s < first + count; s += batch) {
@@ -53,6 +59,8 @@ export function ourQueue(o: QueueOptions & { admin: Database; orgId: string; pol
     async start(onJob) {
       worker = new Worker({
         db, concurrency: o.concurrency, pollIntervalMs: o.pollIntervalMs,
+        ...(o.prefetch === undefined ? {} : { prefetch: o.prefetch }),
+        ...(o.outcomeDelayMs === undefined ? {} : { outcomeDelayMs: o.outcomeDelayMs }),
         handlers: { [TASK]: (job) => onJob((job.payload as { i: number }).i) },
         onError: (err) => errors.push(err),
       });

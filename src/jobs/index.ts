@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { JobsDeps } from './deps.js';
 import { jobRoutes } from './routes/jobs-routes.js';
+import { scheduleRoutes } from './routes/schedules-routes.js';
 
 /**
  * Terminology:
@@ -15,11 +16,19 @@ import { jobRoutes } from './routes/jobs-routes.js';
  *                lease so a late outcome of a superseded attempt is refused.
  * - dead letter: a job whose attempts reached max_attempts (or that failed permanently)
  *                becomes `dead` and stays there, with its last error, until it is redriven.
+ * - prefetch:    jobs a worker claimed ahead of free slots and holds, leased, in a local
+ *                buffer; given back when the worker stops, dropped if their lease is lost.
+ * - outcome:     a finished attempt's result or error; a worker records them in batches,
+ *                so one is durable a few milliseconds after its handler returns.
+ * - schedule:    a cron expression (5 fields, in a time zone) that enqueues one job per
+ *                slot; the scheduler step runs due schedules, once per slot across processes.
+ * - retention:   succeeded and cancelled jobs are deleted some days after they finished
+ *                (pruneFinishedJobs); dead ones stay until redriven unless told otherwise.
  *
  * Hand-written rather than pg-boss or graphile-worker: those own their schema and
  * roles, and read every tenant's rows as one role; here the table is a tenant table
  * under forced RLS, and the worker reaches across tenants only through the narrow
- * SECURITY DEFINER functions of migration 0009 (see the comments there).
+ * SECURITY DEFINER functions of migrations 0009 and 0012 (see the comments there).
  */
 
 export type { JobsDeps } from './deps.js';
@@ -27,12 +36,20 @@ export { JOB_STATUSES, type JobStatus, type EnqueueInput } from './jobs-schemas.
 export type { JobRow, JobFilter } from './jobs-repo.js';
 export { enqueue, enqueueIn, enqueueManyIn, getJob, listJobs, cancelJob, redriveJob, type Enqueued } from './jobs-service.js';
 export {
-  claimJobs, heartbeatJobs, completeJob, failJob, releaseJobs, reclaimExpiredJobs, type ClaimedJob, type Lease,
+  claimJobs, heartbeatJobs, completeJob, failJob, recordOutcomes, releaseJobs, reclaimExpiredJobs, type ClaimedJob, type Lease, type Outcome,
 } from './lease-repo.js';
-export { Worker, PermanentJobError, exponentialBackoff, errorText, type JobHandler, type JobContext, type WorkerOptions } from './worker.js';
+export { Worker, type JobHandler, type JobContext, type WorkerOptions } from './worker.js';
+export { PermanentJobError, exponentialBackoff, errorText } from './retry-policy.js';
+export type { ScheduleRow } from './schedules-repo.js';
+export type { ScheduleInput, SchedulePatch } from './schedules-schemas.js';
+export { createSchedule, listSchedules, getSchedule, updateSchedule, deleteSchedule } from './schedules-service.js';
+export { runDueSchedules, scheduleJobKey, type ScheduleRunReport } from './scheduler.js';
+export { cronProblem, nextCronRun } from './cron.js';
+export { pruneFinishedJobs, type PruneOptions } from './prune.js';
 
 export function jobsRoutes(deps: JobsDeps): FastifyPluginAsync {
   return async (app) => {
     await app.register(jobRoutes(deps));
+    await app.register(scheduleRoutes(deps));
   };
 }

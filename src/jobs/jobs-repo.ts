@@ -134,3 +134,21 @@ export async function redriveJob(sql: Sql, id: string): Promise<JobRow | undefin
   );
   return r.rows[0];
 }
+
+/**
+ * Deletes up to `limit` jobs of one status that finished before `finishedBefore`
+ * (retention). `idBelow` is implied by it for UUIDv7 ids and only lets the
+ * index bound the scan; see prune.ts. Returns how many were deleted.
+ */
+export async function deleteFinishedJobs(
+  sql: Sql, orgId: string, status: 'succeeded' | 'cancelled' | 'dead', finishedBefore: string, idBelow: string, limit: number,
+): Promise<number> {
+  const r = await sql.query(
+    `DELETE FROM background_jobs WHERE id IN (
+       SELECT id FROM background_jobs
+       WHERE org_id = $1 AND status = $2 AND id < $3::uuid AND finished_at < $4::timestamptz
+       LIMIT $5)`,
+    [orgId, status, idBelow, finishedBefore, limit],
+  );
+  return r.rowCount;
+}

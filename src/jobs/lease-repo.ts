@@ -28,15 +28,27 @@ export interface Lease {
   attempts: number;
 }
 
+/**
+ * A lease is acknowledged without waiting for its WAL to reach disk
+ * (synchronous_commit off for this transaction only): a claim lost in a server
+ * crash leaves the job claimable, and the worker that held it then finds the
+ * lease gone at its next heartbeat or outcome (fencing). Delivery stays at
+ * least once; the worker saves a disk flush per claim. Outcomes still commit
+ * synchronously, and their flush makes every earlier claim durable too.
+ */
+const ASYNC_COMMIT = `set_config('synchronous_commit', 'off', true)`;
+
 export async function claimJobs(db: Database, workerId: string, queues: string[] | null, limit: number, leaseMs: number): Promise<ClaimedJob[]> {
   return db.transaction(async (sql) => {
-    const r = await sql.query<ClaimedJob>(
-      `SELECT id, org_id AS "orgId", queue, task, payload, priority, attempts, max_attempts AS "maxAttempts",
-              run_at AS "runAt", locked_until AS "lockedUntil", created_at AS "createdAt"
-       FROM jobs_claim($1, $2::text[], $3, $4)`,
+    // Times travel as epoch milliseconds: a number is cheaper to turn into a Date than timestamp text, per job.
+    const r = await sql.query<Omit<ClaimedJob, 'runAt' | 'lockedUntil' | 'createdAt'> & { runAt: number; lockedUntil: number; createdAt: number }>(
+      `SELECT c.id, c.org_id AS "orgId", c.queue, c.task, c.payload, c.priority, c.attempts, c.max_attempts AS "maxAttempts",
+              (extract(epoch FROM c.run_at) * 1000)::float8 AS "runAt", (extract(epoch FROM c.locked_until) * 1000)::float8 AS "lockedUntil",
+              (extract(epoch FROM c.created_at) * 1000)::float8 AS "createdAt"
+       FROM ${ASYNC_COMMIT} AS async, jobs_claim($1, $2::text[], $3, $4) AS c`,
       [workerId, queues, limit, Math.round(leaseMs)],
     );
-    return r.rows;
+    return r.rows.map((j) => ({ ...j, runAt: new Date(j.runAt), lockedUntil: new Date(j.lockedUntil), createdAt: new Date(j.createdAt) }));
   });
 }
 
@@ -44,7 +56,8 @@ export async function claimJobs(db: Database, workerId: string, queues: string[]
 export async function heartbeatJobs(db: Database, workerId: string, leases: Lease[], leaseMs: number): Promise<Set<string>> {
   if (!leases.length) return new Set();
   return db.transaction(async (sql) => {
-    const r = await sql.query<{ id: string }>(`SELECT id FROM jobs_heartbeat($1, $2::uuid[], $3::int[], $4) AS id`, [
+    // Asynchronous like a claim: a lost extension can only make the lease end sooner (the job runs again).
+    const r = await sql.query<{ id: string }>(`SELECT h.id FROM ${ASYNC_COMMIT} AS async, jobs_heartbeat($1, $2::uuid[], $3::int[], $4) AS h(id)`, [
       workerId, leases.map((l) => l.id), leases.map((l) => l.attempts), Math.round(leaseMs),
     ]);
     return new Set(r.rows.map((x) => x.id));
@@ -86,17 +99,23 @@ export async function recordOutcomes(db: Database, workerId: string, outcomes: O
   if (!outcomes.length) return new Map();
   const done = outcomes.filter((o) => o.ok);
   const failed = outcomes.filter((o) => !o.ok);
+  // One statement either way; a function with nothing to do is left out.
+  const completeParams = [done.map((o) => o.lease.id), done.map((o) => o.lease.attempts), done.map((o) => o.resultJson)];
+  const failParams = [
+    failed.map((o) => o.lease.id), failed.map((o) => o.lease.attempts), failed.map((o) => o.error),
+    failed.map((o) => o.retry), failed.map((o) => Math.max(0, Math.round(o.retryDelayMs))),
+  ];
+  const complete = (n: number) =>
+    `SELECT id, 'succeeded' AS status FROM jobs_complete_many($1, $${n}::uuid[], $${n + 1}::int[], $${n + 2}::jsonb[]) AS id`;
+  const fail = (n: number) =>
+    `SELECT id, status FROM jobs_fail_many($1, $${n}::uuid[], $${n + 1}::int[], $${n + 2}::text[], $${n + 3}::boolean[], $${n + 4}::int[])`;
+  const [text, params] = !failed.length
+    ? [complete(2), [workerId, ...completeParams]]
+    : !done.length
+      ? [fail(2), [workerId, ...failParams]]
+      : [`${complete(2)} UNION ALL ${fail(5)}`, [workerId, ...completeParams, ...failParams]];
   return db.transaction(async (sql) => {
-    const r = await sql.query<{ id: string; status: 'succeeded' | 'failed' | 'dead' }>(
-      `SELECT id, 'succeeded' AS status FROM jobs_complete_many($1, $2::uuid[], $3::int[], $4::jsonb[]) AS id
-       UNION ALL
-       SELECT id, status FROM jobs_fail_many($1, $5::uuid[], $6::int[], $7::text[], $8::boolean[], $9::int[])`,
-      [
-        workerId, done.map((o) => o.lease.id), done.map((o) => o.lease.attempts), done.map((o) => o.resultJson),
-        failed.map((o) => o.lease.id), failed.map((o) => o.lease.attempts), failed.map((o) => o.error),
-        failed.map((o) => o.retry), failed.map((o) => Math.max(0, Math.round(o.retryDelayMs))),
-      ],
-    );
+    const r = await sql.query<{ id: string; status: 'succeeded' | 'failed' | 'dead' }>(text, params);
     return new Map(r.rows.map((x) => [x.id, x.status]));
   });
 }

@@ -14,7 +14,7 @@ beforeAll(async () => {
   t = await createTestApp();
   a = await signupUser(t.app);
   b = await signupUser(t.app);
-  readOnly = bearer((await createKey(t.app, a.auth, { name: 'ro', scopes: ['executions:read'] })).key);
+  readOnly = bearer((await createKey(t.app, a.auth, { name: 'ro', scopes: ['jobs:read'] })).key);
   const deps = { db: t.db };
   for (const [name, queue] of [['j1', 'mail'], ['j2', 'mail'], ['j3', 'reports'], ['j4', 'mail'], ['dead', 'doomed'], ['running', 'busy']]) {
     ids[name!] = (await enqueue(deps, a.orgId, { queue: queue!, task: 'send', payload: { name } })).job.id;
@@ -100,10 +100,10 @@ describe('POST /v1/jobs/:id/cancel', () => {
     expect((await post('/v1/jobs/nope/cancel')).statusCode).toBe(400);
   });
 
-  it('needs executions:write (403 for a read-only key) and is audited', async () => {
+  it('needs jobs:write (403 for a read-only key) and is audited', async () => {
     const res = await post(`/v1/jobs/${ids.j2}/cancel`, readOnly);
     expect(res.statusCode).toBe(403);
-    expect(errorOf(res).code).toBe('forbidden');
+    expect(errorOf(res)).toMatchObject({ code: 'forbidden', details: { permission: 'jobs:write' } });
     const audit = await t.db.admin.query<{ action: string }>(`SELECT action FROM audit_logs WHERE resource_id = $1`, [ids.j1]);
     expect(audit.rows.map((r) => r.action)).toEqual(['job.cancel']);
   });

@@ -31,6 +31,12 @@ function worker(opts: Partial<WorkerOptions> & Pick<WorkerOptions, 'handlers' | 
   return w;
 }
 
+/** Expires a running job's lease and reclaims it in one transaction, so a heartbeat cannot extend it in between. */
+const expireAndReclaim = (id: string) => db.admin.transaction(async (sql) => {
+  await sql.query(`UPDATE background_jobs SET locked_until = now() - interval '1 second' WHERE id = $1`, [id]);
+  return (await sql.query<{ n: number }>(`SELECT jobs_reclaim_expired(1000) AS n`)).rows[0]!.n;
+});
+
 const statusOf = (orgId: string, id: string) => getJob(deps(), orgId, id);
 const reached = (orgId: string, id: string, status: JobRow['status']) =>
   until(async () => {
@@ -80,7 +86,7 @@ describe('Worker', () => {
     const ids = [];
     for (let i = 0; i < 12; i++) ids.push((await enqueue(deps(), a.orgId, { queue: q, task: 'slow' })).job.id);
     worker({
-      queues: [q], concurrency: 3, pollIntervalMs: 60_000, // only the re-poll after a full batch can drain it
+      queues: [q], concurrency: 3, prefetch: 0, pollIntervalMs: 60_000, // only the re-poll after a full batch can drain it
       handlers: {
         slow: async () => {
           peak = Math.max(peak, ++now);
@@ -184,8 +190,7 @@ describe('Worker', () => {
     });
     await reached(a.orgId, job.id, 'running');
     // Simulate the worker stalling past its lease: the lease expires and is reclaimed.
-    await db.admin.query(`UPDATE background_jobs SET locked_until = now() - interval '1 second' WHERE id = $1`, [job.id]);
-    expect(await reclaimExpiredJobs(db)).toBe(1);
+    expect(await expireAndReclaim(job.id)).toBe(1);
     await until(() => aborted, 'the handler to be aborted');
     expect(String(aborted)).toMatch(/lease .* was lost/);
     await until(() => w.active === 0, 'the handler to settle');

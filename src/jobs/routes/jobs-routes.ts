@@ -11,17 +11,13 @@ import { JOB_STATUSES, QueueName } from '../jobs-schemas.js';
 const Cursor = z.object({ id: Uuid });
 const IdParams = z.strictObject({ id: Uuid });
 
-/**
- * Jobs are work done for executions, so they reuse the executions permissions
- * (viewers read, members act) rather than add jobs:* ones every built-in role
- * would have to be granted.
- */
+/** jobs:read and jobs:write (migration 0012): viewers read, members act, as for executions. */
 export function jobRoutes(deps: JobsDeps): FastifyPluginAsync {
   return async (app) => {
     const r = app.withTypeProvider<ZodTypeProvider>();
 
     r.get('/v1/jobs', {
-      config: { permission: 'executions:read' },
+      config: { permission: 'jobs:read' },
       schema: {
         tags: ['jobs'],
         summary: 'Background jobs, newest first',
@@ -35,17 +31,17 @@ export function jobRoutes(deps: JobsDeps): FastifyPluginAsync {
     });
 
     r.get('/v1/jobs/:id', {
-      config: { permission: 'executions:read' },
+      config: { permission: 'jobs:read' },
       schema: { tags: ['jobs'], summary: 'One job: status, attempts, last error and result', params: IdParams },
     }, async (req) => jobs.getJob(deps, principal(req).orgId, req.params.id));
 
     r.post('/v1/jobs/:id/cancel', {
-      config: { permission: 'executions:write' },
+      config: { permission: 'jobs:write' },
       schema: { tags: ['jobs'], summary: 'Cancel a job that has not started (409 otherwise)', params: IdParams },
     }, async (req) => jobs.cancelJob(deps, actor(req), req.params.id));
 
     r.post('/v1/jobs/:id/redrive', {
-      config: { permission: 'executions:write' },
+      config: { permission: 'jobs:write' },
       schema: { tags: ['jobs'], summary: 'Queue a dead job again with its attempts reset (409 if it is not dead)', params: IdParams },
     }, async (req) => jobs.redriveJob(deps, actor(req), req.params.id));
   };
