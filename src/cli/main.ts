@@ -91,12 +91,12 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
 
   program
     .command('partitions')
-    .description('create partitions ahead, drop those past retention and prune old ingestion keys now (the server does this hourly)')
+    .description('create partitions ahead, drop those past retention, prune old ingestion keys and finished jobs now (the server does this hourly)')
     .action(async () => {
       const db = await openDatabase(config());
       try {
         const r = await maintain(db);
-        io.out(`partitions created: ${r.created}, dropped: ${r.dropped}; ingestion keys pruned: ${r.keysPruned}\n`);
+        io.out(`partitions created: ${r.created}, dropped: ${r.dropped}; ingestion keys pruned: ${r.keysPruned}; finished jobs pruned: ${r.jobsPruned}\n`);
       } finally {
         await db.close();
       }

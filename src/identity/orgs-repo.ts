@@ -9,14 +9,16 @@ export interface OrgRow {
   maxAgents: number;
   maxExecutionsPerMonth: number;
   maxTeamMembers: number;
+  /** null: no budget (runs are refused with 402 once the month's cost reaches it) */
+  monthlyCostBudgetUsd: number | null;
   version: number;
   createdAt: Date;
   updatedAt: Date;
 }
 
 const ORG_COLUMNS = `id, name, slug, logo_url AS "logoUrl", settings, max_agents AS "maxAgents",
-  max_executions_per_month AS "maxExecutionsPerMonth", max_team_members AS "maxTeamMembers", version,
-  created_at AS "createdAt", updated_at AS "updatedAt"`;
+  max_executions_per_month AS "maxExecutionsPerMonth", max_team_members AS "maxTeamMembers",
+  monthly_cost_budget_usd::float8 AS "monthlyCostBudgetUsd", version, created_at AS "createdAt", updated_at AS "updatedAt"`;
 
 export async function insertOrg(sql: Sql, o: { id: string; name: string; slug: string }): Promise<OrgRow> {
   const r = await sql.query<OrgRow>(
@@ -38,6 +40,7 @@ export interface OrgPatch {
   maxAgents?: number;
   maxExecutionsPerMonth?: number;
   maxTeamMembers?: number;
+  monthlyCostBudgetUsd?: number | null;
 }
 
 // Allow-list from API field to column: the only identifiers that reach the SQL text.
@@ -48,6 +51,7 @@ const ORG_PATCH_COLUMNS: Record<keyof OrgPatch, string> = {
   maxAgents: 'max_agents',
   maxExecutionsPerMonth: 'max_executions_per_month',
   maxTeamMembers: 'max_team_members',
+  monthlyCostBudgetUsd: 'monthly_cost_budget_usd',
 };
 
 /** Optimistic update: undefined when no row has this id and version. */

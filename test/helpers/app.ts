@@ -1,6 +1,6 @@
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { parseConfig, type Config } from '../../src/config/config.js';
-import { createService } from '../../src/server.js';
+import { createService, type Service } from '../../src/server.js';
 import { freshDatabase, type TestDb } from './db.js';
 
 export const TEST_SECRET = 'test-secret-test-secret-test-secret-0123456789';
@@ -8,6 +8,8 @@ export const TEST_SECRET = 'test-secret-test-secret-test-secret-0123456789';
 export interface TestApp extends TestDb {
   app: FastifyInstance;
   config: Config;
+  /** the service behind app: its runtime and job handlers (tests start their own Worker) */
+  service: Service;
   close(): Promise<void>;
 }
 
@@ -19,6 +21,7 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
     ...t,
     app: svc.app,
     config,
+    service: svc,
     async close() {
       await svc.close();
       await t.drop();

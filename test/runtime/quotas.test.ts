@@ -69,7 +69,12 @@ describe('quotas before a run starts', () => {
     // 100,000 prompt tokens of gpt-4o-mini cost $0.015, over a $0.01 budget.
     rt.scripts.write('costly', [{ content: 'expensive', usage: { promptTokens: 100_000, completionTokens: 0 } }]);
     const agent = await scriptedAgent(rt.t, owner.auth, 'costly');
-    await rt.t.db.admin.query(`UPDATE organizations SET monthly_cost_budget_usd = 0.01 WHERE id = $1`, [owner.orgId]);
+    const setBudget = async (usd: number | null) => {
+      const org = ok(await call(rt.t, 'GET', '/v1/org', owner.auth));
+      const patched = ok(await call(rt.t, 'PATCH', '/v1/org', owner.auth, { version: org.version, monthlyCostBudgetUsd: usd }));
+      expect(patched.monthlyCostBudgetUsd).toBe(usd);
+    };
+    await setBudget(0.01);
     ok(await runAgent(rt.t, owner.auth, agent.id, { input: 'spend' }));
 
     const before = await rowCounts(rt.t);
@@ -83,7 +88,7 @@ describe('quotas before a run starts', () => {
     expect(err.details.spentUsd).toBeGreaterThanOrEqual(0.015);
     expect(await rowCounts(rt.t)).toEqual(before);
 
-    await rt.t.db.admin.query(`UPDATE organizations SET monthly_cost_budget_usd = NULL WHERE id = $1`, [owner.orgId]);
+    await setBudget(null);
     expect((await runAgent(rt.t, owner.auth, agent.id, { input: 'ok now' })).statusCode).toBe(200);
   });
 });

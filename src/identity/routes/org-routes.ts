@@ -33,6 +33,8 @@ export function orgRoutes(deps: IdentityDeps): FastifyPluginAsync {
           maxAgents: z.number().int().min(0).max(1_000_000).optional(),
           maxExecutionsPerMonth: z.number().int().min(0).max(2_000_000_000).optional(),
           maxTeamMembers: z.number().int().min(1).max(100_000).optional(),
+          monthlyCostBudgetUsd: z.number().min(0).max(9_999_999_999).nullable().optional()
+            .describe('USD per calendar month (UTC); agent runs are refused with 402 once reached; null removes the budget'),
         }),
       },
     }, async (req) => {

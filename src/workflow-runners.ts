@@ -1,0 +1,87 @@
+/**
+ * How workflow steps reach the agent runtime. Workflows only know the runner
+ * shapes they declare (src/workflows/deps.ts); the runtime knows nothing of
+ * workflows. This file, at the composition root, joins the two.
+ */
+import type { Actor } from './audit/index.js';
+import { cancelExecution, loadAgentTools, runNow, type RunInput, type RuntimeDeps } from './runtime/index.js';
+import type { AgentRunner, ToolRunner } from './workflows/index.js';
+
+/** Work a workflow does is done by the system on the organization's behalf. */
+const systemActor = (orgId: string, requestId: string): Actor => ({ orgId, actorType: 'system', userId: null, requestId });
+
+/** A mapped step input is any JSON; an agent takes text or messages. */
+function asRunInput(input: unknown): RunInput {
+  if (typeof input === 'string') return input;
+  if (Array.isArray(input) && input.every((m) => m && typeof m === 'object' && 'role' in m && 'content' in m)) return input as RunInput;
+  return JSON.stringify(input ?? null);
+}
+
+/**
+ * An agent answers text. When the text is a JSON object or array, later steps
+ * can map into it ($.steps.plan.output.items[0]); anything else stays text.
+ */
+function structured(text: string): unknown {
+  const t = text.trim();
+  if (!(t.startsWith('{') || t.startsWith('['))) return text;
+  try {
+    return JSON.parse(t) as unknown;
+  } catch {
+    return text;
+  }
+}
+
+export function agentRunner(runtime: RuntimeDeps): AgentRunner {
+  return async (orgId, req) => {
+    const actor = systemActor(orgId, `workflow:${req.parentWorkflowRunId}:${req.stepKey}`.slice(0, 100));
+    let executionId: string | null = null;
+    // The step's timeout or a lost job lease aborts the signal: cancel the
+    // execution so the loop stops at its next step and the record says why.
+    const onAbort = () => {
+      if (executionId) cancelExecution(runtime, actor, executionId).catch(() => {});
+    };
+    req.signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      const r = await runNow(
+        runtime,
+        actor,
+        { agentId: req.agentId, version: req.version, input: asRunInput(req.input), mode: 'sync', requestId: actor.requestId ?? undefined },
+        { onCreated: (id) => { executionId = id; } },
+      );
+      const o = r.outcome;
+      return {
+        executionId: r.executionId,
+        status: r.status,
+        output: o.status === 'completed' ? structured(o.output) : null,
+        error: r.status === 'completed' ? null : o.status === 'completed' ? `the execution was ${r.status}` : o.errorMessage,
+      };
+    } finally {
+      req.signal.removeEventListener('abort', onAbort);
+    }
+  };
+}
+
+export function toolRunner(runtime: RuntimeDeps): ToolRunner {
+  return async (orgId, req) => {
+    const loaded = await runtime.db.tenant(orgId, (sql) =>
+      loadAgentTools(sql, orgId, [req.tool], { keys: runtime.keys, egress: { allowPrivate: runtime.config.egressAllowPrivate } }),
+    );
+    const tool = loaded.tools[0];
+    if (!tool) {
+      const why = loaded.inactive.length ? 'is switched off' : 'does not exist';
+      return { output: { error: `tool ${req.tool} ${why}` }, isError: true };
+    }
+    const args = req.args && typeof req.args === 'object' && !Array.isArray(req.args) ? (req.args as Record<string, unknown>) : {};
+    const outcome = await tool.run(args, {
+      orgId,
+      agentId: '',
+      executionId: req.parentWorkflowRunId,
+      sessionId: undefined,
+      depth: 0,
+      callPath: [],
+      signal: req.signal,
+      tenant: (fn) => runtime.db.tenant(orgId, fn),
+    });
+    return { output: outcome.output, isError: outcome.isError, details: outcome.details };
+  };
+}
