@@ -86,7 +86,6 @@ function startWorker(svc: Service, config: Config, logger: Logger): Worker {
   return worker;
 }
 
-/** `agentbase start`: open, migrate, keep partitions ahead, serve until closed. */
 /** Periodic upkeep: partitions ahead and past retention, ingestion keys past their items' retention, finished jobs past theirs. */
 export async function maintain(
   db: Database,
@@ -96,6 +95,7 @@ export async function maintain(
   return { ...p, keysPruned: await pruneIngestKeys(db, now), jobsPruned: await pruneFinishedJobs(db, now) };
 }
 
+/** `agentbase start`: open, migrate, keep partitions ahead, run the worker, serve until closed. */
 export async function startServer(config: Config, logger: Logger): Promise<Service & { url: string }> {
   const db = await openDatabase(config, (err) => {
     logger.fatal({ err }, 'lost the data folder lock; stopping so two processes never write it');

@@ -42,11 +42,19 @@ export function agentRunner(runtime: RuntimeDeps): AgentRunner {
     };
     req.signal.addEventListener('abort', onAbort, { once: true });
     try {
+      // Aborted before the run began (the lease was lost while waiting): start nothing.
+      req.signal.throwIfAborted();
       const r = await runNow(
         runtime,
         actor,
         { agentId: req.agentId, version: req.version, input: asRunInput(req.input), mode: 'sync', requestId: actor.requestId ?? undefined },
-        { onCreated: (id) => { executionId = id; } },
+        {
+          onCreated: (id) => {
+            executionId = id;
+            // An abort that came while the run was being prepared had no execution to cancel yet.
+            if (req.signal.aborted) onAbort();
+          },
+        },
       );
       const o = r.outcome;
       return {
