@@ -30,6 +30,12 @@ BEGIN
   END LOOP;
   RETURN created;
 END $$;
+-- Partition DDL is the owner's: maintenance calls these as the owner (src/db/partitions.ts)
+-- and no other role needs them. A new function is executable by PUBLIC unless taken back;
+-- 0001 and 0008 left that default on theirs, so it is taken back from all of them here.
+REVOKE EXECUTE ON FUNCTION ensure_weekly_partitions(regclass, timestamptz, integer),
+  ensure_monthly_partitions(regclass, timestamptz, integer), ensure_daily_partitions(regclass, timestamptz, integer),
+  drop_partitions_before(regclass, timestamptz) FROM PUBLIC;
 
 -- --------------------------------------------------------------------- quotas
 -- max_executions_per_month is already on organizations (0002). NULL budget: none.

@@ -8,11 +8,13 @@
 -- jobs_complete and jobs_fail: an element whose lease (worker, attempt) is no
 -- longer held is skipped, and its id is missing from the answer.
 --
--- They test locked_by and not status: 0009's CHECK makes locked_by non-null
--- exactly while a job is running, so the two say the same, and without
--- "status = 'running'" the planner looks the jobs up by primary key instead of
--- scanning the partial lease index, which holds an entry for every job claimed
--- since the last vacuum (a batch cost twice as much that way).
+-- They test locked_by and locked_until, not status: 0009's CHECK makes a job
+-- running exactly when locked_by and locked_until are both set (locked_by
+-- alone is not enough: the CHECK allows it on a job that is not running), so
+-- the two say the same, and without "status = 'running'" the planner looks
+-- the jobs up by primary key instead of scanning the partial lease index,
+-- which holds an entry for every job claimed since the last vacuum (a batch
+-- cost twice as much that way).
 
 CREATE FUNCTION jobs_complete_many(p_worker text, p_ids uuid[], p_attempts integer[], p_results jsonb[])
 RETURNS SETOF uuid
@@ -27,7 +29,7 @@ BEGIN
   SET status = 'succeeded', result = l.result, finished_at = now(), last_error = NULL,
       locked_by = NULL, locked_until = NULL
   FROM unnest(p_ids, p_attempts, p_results) AS l(id, attempt, result)
-  WHERE j.id = l.id AND j.attempts = l.attempt AND j.locked_by = p_worker
+  WHERE j.id = l.id AND j.attempts = l.attempt AND j.locked_by = p_worker AND j.locked_until IS NOT NULL
   RETURNING j.id;
 END $$;
 
@@ -54,7 +56,7 @@ BEGIN
       last_error = left(coalesce(l.error, 'failed without a message'), 4000),
       locked_by = NULL, locked_until = NULL
   FROM unnest(p_ids, p_attempts, p_errors, p_retry, p_retry_delay_ms) AS l(id, attempt, error, retry, delay_ms)
-  WHERE j.id = l.id AND j.attempts = l.attempt AND j.locked_by = p_worker
+  WHERE j.id = l.id AND j.attempts = l.attempt AND j.locked_by = p_worker AND j.locked_until IS NOT NULL
   RETURNING j.id, j.status;
 END $$;
 

@@ -135,19 +135,29 @@ export async function redriveJob(sql: Sql, id: string): Promise<JobRow | undefin
   return r.rows[0];
 }
 
+/** Every organization's id (ops_organization_ids, migration 0002): retention visits each under its own RLS. */
+export async function organizationIds(sql: Sql): Promise<string[]> {
+  const r = await sql.query<{ id: string }>(`SELECT ops_organization_ids() AS id`);
+  return r.rows.map((x) => x.id);
+}
+
 /**
  * Deletes up to `limit` jobs of one status that finished before `finishedBefore`
  * (retention). `idBelow` is implied by it for UUIDv7 ids and only lets the
- * index bound the scan; see prune.ts. Returns how many were deleted.
+ * index bound the scan; see prune.ts. A job whose status changed meanwhile (a
+ * dead one redriven) is not deleted. Returns how many were deleted.
  */
 export async function deleteFinishedJobs(
   sql: Sql, orgId: string, status: 'succeeded' | 'cancelled' | 'dead', finishedBefore: string, idBelow: string, limit: number,
 ): Promise<number> {
   const r = await sql.query(
+    // The outer conditions repeat the inner ones: a row changed after the subquery read it (a dead
+    // job redriven meanwhile) is checked again once its lock is had, and kept if it no longer matches.
     `DELETE FROM background_jobs WHERE id IN (
        SELECT id FROM background_jobs
        WHERE org_id = $1 AND status = $2 AND id < $3::uuid AND finished_at < $4::timestamptz
-       LIMIT $5)`,
+       LIMIT $5)
+     AND status = $2 AND finished_at < $4::timestamptz`,
     [orgId, status, idBelow, finishedBefore, limit],
   );
   return r.rowCount;

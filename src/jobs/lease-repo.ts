@@ -38,6 +38,19 @@ export interface Lease {
  */
 const ASYNC_COMMIT = `set_config('synchronous_commit', 'off', true)`;
 
+/**
+ * The statements that change many jobs (heartbeats, outcomes, releases) lock
+ * their rows in the order of the arrays they are given, and one worker's
+ * heartbeat and outcome write can run at once over the same jobs: in id order
+ * they wait for each other instead of deadlocking.
+ */
+const byId = <T extends { lease: Lease } | Lease>(xs: readonly T[]): T[] =>
+  [...xs].sort((a, b) => {
+    const x = 'lease' in a ? a.lease.id : a.id;
+    const y = 'lease' in b ? b.lease.id : b.id;
+    return x < y ? -1 : x > y ? 1 : 0;
+  });
+
 export async function claimJobs(db: Database, workerId: string, queues: string[] | null, limit: number, leaseMs: number): Promise<ClaimedJob[]> {
   return db.transaction(async (sql) => {
     // Times travel as epoch milliseconds: a number is cheaper to turn into a Date than timestamp text, per job.
@@ -53,8 +66,9 @@ export async function claimJobs(db: Database, workerId: string, queues: string[]
 }
 
 /** The ids whose leases were extended; a lease missing from the answer was lost. */
-export async function heartbeatJobs(db: Database, workerId: string, leases: Lease[], leaseMs: number): Promise<Set<string>> {
-  if (!leases.length) return new Set();
+export async function heartbeatJobs(db: Database, workerId: string, held: Lease[], leaseMs: number): Promise<Set<string>> {
+  if (!held.length) return new Set();
+  const leases = byId(held);
   return db.transaction(async (sql) => {
     // Asynchronous like a claim: a lost extension can only make the lease end sooner (the job runs again).
     const r = await sql.query<{ id: string }>(`SELECT h.id FROM ${ASYNC_COMMIT} AS async, jobs_heartbeat($1, $2::uuid[], $3::int[], $4) AS h(id)`, [
@@ -97,8 +111,9 @@ export type Outcome =
  */
 export async function recordOutcomes(db: Database, workerId: string, outcomes: Outcome[]): Promise<Map<string, 'succeeded' | 'failed' | 'dead'>> {
   if (!outcomes.length) return new Map();
-  const done = outcomes.filter((o) => o.ok);
-  const failed = outcomes.filter((o) => !o.ok);
+  const sorted = byId(outcomes);
+  const done = sorted.filter((o) => o.ok);
+  const failed = sorted.filter((o) => !o.ok);
   // One statement either way; a function with nothing to do is left out.
   const completeParams = [done.map((o) => o.lease.id), done.map((o) => o.lease.attempts), done.map((o) => o.resultJson)];
   const failParams = [
@@ -121,8 +136,9 @@ export async function recordOutcomes(db: Database, workerId: string, outcomes: O
 }
 
 /** Hands leases back (the job is queued again, the attempt not counted); returns the ids released. */
-export async function releaseJobs(db: Database, workerId: string, leases: Lease[]): Promise<string[]> {
-  if (!leases.length) return [];
+export async function releaseJobs(db: Database, workerId: string, held: Lease[]): Promise<string[]> {
+  if (!held.length) return [];
+  const leases = byId(held);
   return db.transaction(async (sql) => {
     const r = await sql.query<{ id: string }>(`SELECT id FROM jobs_release($1, $2::uuid[], $3::int[]) AS id`, [
       workerId, leases.map((l) => l.id), leases.map((l) => l.attempts),

@@ -1,7 +1,14 @@
-import type { Database } from '../db/index.js';
+import { pgErrorCode, type Database } from '../db/index.js';
 import * as leaseRepo from './lease-repo.js';
 import type { Lease, Outcome } from './lease-repo.js';
 import { errorText } from './retry-policy.js';
+
+/**
+ * SQLSTATE class 22 (data exception): a value the statement could not take,
+ * such as a result jsonb refuses (22P05, \u0000). Only these are the batch's
+ * own fault; anything else would fail any batch.
+ */
+const isDataError = (err: unknown): boolean => pgErrorCode(err)?.startsWith('22') ?? false;
 
 export type RecordedStatus = 'succeeded' | 'failed' | 'dead';
 
@@ -63,10 +70,42 @@ export class OutcomeBatcher {
     return true;
   }
 
-  /** Writes everything queued now and resolves when every outcome is settled. */
-  async flush(): Promise<void> {
+  /**
+   * Writes everything queued now and resolves when every outcome is settled,
+   * or, given a timeout, after that long at the latest: then the outcomes not
+   * written yet are given up (settled as not recorded; their leases expire and
+   * the jobs run again) and a write in flight is left to finish on its own.
+   * True when everything was settled in time.
+   */
+  async flush(timeoutMs?: number): Promise<boolean> {
     this.start();
-    while (this.writing) await this.writing;
+    if (timeoutMs === undefined) {
+      while (this.writing) await this.writing;
+      return true;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), Math.max(0, timeoutMs));
+    });
+    try {
+      while (this.writing) {
+        if ((await Promise.race([this.writing.then(() => 'written' as const), timedOut])) === 'timeout') {
+          this.giveUp();
+          return false;
+        }
+      }
+      return true;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Settles every queued outcome as not recorded (the write in flight, if any, still settles its own). */
+  private giveUp(): void {
+    const left = this.queued.splice(0);
+    if (!left.length) return;
+    this.o.onError(new Error(`${left.length} outcomes were not recorded before the worker stopped; their jobs will run again`), { operation: 'flush' });
+    for (const x of left) this.o.onSettled(x.lease, null);
   }
 
   private start(): void {
@@ -100,9 +139,19 @@ export class OutcomeBatcher {
     try {
       statuses = await leaseRepo.recordOutcomes(this.o.db, this.o.workerId, batch);
     } catch (err) {
+      if (!isDataError(err)) {
+        // The database, the connection or a lock, not the data: nothing was recorded, and the
+        // leases expire and the jobs run again (at least once). Turning these into failures would
+        // spend attempts, and dead-letter jobs that did nothing wrong, whenever the database blips.
+        this.o.onError(err, { operation: 'record' });
+        for (const x of batch) this.settle(x.lease, null);
+        return;
+      }
       if (batch.length === 1) return this.writeAlone(batch[0]!, err);
-      // One bad element (a result jsonb refuses) fails the whole statement: one at a time, it fails alone.
-      for (const x of batch) await this.write([x]);
+      // A bad element (a result jsonb refuses) fails the whole statement: halves until it is alone.
+      const half = Math.ceil(batch.length / 2);
+      await this.write(batch.slice(0, half));
+      await this.write(batch.slice(half));
       return;
     }
     for (const x of batch) this.settle(x.lease, statuses.get(x.lease.id) ?? null);
@@ -114,7 +163,7 @@ export class OutcomeBatcher {
     this.o.onSettled(lease, status);
   }
 
-  /** An outcome that could not be written on its own. */
+  /** An outcome whose data could not be written (a data error on its own). */
   private async writeAlone(x: Outcome, err: unknown): Promise<void> {
     if (x.ok) {
       // The result could not be stored (jsonb refuses \u0000, for one): record the attempt as failed instead of

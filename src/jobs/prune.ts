@@ -44,8 +44,7 @@ export async function pruneFinishedJobs(db: Database, now = new Date(), olderTha
   ];
   if (dead !== null) rules.push({ status: 'dead', before: new Date(now.getTime() - dead * DAY_MS) });
 
-  const orgs = await db.transaction(async (sql) =>
-    (await sql.query<{ id: string }>(`SELECT ops_organization_ids() AS id`)).rows.map((r) => r.id));
+  const orgs = await db.transaction((sql) => repo.organizationIds(sql));
   let deleted = 0;
   for (const orgId of orgs) {
     for (const rule of rules) {

@@ -54,9 +54,10 @@ function runOne(db: Database, d: DueSchedule, now: Date): Promise<boolean> {
     const s = await repo.lockDueSchedule(sql, d.orgId, d.id, d.nextRunAt);
     if (!s) return false;
     const slot = s.nextRunAt;
+    // runAt: the slot, not the database's now(): a scheduler whose clock runs ahead must not start a job early.
     const { job } = await enqueueIn(sql, {
       queue: s.queue, task: s.task, payload: s.payload, priority: s.priority, maxAttempts: s.maxAttempts,
-      idempotencyKey: scheduleJobKey(s.id, slot),
+      idempotencyKey: scheduleJobKey(s.id, slot), runAt: slot,
     });
     const nextRunAt = nextCronRun(s.cron, s.timezone, now > slot ? now : slot);
     await repo.advanceSchedule(sql, d.orgId, s.id, { nextRunAt, lastRunAt: slot, lastJobId: job.id });

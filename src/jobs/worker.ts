@@ -77,7 +77,8 @@ function abort(h: Held, reason: Error): void {
  * (OutcomeBatcher). A handler's outcome is therefore durable only at the next
  * write after it returns, a few milliseconds later; a crash before it runs the
  * job again, which the at-least-once contract already allows. stop() writes
- * every pending outcome before it resolves.
+ * every pending outcome before it resolves, unless the database does not take
+ * them within its timeout.
  */
 export class Worker {
   readonly id: string;
@@ -168,8 +169,10 @@ export class Worker {
 
   /**
    * Stops claiming and gives back the prefetched jobs at once; waits up to
-   * timeoutMs for running handlers and records their outcomes; then gives back
-   * (makes claimable again) the jobs still running and aborts their signals.
+   * timeoutMs for running handlers; records their outcomes, for up to
+   * timeoutMs more (outcomes not recorded by then are given up: their leases
+   * expire and the jobs run again); then gives back (makes claimable again)
+   * the jobs still running and aborts their signals.
    */
   stop(opts: { timeoutMs?: number } = {}): Promise<{ released: number }> {
     if (this.state === 'new') this.state = 'stopped';
@@ -193,11 +196,14 @@ export class Worker {
       }),
     ]);
     clearTimeout(timer);
-    await this.outcomes.flush();
+    // Recording is bounded too: a database that does not answer must not hold stop() forever. What is
+    // not recorded by then is given up; the leases expire and those jobs run again (at least once).
+    const recordBy = Date.now() + timeoutMs;
+    await this.outcomes.flush(timeoutMs);
     const left = [...this.held.values()].filter((h) => h.phase === 'running' && !h.gone);
     released += await this.release(left);
     for (const h of left) abort(h, new Error(`worker ${this.id} stopped and gave the job back`));
-    await this.outcomes.flush(); // of handlers that finished while the rest was given back
+    await this.outcomes.flush(recordBy - Date.now()); // of handlers that finished while the rest was given back
     await this.scheduling;
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     this.state = 'stopped';

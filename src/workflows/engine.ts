@@ -15,6 +15,7 @@ import { isUuid, membersWithRole } from './refs.js';
 import * as runs from './runs-repo.js';
 import type { RunRef } from './runs-repo.js';
 import * as stepRuns from './step-runs-repo.js';
+import * as workflows from './workflows-repo.js';
 
 /**
  * The engine: one job per step attempt. A step job runs in three parts:
@@ -35,35 +36,57 @@ import * as stepRuns from './step-runs-repo.js';
  * once). A crash after 3 leaves the job unacknowledged; its next delivery
  * finds the step completed and does nothing, so no completed step runs twice.
  *
+ * A job belongs to one attempt. Its payload names the attempt it was enqueued
+ * for, and begin lets it proceed only while that is still the step's business:
+ * a pending step only with the job of its next attempt (attempts + 1), a
+ * running step only with the job that started it (job_id). Any other delivery
+ * — an earlier attempt's job redelivered after the retry was enqueued, say —
+ * is superseded and does nothing, so one step never runs two attempts at once.
+ *
  * Two deliveries of one job at once (a lease expired while its worker still
  * ran) serialize on the run's row lock; the later one starts attempt n + 1,
  * and finish accepts only the attempt the step run records, so the earlier
  * attempt's result is discarded. Duplicate jobs for one attempt cannot exist:
  * the idempotency key names (run, step, attempt), and the step run's unique
  * key refuses a second row.
+ *
+ * A step job whose own attempts run out (begin or finish kept failing: the
+ * database away, a definition gone) fails the run, so no run waits forever on
+ * a dead job.
  */
 
-// An attempt cut short by a crash counts as an attempt; a step may be started
-// this many times beyond its retries before it is failed as "never finishes".
+// A step job delivered again while its attempt is still running was cut short
+// (its worker died, lost the lease, or failed before recording): the step is
+// started again, at most this many times per job, then failed as "never
+// finishes". Counted by the job's attempt number, which a job given back at
+// shutdown keeps: a graceful restart is not an interruption.
 const INTERRUPTED_STARTS = 2;
 
 const Payload = z.object({
   runId: z.uuid(),
   startedAt: z.iso.datetime({ offset: true }),
   stepKey: z.string().min(1).max(100),
+  /** the step attempt the job was enqueued for; absent in jobs enqueued before it was recorded */
+  attempt: z.number().int().min(1).optional(),
 });
 
-function payloadOf(job: ClaimedJob): { ref: RunRef; key: string } {
+interface StepJob {
+  ref: RunRef;
+  key: string;
+  attempt: number | undefined;
+}
+
+function payloadOf(job: ClaimedJob): StepJob {
   const p = Payload.safeParse(job.payload);
   if (!p.success) throw new PermanentJobError(`job ${job.id} has no valid workflow step payload: ${p.error.message}`);
-  return { ref: { id: p.data.runId, startedAt: new Date(p.data.startedAt) }, key: p.data.stepKey };
+  return { ref: { id: p.data.runId, startedAt: new Date(p.data.startedAt) }, key: p.data.stepKey, attempt: p.data.attempt };
 }
 
 /** The task handlers to give a Worker (task name → handler). */
 export function workflowJobHandlers(deps: WorkflowEngineDeps): Record<string, JobHandler> {
   return {
-    [STEP_TASK]: (job, ctx) => runStepJob(deps, job, ctx),
-    [TIMEOUT_TASK]: (job) => runTimeoutJob(deps, job),
+    [STEP_TASK]: (job, ctx) => failRunWhenSpent(deps, job, ctx, runStepJob),
+    [TIMEOUT_TASK]: (job, ctx) => failRunWhenSpent(deps, job, ctx, runTimeoutJob),
   };
 }
 
@@ -75,9 +98,39 @@ const done = (outcome: string): Plan => ({ kind: 'done', outcome });
 
 type Result = { ok: true; output: unknown; executionId: string | null } | { ok: false; error: string; executionId: string | null };
 
-async function runStepJob(deps: WorkflowEngineDeps, job: ClaimedJob, ctx: JobContext): Promise<unknown> {
-  const { ref, key } = payloadOf(job);
-  const plan = await deps.db.tenant(job.orgId, (sql) => begin(deps, sql, job, ref, key));
+type StepJobHandler = (deps: WorkflowEngineDeps, job: ClaimedJob, ctx: JobContext, sj: StepJob) => Promise<unknown>;
+
+/**
+ * Runs a step or timeout job. When it throws on the job's last attempt (and
+ * not because the worker gave it up), the job is about to be dead-lettered
+ * and nothing would move the run again: the run is failed first, in a
+ * transaction of its own, then the error goes on to the worker.
+ */
+async function failRunWhenSpent(deps: WorkflowEngineDeps, job: ClaimedJob, ctx: JobContext, handler: StepJobHandler): Promise<unknown> {
+  const sj = payloadOf(job);
+  try {
+    return await handler(deps, job, ctx, sj);
+  } catch (err) {
+    const last = job.attempts >= job.maxAttempts || err instanceof PermanentJobError;
+    if (!last || ctx.signal.aborted) throw err;
+    const why = `its job failed ${job.attempts} times, last with: ${errorText(err)}`;
+    try {
+      await deps.db.tenant(job.orgId, async (sql) => {
+        const run = await runs.lockRun(sql, job.orgId, sj.ref);
+        if (!run || runs.FINAL_RUN_STATUSES.has(run.status)) return;
+        const def = (await workflows.runDefinition(sql, job.orgId, run.workflowId, run.workflowVersion))
+          ?? { name: run.workflowId, steps: [], dependencies: {} };
+        await failRun({ deps, sql, orgId: job.orgId, run, def }, sj.key, why);
+      });
+    } catch (again) {
+      throw new Error(`${errorText(err)} (and the run could not be failed: ${errorText(again)})`, { cause: err });
+    }
+    throw err;
+  }
+}
+
+async function runStepJob(deps: WorkflowEngineDeps, job: ClaimedJob, ctx: JobContext, { ref, key, attempt }: StepJob): Promise<unknown> {
+  const plan = await deps.db.tenant(job.orgId, (sql) => begin(deps, sql, job, ref, key, attempt));
   if (plan.kind === 'done') return { step: key, outcome: plan.outcome };
   const result = await call(deps, job.orgId, ref, key, plan, ctx.signal);
   // The worker gave the job back or lost its lease: whoever runs it next records the outcome.
@@ -92,7 +145,7 @@ async function context(c: RunCtx, mappings: unknown[]): Promise<{ input: unknown
   return { input: c.run.input, steps: await stepRuns.stepOutputs(c.sql, c.orgId, refOf(c.run), [...keys]) };
 }
 
-async function begin(deps: WorkflowEngineDeps, sql: Sql, job: ClaimedJob, ref: RunRef, key: string): Promise<Plan> {
+async function begin(deps: WorkflowEngineDeps, sql: Sql, job: ClaimedJob, ref: RunRef, key: string, attempt: number | undefined): Promise<Plan> {
   const run = await runs.lockRun(sql, job.orgId, ref);
   if (!run) return done('the run does not exist');
   if (runs.FINAL_RUN_STATUSES.has(run.status)) return done(`the run is ${run.status}`);
@@ -100,6 +153,11 @@ async function begin(deps: WorkflowEngineDeps, sql: Sql, job: ClaimedJob, ref: R
   const sr = await stepRuns.lockStepRun(sql, job.orgId, ref, key);
   if (!sr) return done('the step run does not exist');
   if (sr.status !== 'pending' && sr.status !== 'running') return done(`the step is ${sr.status}`);
+  // Not this job's attempt (see the top of this file). A job without an attempt predates the field and is let through.
+  if (sr.status === 'pending' && attempt !== undefined && attempt !== sr.attempts + 1) {
+    return done(`superseded: the step waits for attempt ${sr.attempts + 1}, this job is for attempt ${attempt}`);
+  }
+  if (sr.status === 'running' && sr.jobId !== job.id) return done(`superseded: attempt ${sr.attempts} of the step runs under job ${sr.jobId}`);
 
   const dot = key.indexOf('.');
   const parent = findStep(c.def, dot < 0 ? key : key.slice(0, dot));
@@ -110,11 +168,12 @@ async function begin(deps: WorkflowEngineDeps, sql: Sql, job: ClaimedJob, ref: R
   // The agent or tool a call runs: the step's own, or for a fan-out item its fan_out's template.
   const runner: RunnerStep | null = dot >= 0 ? (parent as FanOutStep).step : parent.type === 'agent' || parent.type === 'tool' ? parent : null;
   // Only calls stay "running" across transactions (the other steps finish in this one): still
-  // running here means the attempt's worker died or lost its lease, and the step runs again.
+  // running here, under this job, means its earlier delivery was cut short, and the step runs again.
+  // The job's attempt number counts those deliveries; a job given back at shutdown keeps its number.
   if (sr.status === 'running' && runner) {
-    const allowed = (runner.retries ?? 0) + 1 + INTERRUPTED_STARTS;
-    if (sr.attempts >= allowed) {
-      await failRun(c, key, `started ${sr.attempts} times without finishing; whatever runs it may be crashing`);
+    const interrupted = job.attempts - 1;
+    if (interrupted > INTERRUPTED_STARTS) {
+      await failRun(c, key, `interrupted ${interrupted} times without finishing; whatever runs it may be crashing`);
       return done('failed');
     }
   }
@@ -154,10 +213,15 @@ async function beginWait(c: RunCtx, job: ClaimedJob, step: WaitStep): Promise<Pl
   await stepRuns.startStepRun(c.sql, c.orgId, refOf(c.run), step.key, {
     status: 'waiting', input: null, jobId: job.id, waitingFor: { event: step.event, until: until?.toISOString() ?? null },
   });
-  // An event posted before the run got here is kept on the run; the latest of its name satisfies the step.
-  const early = c.run.events.filter((e) => e.name === step.event).at(-1);
-  if (early) {
-    await completeStep(c, step.key, { output: early });
+  // An event posted before the run got here is kept on the run; the latest of its name satisfies the
+  // step unless a wait step took it already (then the step waits for a new one; earlier events of
+  // that name are older than the one taken, so they are stale).
+  let index = c.run.events.length - 1;
+  while (index >= 0 && c.run.events[index]!.name !== step.event) index--;
+  const early = index < 0 ? undefined : c.run.events[index]!;
+  if (early && !early.consumedBy?.length) {
+    await runs.markEventConsumed(c.sql, c.orgId, refOf(c.run), index, [step.key]);
+    await completeStep(c, step.key, { output: { name: early.name, payload: early.payload, receivedAt: early.receivedAt } });
     return done('completed by an event received earlier');
   }
   if (until) await enqueueTimeout(c, step.key, until);
@@ -301,8 +365,7 @@ async function finish(
 }
 
 /** A wait or approval step still waiting when its time is up fails, and with it the run. */
-async function runTimeoutJob(deps: WorkflowEngineDeps, job: ClaimedJob): Promise<unknown> {
-  const { ref, key } = payloadOf(job);
+async function runTimeoutJob(deps: WorkflowEngineDeps, job: ClaimedJob, _ctx: JobContext, { ref, key }: StepJob): Promise<unknown> {
   return deps.db.tenant(job.orgId, async (sql) => {
     const run = await runs.lockRun(sql, job.orgId, ref);
     if (!run || runs.FINAL_RUN_STATUSES.has(run.status)) return { step: key, outcome: 'the run is over' };

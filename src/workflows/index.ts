@@ -24,9 +24,12 @@ import { workflowRoutes } from './routes/workflows-routes.js';
  *              step after it is scheduled: what makes a completed step never run
  *              twice, whatever crashes (engine.ts).
  * - attempt:   one start of a step run (attempts counts them); failures are
- *              retried up to the step's retries with exponential back-off.
+ *              retried up to the step's retries with exponential back-off, each
+ *              retry a job of its own that runs only that attempt.
  * - event:     a named payload posted to a run; it resumes wait steps parked on
- *              that name, and is kept on the run for wait steps reached later.
+ *              that name, and is kept on the run: one that resumed none is taken
+ *              by the first wait step of that name reached later. Either way it
+ *              is used up (consumedBy): a later wait step waits for a new one.
  * - approval:  a decision by one of an approval step's approvers (listed user ids,
  *              or the members of a role when the step starts); they are notified.
  *              Approve continues the run; reject fails it.

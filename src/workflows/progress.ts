@@ -26,6 +26,8 @@ export interface StepJobPayload {
   /** the run's partition key, ISO 8601 */
   startedAt: string;
   stepKey: string;
+  /** the step attempt a step job is for (engine.ts lets it run only while that is the step's next or current one) */
+  attempt?: number;
 }
 
 /** One run being changed: its locked row, what it executes, and where to write. */
@@ -47,7 +49,9 @@ export async function loadDefinition(sql: Sql, orgId: string, run: RunRow): Prom
 
 export const findStep = (def: Definition, key: string): Step | undefined => def.steps.find((s) => s.key === key);
 
-const jobOf = (run: RunRow, stepKey: string) => ({ runId: run.id, startedAt: new Date(run.startedAt).toISOString(), stepKey });
+const jobOf = (run: RunRow, stepKey: string, attempt?: number): StepJobPayload => ({
+  runId: run.id, startedAt: new Date(run.startedAt).toISOString(), stepKey, ...(attempt === undefined ? {} : { attempt }),
+});
 
 /**
  * Enqueues one job per step key, in the caller's transaction. The idempotency
@@ -58,7 +62,7 @@ export async function enqueueSteps(c: RunCtx, keys: Array<{ key: string; attempt
   await enqueueManyIn(c.sql, keys.map((k) => ({
     queue: queueOf(c.deps),
     task: STEP_TASK,
-    payload: jobOf(c.run, k.key),
+    payload: jobOf(c.run, k.key, k.attempt),
     maxAttempts: STEP_JOB_ATTEMPTS,
     idempotencyKey: `wf:${c.run.id}:${k.key}:${k.attempt}`,
     ...(k.runAt ? { runAt: k.runAt } : {}),

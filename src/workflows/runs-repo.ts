@@ -9,6 +9,8 @@ export interface RunEvent {
   name: string;
   payload: unknown;
   receivedAt: string;
+  /** the wait steps it completed; an event is used up by the first that take it */
+  consumedBy?: string[];
 }
 
 /** A workflow run (a row of workflow_executions). */
@@ -139,6 +141,16 @@ export async function appendRunEvent(sql: Sql, orgId: string, ref: RunRef, event
      SET execution_data = jsonb_set(execution_data, '{events}', coalesce(execution_data -> 'events', '[]') || jsonb_build_array($4::jsonb))
      WHERE org_id = $1 AND id = $2 AND started_at = $3`,
     [orgId, ref.id, ref.startedAt.toISOString(), JSON.stringify(event)],
+  );
+}
+
+/** Records that the event at this position of the run's events completed these wait steps. */
+export async function markEventConsumed(sql: Sql, orgId: string, ref: RunRef, index: number, stepKeys: string[]): Promise<void> {
+  await sql.query(
+    `UPDATE workflow_executions
+     SET execution_data = jsonb_set(execution_data, ARRAY['events', $4::int::text, 'consumedBy'], to_jsonb($5::text[]))
+     WHERE org_id = $1 AND id = $2 AND started_at = $3`,
+    [orgId, ref.id, ref.startedAt.toISOString(), index, stepKeys],
   );
 }
 

@@ -79,9 +79,10 @@ export function cancelRun(deps: WorkflowsDeps, actor: Actor, id: string): Promis
 }
 
 /**
- * Posts an event to a run. It is kept on the run (a wait step reached later
- * still sees it) and completes every wait step parked on it now; what they
- * unblock is scheduled in the same transaction.
+ * Posts an event to a run. It completes every wait step parked on it now
+ * (what they unblock is scheduled in the same transaction) and is kept on the
+ * run; when it completed none, the first wait step of its name reached later
+ * takes it. One event completes one wave of wait steps, never a later one too.
  */
 export function postEvent(
   deps: WorkflowsDeps,
@@ -101,12 +102,13 @@ export function postEvent(
     if (c.run.events.length >= MAX_EVENTS) throw conflict(`workflow execution ${id} already has ${MAX_EVENTS} events, the most one run keeps`);
     const ref = refOf(c.run);
     const event = { name: ev.name, payload: ev.payload ?? null, receivedAt: clock(deps).toISOString() };
-    await runs.appendRunEvent(sql, actor.orgId, ref, event);
     const resumed: string[] = [];
     for (const sr of await stepRuns.lockWaitingForEvent(sql, actor.orgId, ref, ev.name)) {
       await stepRuns.settleStepRun(sql, actor.orgId, ref, sr.stepKey, { status: 'completed', output: event });
       resumed.push(sr.stepKey);
     }
+    // Used up by the steps it resumed: a wait step of that name reached later waits for a new one.
+    await runs.appendRunEvent(sql, actor.orgId, ref, resumed.length ? { ...event, consumedBy: resumed } : event);
     if (resumed.length) await advance(c);
     await appendAudit(sql, actor, {
       action: 'workflow_execution.event', resourceType: 'workflow_execution', resourceId: id, newValues: { name: ev.name, resumed },

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/index.js';
 import { claimJobs, enqueue, getJob, reclaimExpiredJobs, recordOutcomes, type ClaimedJob, type Outcome } from '../../src/jobs/index.js';
+import { OutcomeBatcher, type RecordedStatus } from '../../src/jobs/outcome-batcher.js';
+import { pgErrorCode } from '../../src/db/index.js';
 import { createTestApp, signupUser, type SignedUp, type TestApp } from '../helpers/app.js';
 
 /** Batched outcomes in the database (jobs_complete_many, jobs_fail_many): fenced like their single forms. */
@@ -81,6 +83,17 @@ describe('recordOutcomes', () => {
     expect(await claim('w1', q)).toEqual([]);
   });
 
+  it('records nothing for a job that is not running, even if locked_by still names the worker', async () => {
+    const q = 'b-not-running';
+    await enqueue(deps(), a.orgId, { queue: q, task: 't', maxAttempts: 3 });
+    const [j] = await claim('w1', q);
+    // The CHECK of 0009 allows locked_by on a job that is not running (without locked_until).
+    await db.admin.query(`UPDATE background_jobs SET status = 'failed', locked_until = NULL WHERE id = $1`, [j!.id]);
+    expect((await recordOutcomes(db, 'w1', [done(j!, 'stale')])).size).toBe(0);
+    expect((await recordOutcomes(db, 'w1', [failed(j!, 'stale')])).size).toBe(0);
+    expect(await getJob(deps(), a.orgId, j!.id)).toMatchObject({ status: 'failed', result: null, lastError: null });
+  });
+
   it('the functions refuse arrays of different lengths', async () => {
     await expect(db.transaction((sql) => sql.query(
       `SELECT * FROM jobs_complete_many('w', $1::uuid[], $2::int[], $3::jsonb[])`,
@@ -90,5 +103,56 @@ describe('recordOutcomes', () => {
       `SELECT * FROM jobs_fail_many('w', $1::uuid[], $2::int[], $3::text[], $4::boolean[], $5::int[])`,
       [['00000000-0000-7000-8000-000000000000'], [1], ['e'], [], [0]],
     ))).rejects.toThrow(/one element per job/);
+  });
+});
+
+describe('OutcomeBatcher', () => {
+  function batcher(workerId: string) {
+    const settled = new Map<string, RecordedStatus | null>();
+    const errs: Array<{ err: unknown; operation: string }> = [];
+    const b = new OutcomeBatcher({
+      db, workerId, maxBatch: 100, delayMs: 0, retryDelayMs: () => 0,
+      onError: (err, info) => errs.push({ err, operation: info.operation }),
+      onSettled: (l, status) => settled.set(l.id, status),
+    });
+    return { b, settled, errs };
+  }
+
+  it('isolates a result the database refuses: it becomes a failure, the rest of the batch is recorded as it was', async () => {
+    const q = 'ob-data';
+    for (let i = 0; i < 5; i++) await enqueue(deps(), a.orgId, { queue: q, task: 't', maxAttempts: 2 });
+    const jobs = await claim('wb1', q);
+    const { b, settled, errs } = batcher('wb1');
+    // jsonb refuses \u0000 (SQLSTATE 22P05, a data exception): only that element's fault.
+    const bad: Outcome = { lease: jobs[2]!, ok: true, resultJson: JSON.stringify({ s: 'nul \u0000' }) };
+    for (const o of [done(jobs[0]!, 0), done(jobs[1]!, 1), bad, failed(jobs[3]!, 'boom'), done(jobs[4]!, 4)]) b.add(o);
+    expect(await b.flush()).toBe(true);
+    expect(jobs.map((j) => settled.get(j.id))).toEqual(['succeeded', 'succeeded', 'failed', 'failed', 'succeeded']);
+    expect(await getJob(deps(), a.orgId, jobs[2]!.id)).toMatchObject({ status: 'failed', lastError: expect.stringMatching(/^the handler's result could not be recorded: /) });
+    expect(await getJob(deps(), a.orgId, jobs[4]!.id)).toMatchObject({ status: 'succeeded', result: 4 });
+    expect(errs).toEqual([]);
+  });
+
+  it('an error that is not about the data records nothing: the batch stays leased and no attempt is spent', async () => {
+    const q = 'ob-down';
+    for (let i = 0; i < 3; i++) await enqueue(deps(), a.orgId, { queue: q, task: 't', maxAttempts: 1 });
+    const jobs = await claim('wb2', q);
+    const { b, settled, errs } = batcher('wb2');
+    // The database refuses every batch (here: the privilege is gone; a connection lost or a lock timeout alike).
+    const fn = 'jobs_complete_many(text, uuid[], integer[], jsonb[])';
+    await db.admin.query(`REVOKE EXECUTE ON FUNCTION ${fn} FROM agentbase_app`);
+    try {
+      for (const j of jobs) b.add(done(j, 'fine'));
+      expect(await b.flush()).toBe(true);
+    } finally {
+      await db.admin.query(`GRANT EXECUTE ON FUNCTION ${fn} TO agentbase_app`);
+    }
+    expect(jobs.map((j) => settled.get(j.id))).toEqual([null, null, null]);
+    expect(errs.map((e) => [e.operation, pgErrorCode(e.err)])).toEqual([['record', '42501']]);
+    for (const j of jobs) {
+      expect(await getJob(deps(), a.orgId, j.id)).toMatchObject({ status: 'running', lockedBy: 'wb2', attempts: 1, lastError: null });
+    }
+    // The leases are still this worker's: recording again (the database back) works.
+    expect([...(await recordOutcomes(db, 'wb2', jobs.map((j) => done(j, 'again')))).values()]).toEqual(['succeeded', 'succeeded', 'succeeded']);
   });
 });

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadMigrations, migrate, type Database } from '../../src/db/index.js';
-import { cancelJob, claimJobs, enqueue, failJob, completeJob, pruneFinishedJobs } from '../../src/jobs/index.js';
+import { cancelJob, claimJobs, enqueue, failJob, completeJob, getJob, pruneFinishedJobs } from '../../src/jobs/index.js';
+import { redriveJob } from '../../src/jobs/jobs-repo.js';
 import { createTestApp, signupUser, type SignedUp, type TestApp } from '../helpers/app.js';
-import { freshDatabase } from '../helpers/db.js';
+import { driver, freshDatabase } from '../helpers/db.js';
 import { join } from '../helpers/identity.js';
 
 /** Retention of finished jobs, and the jobs:* permissions of migration 0012. */
@@ -13,6 +14,14 @@ let b: SignedUp;
 let db: Database;
 const deps = () => ({ db });
 const DAY = 86_400_000;
+
+async function until(cond: () => Promise<boolean>, what: string): Promise<void> {
+  const end = Date.now() + 15_000;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
 
 beforeAll(async () => {
   t = await createTestApp();
@@ -73,6 +82,36 @@ describe('pruneFinishedJobs', () => {
     expect(again.created).toBe(true);
     expect(again.job.id).not.toBe(ids.succeeded);
     expect((await enqueue(deps(), a.orgId, { queue: q, task: 't', idempotencyKey: 'queued' })).created).toBe(false);
+  });
+
+  it.skipIf(driver !== 'postgres')('a dead job redriven while the prune reads it is kept (the delete checks again once it has the row)', async () => {
+    const q = 'r-redrive';
+    const ids = await jobsOfEveryStatus(a, q);
+    // The redrive holds the row, uncommitted, while a prune on another connection reaches it.
+    let commit!: () => void;
+    const held = new Promise<void>((r) => {
+      commit = r;
+    });
+    let redriven!: () => void;
+    const isRedriven = new Promise<void>((r) => {
+      redriven = r;
+    });
+    const redrive = db.tenant(a.orgId, async (sql) => {
+      expect(await redriveJob(sql, ids.dead!)).toMatchObject({ status: 'queued' });
+      redriven();
+      await held;
+    });
+    await isRedriven;
+    const other = await t.reopen();
+    const prune = pruneFinishedJobs(other, new Date(Date.now() + 31 * DAY), 365, { deadOlderThanDays: 30 });
+    await until(async () => (await db.admin.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'DELETE FROM background_jobs%'`,
+    )).rows[0]!.n === 1, 'the prune to wait for the redriven row');
+    commit();
+    await redrive;
+    await prune; // other tests' dead jobs may go; this queue's redriven one must not
+    expect(await remaining(q)).toEqual(['succeeded', 'dead', 'failed', 'running', 'cancelled', 'queued']);
+    expect(await getJob(deps(), a.orgId, ids.dead!)).toMatchObject({ status: 'queued', attempts: 0 });
   });
 
   it('refuses a negative retention', async () => {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/index.js';
-import { Worker, listJobs, nextCronRun, runDueSchedules, scheduleJobKey } from '../../src/jobs/index.js';
+import { Worker, claimJobs, listJobs, nextCronRun, runDueSchedules, scheduleJobKey } from '../../src/jobs/index.js';
 import { createTestApp, errorOf, signupUser, type SignedUp, type TestApp } from '../helpers/app.js';
 import { driver } from '../helpers/db.js';
 import { bearer, createKey, type Auth } from '../helpers/identity.js';
@@ -190,6 +190,18 @@ describe('runDueSchedules', () => {
     expect((await jobsOf(s.id)).map((j) => j.key)).toEqual([scheduleJobKey(s.id, new Date(slot)), scheduleJobKey(s.id, at(slot, 5 * 60_000))]);
     const caughtUp = (await req('GET', `/v1/job-schedules/${s.id}`)).json() as Schedule;
     expect(caughtUp.nextRunAt).toBe(nextCronRun('*/5 * * * *', 'UTC', late).toISOString());
+    await req('DELETE', `/v1/job-schedules/${s.id}`);
+  });
+
+  it('a job is not due before its slot, even when the scheduler\'s clock runs ahead of the database\'s', async () => {
+    const s = await create({ name: 'ahead', cron: '0 0 1 1 *', task: 't', queue: 'sched-ahead' });
+    const slot = new Date(s.nextRunAt);
+    expect(slot.getTime()).toBeGreaterThan(Date.now());
+    // The scheduler believes it is past the slot; the database knows it is not.
+    expect((await runDueSchedules(db, at(s.nextRunAt, 1000))).failed).toEqual([]);
+    const [job] = await listJobs({ db }, a.orgId, { queue: 'sched-ahead', limit: 10 });
+    expect(job).toMatchObject({ status: 'queued', runAt: slot });
+    expect(await claimJobs(db, 'w-ahead', ['sched-ahead'], 10, 60_000)).toEqual([]);
     await req('DELETE', `/v1/job-schedules/${s.id}`);
   });
 

@@ -238,6 +238,39 @@ describe('Worker', () => {
     await next.stop();
   });
 
+  it('stop() gives up recording outcomes the database does not take within its timeout; the write finishes later', async () => {
+    const q = 'w-stop-stuck';
+    const { job } = await enqueue(deps(), a.orgId, { queue: q, task: 'gated' });
+    let finish!: () => void;
+    const gate = new Promise<void>((r) => {
+      finish = r;
+    });
+    // Long poll and lease: nothing but the outcome write needs the database once the job runs.
+    const w = worker({ queues: [q], pollIntervalMs: 60_000, leaseMs: 600_000, handlers: { gated: () => gate.then(() => 'late') } });
+    await reached(a.orgId, job.id, 'running');
+    // Another transaction holds the job's row (on PGlite, the one connection): the outcome write waits.
+    let unlock!: () => void;
+    const unlocked = new Promise<void>((r) => {
+      unlock = r;
+    });
+    let locked!: () => void;
+    const isLocked = new Promise<void>((r) => {
+      locked = r;
+    });
+    const holder = db.admin.transaction(async (sql) => {
+      await sql.query(`SELECT id FROM background_jobs WHERE id = $1 FOR UPDATE`, [job.id]);
+      locked();
+      await unlocked;
+    });
+    await isLocked;
+    finish();
+    expect(await w.stop({ timeoutMs: 50 })).toEqual({ released: 0 });
+    unlock();
+    await holder;
+    // Not given back, not failed: the write in flight records it once the row is free (or the lease would expire).
+    expect(await reached(a.orgId, job.id, 'succeeded')).toMatchObject({ attempts: 1, result: 'late' });
+  });
+
   it.skipIf(driver !== 'postgres')('two workers on separate pools process every job exactly once', async () => {
     const q = 'w-exactly-once';
     const n = 300;

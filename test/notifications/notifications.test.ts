@@ -75,9 +75,23 @@ describe('GET /v1/notifications', () => {
     expect(titles(await get('/v1/notifications?unread=true', colleague.auth))).toHaveLength(5);
   });
 
-  it('an API key reads its user\'s notifications, whatever its scopes', async () => {
-    const key = await createKey(t.app, a.auth, { name: 'bot', scopes: ['agents:read'] });
-    expect(titles(await get('/v1/notifications?limit=1', bearer(key.key)))).toEqual(['n5']);
+  it('refuses API keys (403), whatever their scopes: notifications are a signed-in user\'s', async () => {
+    await t.db.tenant(a.orgId, (sql) => notifyIn(sql, a.orgId, [{ userId: a.userId, kind: 'workflow.failed', title: 'fresh' }]));
+    for (const scopes of [['agents:read'], ['*']]) {
+      const key = bearer((await createKey(t.app, a.auth, { name: `bot ${scopes[0]}`, scopes })).key);
+      const n5 = (await get('/v1/notifications')).json().data[0];
+      for (const res of [
+        await get('/v1/notifications', key),
+        await get('/v1/notifications?limit=0', key), // refused before the query is read
+        await post(`/v1/notifications/${n5.id}/read`, key),
+        await post('/v1/notifications/read-all', key),
+      ]) {
+        expect(res.statusCode, res.body).toBe(403);
+        expect(errorOf(res)).toMatchObject({ code: 'forbidden', message: 'notifications are read by a signed-in user, not with an API key' });
+      }
+    }
+    // Nothing was marked read by the refused calls.
+    expect(titles(await get('/v1/notifications?unread=true'))).toEqual(['fresh']);
   });
 });
 

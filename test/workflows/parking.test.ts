@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { errorOf } from '../helpers/app.js';
+import { bearer, createKey } from '../helpers/identity.js';
 import { client, createWorkflow, getRun, ok, runReaches, startRun, stepOf, until } from './fixtures.js';
 import { useEngine } from './harness.js';
 
@@ -48,6 +49,47 @@ describe('wait steps and events', () => {
     expect(stepOf(run, 'go').output).toMatchObject({ name: 'go', payload: 'early' });
   });
 
+  it('one event completes one wave of wait steps: a later wait step of the same name waits for a new one', async () => {
+    const [first] = await h.tools('first');
+    const gate = h.held();
+    h.routes.set(first!, gate.handler);
+    const w = await createWorkflow(h.t, h.a.auth, [
+      { key: 'first', type: 'tool', tool: first },
+      { key: 'go1', type: 'wait', event: 'go', dependsOn: ['first'] },
+      { key: 'go2', type: 'wait', event: 'go', dependsOn: ['go1'] },
+      { key: 'go3', type: 'wait', event: 'go', dependsOn: ['go2'] },
+    ]);
+    const id = (await startRun(h.t, h.a.auth, w.id)).id;
+    await until(async () => gate.reached(), 'the first step to start');
+    // Early: kept, and taken by the first wait step reached; the second waits.
+    expect(ok(await c().post(`/v1/workflow-executions/${id}/events`, h.a.auth, { name: 'go', payload: 'early' })).resumed).toEqual([]);
+    gate.release();
+    const second = await until(async () => {
+      const run = await getRun(h.t, h.a.auth, id);
+      return run.status === 'waiting' && run.steps.some((s: { stepKey: string }) => s.stepKey === 'go2') ? run : null;
+    }, 'the second wait step to park');
+    expect(stepOf(second, 'go1')).toMatchObject({ status: 'completed', output: { name: 'go', payload: 'early' } });
+    expect(stepOf(second, 'go2')).toMatchObject({ status: 'waiting' });
+    expect(second.events).toEqual([expect.objectContaining({ payload: 'early', consumedBy: ['go1'] })]);
+
+    // Posted while parked: it resumes the step parked on it, and not the one reached after that.
+    expect(ok(await c().post(`/v1/workflow-executions/${id}/events`, h.a.auth, { name: 'go', payload: 'second' })).resumed).toEqual(['go2']);
+    const third = await until(async () => {
+      const run = await getRun(h.t, h.a.auth, id);
+      return run.steps.some((s: { stepKey: string; status: string }) => s.stepKey === 'go3' && s.status === 'waiting') ? run : null;
+    }, 'the third wait step to park');
+    expect(third.status).toBe('waiting');
+    expect(stepOf(third, 'go2').output).toMatchObject({ payload: 'second' });
+
+    expect(ok(await c().post(`/v1/workflow-executions/${id}/events`, h.a.auth, { name: 'go', payload: 'third' })).resumed).toEqual(['go3']);
+    const done = await runReaches(h.t, h.a.auth, id, 'completed', 'failed');
+    expect(done.status).toBe('completed');
+    expect(stepOf(done, 'go3').output).toMatchObject({ payload: 'third' });
+    expect(done.events.map((e: { payload: string; consumedBy?: string[] }) => [e.payload, e.consumedBy])).toEqual([
+      ['early', ['go1']], ['second', ['go2']], ['third', ['go3']],
+    ]);
+  });
+
   it('fails a wait step whose event does not come in time', async () => {
     const w = await createWorkflow(h.t, h.a.auth, [{ key: 'w', type: 'wait', event: 'never', timeoutMs: 50 }]);
     const run = await runReaches(h.t, h.a.auth, (await startRun(h.t, h.a.auth, w.id)).id, 'failed', 'completed');
@@ -87,6 +129,26 @@ describe('approval steps', () => {
     expect(stepOf(run, 'after').input).toMatchObject({ approved: true });
     const again = await c().post(`/v1/workflow-executions/${id}/steps/ok/approve`, h.a.auth);
     expect(again.statusCode).toBe(409);
+  });
+
+  it('an API key decides only with workflows:write, whatever its user may do', async () => {
+    const w = await createWorkflow(h.t, h.a.auth, [{ key: 'ok', type: 'approval', approvers: [h.a.userId], message: 'Ship it?' }]);
+    const id = (await startRun(h.t, h.a.auth, w.id)).id;
+    await runReaches(h.t, h.a.auth, id, 'waiting');
+    const reader = await createKey(h.t.app, h.a.auth, { name: 'reader', scopes: ['workflows:read'] });
+    for (const verb of ['approve', 'reject']) {
+      const refused = await c().post(`/v1/workflow-executions/${id}/steps/ok/${verb}`, bearer(reader.key), {});
+      expect(refused.statusCode).toBe(403);
+      expect(errorOf(refused)).toMatchObject({ code: 'forbidden', message: expect.stringMatching(/API key decides approvals only with the workflows:write scope/) });
+    }
+    // Refused before its body is read: the same answer for a body that would be a 400.
+    expect((await c().post(`/v1/workflow-executions/${id}/steps/ok/approve`, bearer(reader.key), { comment: 5 })).statusCode).toBe(403);
+    expect(stepOf(await getRun(h.t, h.a.auth, id), 'ok').status).toBe('waiting');
+
+    const writer = await createKey(h.t.app, h.a.auth, { name: 'writer', scopes: ['workflows:read', 'workflows:write'] });
+    const decided = ok(await c().post(`/v1/workflow-executions/${id}/steps/ok/approve`, bearer(writer.key), { comment: 'via key' }));
+    expect(stepOf(decided, 'ok')).toMatchObject({ status: 'completed', decidedBy: h.a.userId, output: { approved: true, comment: 'via key' } });
+    expect((await runReaches(h.t, h.a.auth, id, 'completed', 'failed')).status).toBe('completed');
   });
 
   it('rejection fails the run; a role names its members as approvers', async () => {

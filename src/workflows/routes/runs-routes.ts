@@ -1,8 +1,8 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { badRequest } from '../../errors.js';
-import { actor, principal } from '../../http/context.js';
+import { AppError, badRequest } from '../../errors.js';
+import { actor, held, principal } from '../../http/context.js';
 import { decodeCursor, page, pageQuery } from '../../http/pagination.js';
 import type { WorkflowsDeps } from '../deps.js';
 import { RUN_STATUSES } from '../runs-repo.js';
@@ -15,9 +15,11 @@ const Decision = z.strictObject({ comment: Text(2000).optional() }).nullish();
 
 /**
  * Runs of workflows ("executions" in the API, like agent executions). Deciding
- * an approval needs only workflows:read: the step's approver list is what
- * authorizes, so a viewer named as approver can decide and a member who is
- * not named cannot.
+ * an approval needs only workflows:read from a signed-in user: the step's
+ * approver list is what authorizes, so a viewer named as approver can decide
+ * and a member who is not named cannot. An API key acts for the user who made
+ * it, and a key scoped to read must not change anything: a key decides only
+ * when it also holds workflows:write (and its user is an approver).
  */
 export function runRoutes(deps: WorkflowsDeps): FastifyPluginAsync {
   return async (app) => {
@@ -76,14 +78,24 @@ export function runRoutes(deps: WorkflowsDeps): FastifyPluginAsync {
       },
     }, async (req) => service.postEvent(deps, actor(req), req.params.id, req.body));
 
+    // Before the body is parsed, like the permission check of app.ts.
+    const keysNeedWrite = async (req: FastifyRequest) => {
+      if (principal(req).kind !== 'user' && !held(req).has('workflows:write')) {
+        throw new AppError(403, 'forbidden', 'an API key decides approvals only with the workflows:write scope (a signed-in approver needs only workflows:read)', {
+          permission: 'workflows:write',
+        });
+      }
+    };
+    const who = 'only its approvers, others 403; an API key also needs workflows:write';
     for (const [verb, approved] of [['approve', true], ['reject', false]] as const) {
       r.post(`/v1/workflow-executions/:id/steps/:key/${verb}`, {
         config: { permission: 'workflows:read' },
+        onRequest: keysNeedWrite,
         schema: {
           tags: ['workflows'],
           summary: approved
-            ? 'Approve a waiting approval step (only its approvers; others 403); the run continues'
-            : 'Reject a waiting approval step (only its approvers; others 403); the run fails',
+            ? `Approve a waiting approval step (${who}); the run continues`
+            : `Reject a waiting approval step (${who}); the run fails`,
           params: StepParams,
           body: Decision,
         },
