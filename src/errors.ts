@@ -30,6 +30,7 @@ export type ErrorCode =
   | 'not_configured'
   | 'provider_error'
   | 'not_ready'
+  | 'unavailable'
   | 'internal';
 
 export interface Issue {

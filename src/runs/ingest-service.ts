@@ -35,6 +35,31 @@ export interface IngestOptions {
    * execution). Throwing rolls the whole batch back.
    */
   within?: (sql: Sql, result: IngestResult) => Promise<void>;
+  /**
+   * Lets items use the reserved clientId prefix `run:` (see RESERVED_CLIENT_ID_PREFIX).
+   * Only the agent runtime sets it, for the executions and spans it records itself.
+   */
+  allowReservedClientIds?: boolean;
+}
+
+/**
+ * clientIds the agent runtime gives its executions (run:<uuid>) and their
+ * spans, messages (run:<uuid>/…). The runtime reads a queued run's input and
+ * limits back from its execution, and prices its calls from its spans, so
+ * nobody else may create, update or add spans to those items: an
+ * executions:write caller could otherwise lift a run's limits or pre-claim
+ * the clientIds of its llm spans (so their tokens and cost are never recorded).
+ */
+export const RESERVED_CLIENT_ID_PREFIX = 'run:';
+
+function reservedProblem(kind: IngestKind, item: { clientId: string; executionClientId?: string | undefined }): string | undefined {
+  if (item.clientId.startsWith(RESERVED_CLIENT_ID_PREFIX)) {
+    return `clientId: the prefix ${RESERVED_CLIENT_ID_PREFIX} is reserved for what the agent runtime records (POST /v1/agents/{id}/executions); use another clientId`;
+  }
+  if (kind === 'span' && item.executionClientId?.startsWith(RESERVED_CLIENT_ID_PREFIX)) {
+    return `executionClientId: ${item.executionClientId} is an execution of the agent runtime, which records its spans itself; spans cannot be added to it`;
+  }
+  return undefined;
 }
 
 export interface ItemResult {
@@ -126,8 +151,8 @@ export async function ingestBatch(deps: RunsDeps, actor: Actor, body: IngestBody
         result.error = issueText(parsed.error);
         return;
       }
-      const item = parsed.data as z.infer<S> & { clientId: string };
-      const problem = check?.(item);
+      const item = parsed.data as z.infer<S> & { clientId: string; executionClientId?: string | undefined };
+      const problem = (opts.allowReservedClientIds ? undefined : reservedProblem(kind, item)) ?? check?.(item);
       if (problem) {
         result.error = problem;
         return;

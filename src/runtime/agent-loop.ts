@@ -6,7 +6,7 @@
  * the model call or tool call in flight (a cancel in this process, or the
  * deadline). Every call is recorded as it completes (run-recorder.ts).
  */
-import { RUN_ERRORS, RunStop, type RunOutcome } from './run-types.js';
+import { RUN_ERRORS, RunStop, type RunEvent, type RunOutcome } from './run-types.js';
 import type { RuntimeDeps } from './deps.js';
 import { ProviderError, type ChatMessage, type ChatResult, type FunctionTool, type ToolCall } from './providers/index.js';
 import type { RunFrame } from './run-frame.js';
@@ -65,12 +65,56 @@ async function checkBeforeStep(deps: RuntimeDeps, frame: RunFrame, step: number)
     return failed(RUN_ERRORS.maxTokens, `the run used ${frame.budget.tokens} tokens, reaching its limit of ${limits.maxTokens} (limits.maxTokens) before it had an answer`);
   }
   if (limits.maxCostUsd !== undefined && frame.budget.costUsd >= limits.maxCostUsd) {
-    return failed(RUN_ERRORS.maxCost, `the run cost $${round(frame.budget.costUsd)}, reaching its limit of $${limits.maxCostUsd} (limits.maxCostUsd) before it had an answer`);
+    const limit = frame.budget.costFromOrgBudget
+      ? `what was left of the organization's monthly cost budget when it started, $${round(limits.maxCostUsd)} (monthlyCostBudgetUsd, PATCH /v1/org)`
+      : `its limit of $${limits.maxCostUsd} (limits.maxCostUsd)`;
+    return failed(RUN_ERRORS.maxCost, `the run cost $${round(frame.budget.costUsd)}, reaching ${limit} before it had an answer`);
   }
   return undefined;
 }
 
 const round = (n: number) => Math.round(n * 1e6) / 1e6;
+
+/**
+ * The completion tokens a model call may use: the version's maxTokens, and
+ * no more than the tree has left of limits.maxTokens (prompt and completion
+ * tokens count against it, so this is an upper bound).
+ */
+export function callMaxTokens(frame: RunFrame): number | undefined {
+  const own = typeof frame.version.maxTokens === 'number' && frame.version.maxTokens > 0 ? frame.version.maxTokens : undefined;
+  const { maxTokens } = frame.budget.limits;
+  if (maxTokens === undefined) return own;
+  const left = Math.max(1, maxTokens - frame.budget.tokens);
+  return own === undefined ? left : Math.min(own, left);
+}
+
+/** How much of a tool's output or arguments a streamed event carries; the span records all of it. */
+export const EVENT_PAYLOAD_CHARS = 16 * 1024;
+
+/** A value as an event shows it: itself when small, else the start of its JSON text. */
+export function eventPayload(v: unknown): unknown {
+  const text = typeof v === 'string' ? v : (JSON.stringify(v) ?? 'null');
+  if (text.length <= EVENT_PAYLOAD_CHARS) return v;
+  return { truncated: true, chars: text.length, preview: text.slice(0, EVENT_PAYLOAD_CHARS) };
+}
+
+/**
+ * Sends an event and waits while the client is behind (event-stream.ts), but
+ * never past the run's own stop: a client that stops reading cannot hold a
+ * run beyond its deadline or a cancel.
+ */
+async function emit(frame: RunFrame, e: RunEvent): Promise<void> {
+  const pending = frame.emit?.(e);
+  if (!(pending instanceof Promise) || frame.signal.aborted) return;
+  await new Promise<void>((resolve) => {
+    const done = () => {
+      frame.signal.removeEventListener('abort', done);
+      resolve();
+    };
+    frame.signal.addEventListener('abort', done, { once: true });
+    pending.then(done, done);
+  });
+}
 
 export async function runLoop(deps: RuntimeDeps, frame: RunFrame): Promise<RunOutcome> {
   const messages = initialMessages(frame);
@@ -79,7 +123,7 @@ export async function runLoop(deps: RuntimeDeps, frame: RunFrame): Promise<RunOu
   for (let step = 1; ; step++) {
     const stop = await checkBeforeStep(deps, frame, step);
     if (stop) return stop;
-    frame.emit?.({ type: 'step', executionId: frame.executionId, step });
+    await emit(frame, { type: 'step', executionId: frame.executionId, step });
 
     const startedAt = new Date();
     const input = messages.slice(sent);
@@ -91,14 +135,15 @@ export async function runLoop(deps: RuntimeDeps, frame: RunFrame): Promise<RunOu
           messages,
           ...(offered.length ? { tools: offered } : {}),
           temperature: frame.version.temperature,
-          maxTokens: frame.version.maxTokens,
+          maxTokens: callMaxTokens(frame),
           stream: frame.emit !== undefined,
         },
         {
           signal: frame.signal,
+          // Deltas arrive inside the model call and are not waited for; the next event waits for them to drain.
           onDelta: frame.emit
             ? (d) => {
-                if (d.type === 'content') frame.emit!({ type: 'delta', executionId: frame.executionId, step, text: d.text });
+                if (d.type === 'content') void frame.emit!({ type: 'delta', executionId: frame.executionId, step, text: d.text });
               }
             : undefined,
         },
@@ -166,7 +211,7 @@ async function runTool(deps: RuntimeDeps, frame: RunFrame, step: number, index: 
   const startedAt = new Date();
   const t0 = performance.now();
   const spanId = newSpanId();
-  frame.emit?.({ type: 'tool_call', executionId: frame.executionId, step, id: call.id, name: call.name, arguments: call.arguments });
+  await emit(frame, { type: 'tool_call', executionId: frame.executionId, step, id: call.id, name: call.name, arguments: eventPayload(call.arguments) as Record<string, unknown> });
   const tool = frame.tools.find((t) => t.spec.name === call.name);
   let outcome: ToolOutcome;
   if (!tool) {
@@ -199,7 +244,7 @@ async function runTool(deps: RuntimeDeps, frame: RunFrame, step: number, index: 
     }
   }
   const durationMs = Math.round(performance.now() - t0);
-  frame.emit?.({ type: 'tool_result', executionId: frame.executionId, step, id: call.id, name: call.name, output: outcome.output, isError: outcome.isError, durationMs });
+  await emit(frame, { type: 'tool_result', executionId: frame.executionId, step, id: call.id, name: call.name, output: eventPayload(outcome.output), isError: outcome.isError, durationMs });
   const childExecutionId = typeof outcome.details?.childExecutionId === 'string' ? outcome.details.childExecutionId : undefined;
   frame.toolCalls.push({ step, id: call.id, name: call.name, isError: outcome.isError, durationMs, ...(childExecutionId ? { childExecutionId } : {}) });
   return {

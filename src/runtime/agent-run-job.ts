@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { AppError } from '../errors.js';
 import { PermanentJobError, type JobHandler } from '../jobs/index.js';
 import type { RuntimeDeps } from './deps.js';
-import { runQueued } from './run-service.js';
+import { runQueued } from './run-queued.js';
 
 const Payload = z.object({ executionId: z.uuid() });
 
@@ -20,11 +20,11 @@ export function agentRunHandler(deps: RuntimeDeps): JobHandler {
     const p = Payload.safeParse(job.payload);
     if (!p.success) throw new PermanentJobError(`agent.run needs the payload {"executionId": "<uuid>"}: ${p.error.issues[0]!.message}`);
     try {
-      const r = await runQueued(deps, job.orgId, p.data.executionId, ctx.signal);
+      const r = await runQueued(deps, job.orgId, p.data.executionId, { signal: ctx.signal, lastAttempt: job.attempts >= job.maxAttempts });
       return { executionId: p.data.executionId, status: r.status };
     } catch (err) {
-      // An execution that is not there will not appear on a retry.
-      if (err instanceof AppError && err.status === 404) throw new PermanentJobError(err.message);
+      // An execution that is not there, or not the runtime's, will not become runnable on a retry.
+      if (err instanceof AppError && (err.status === 404 || err.status === 409)) throw new PermanentJobError(err.message);
       throw err;
     }
   };

@@ -19,7 +19,8 @@ export { ToolRegistry, type BuiltinTool, type ToolContext, type ToolOutcome, typ
 export { createRuntime, type RuntimeDeps, type RuntimeOptions, type RuntimeLog } from './deps.js';
 export { registerRuntimeBuiltins } from './builtins/index.js';
 export { agentRunHandler } from './agent-run-job.js';
-export { runNow, enqueueRun, runQueued, AGENT_RUN_TASK, AGENT_RUN_QUEUE, type RunRequest, type RunResult } from './run-service.js';
+export { runNow, enqueueRun, AGENT_RUN_TASK, AGENT_RUN_QUEUE, type RunRequest, type RunResult } from './run-service.js';
+export { runQueued, type QueuedRunOptions } from './run-queued.js';
 export { cancelExecution } from './run-cancel.js';
 export { RUN_ERRORS, type RunLimits, type RunInput, type RunEvent, type RunOutcome, type RunMode } from './run-types.js';
 export { SESSION_HISTORY_LIMIT, SESSION_CONTEXT_MAX_BYTES } from './sessions-service.js';

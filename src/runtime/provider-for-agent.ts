@@ -6,14 +6,20 @@
  *        an endpoint of the agent's own; apiKeySecret names a stored secret
  *        (POST /v1/secrets) sent as the bearer key. The base URL is the
  *        tenant's to write, so it is held to the egress policy like an http
- *        tool (no private addresses unless AGENTBASE_EGRESS_ALLOW_PRIVATE).
+ *        tool (no private addresses unless AGENTBASE_EGRESS_ALLOW_PRIVATE),
+ *        checked here and again by each request, which connects only to the
+ *        addresses it checked (providers/egress-fetch.ts). A key in the URL
+ *        (https://user:key@…) is refused: it would sit in the agent's
+ *        settings in plain text, where apiKeySecret keeps it sealed.
  *   { provider: "scripted", script: "<name>" }
  *        replays <AGENTBASE_SCRIPTS_DIR>/<name>.json (offline demos and tests).
  *   anything else (no provider key)
  *        the service's endpoint, AGENTBASE_LLM_BASE_URL / AGENTBASE_LLM_API_KEY.
  *
  * Everything is resolved before a run is recorded, so a misconfigured agent
- * gets 422 not_configured and leaves nothing behind.
+ * gets 422 not_configured and leaves nothing behind. A host name that could
+ * not be resolved just now (the resolver timed out) is 503 unavailable
+ * instead: nothing to fix, try again (a queued run's job retries).
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -21,8 +27,9 @@ import { z } from 'zod';
 import { AppError } from '../errors.js';
 import { resolveSecrets } from '../secrets/index.js';
 import type { RuntimeDeps } from './deps.js';
+import { egressFetch } from './providers/egress-fetch.js';
 import { OpenAICompatibleProvider, ProviderError, ScriptedProvider, type ChatProvider, type Script } from './providers/index.js';
-import { EgressRefusedError, resolveEgress } from './tools/egress.js';
+import { EgressRefusedError, resolveEgress, type EgressPolicy } from './tools/egress.js';
 
 export interface ResolvedProvider {
   provider: ChatProvider;
@@ -37,10 +44,20 @@ const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,99}$/;
 
 const OpenAISettings = z.object({
   provider: z.literal('openai-compatible'),
-  baseUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL such as https://api.openai.com/v1' }).max(2000),
+  baseUrl: z
+    .url({ protocol: /^https?$/, error: 'must be an http(s) URL such as https://api.openai.com/v1' })
+    .max(2000)
+    .refine(withoutUserInfo, {
+      error: 'must not hold a user name or password: store the key with POST /v1/secrets and name that secret in modelSettings.apiKeySecret',
+    }),
   apiKeySecret: z.string().regex(SECRET_NAME, 'must be the name of a stored secret (letters, digits, _)').optional(),
   timeoutMs: z.number().int().min(1000).max(600_000).optional(),
 });
+function withoutUserInfo(url: string): boolean {
+  const u = new URL(url);
+  return u.username === '' && u.password === '';
+}
+
 const ScriptedSettings = z.object({
   provider: z.literal('scripted'),
   script: z.string().regex(SCRIPT_NAME, 'must be a script name: letters, digits, _ and -, without .json'),
@@ -80,7 +97,8 @@ export async function providerForAgent(
   const s = parsed.data;
   if (s.provider === 'scripted') return { provider: await loadScript(deps, s.script), label: 'scripted', endpoint: `script:${s.script}` };
 
-  await checkEgress(deps, s.baseUrl, agentSlug);
+  const egress = { allowPrivate: deps.config.egressAllowPrivate };
+  await checkEgress(s.baseUrl, egress, agentSlug);
   let apiKey: string | undefined;
   if (s.apiKeySecret) {
     try {
@@ -95,7 +113,7 @@ export async function providerForAgent(
     }
   }
   return {
-    provider: new OpenAICompatibleProvider({ baseUrl: s.baseUrl, apiKey, model, timeoutMs: s.timeoutMs }),
+    provider: new OpenAICompatibleProvider({ baseUrl: s.baseUrl, apiKey, model, timeoutMs: s.timeoutMs, fetch: egressFetch(egress) }),
     label: 'openai-compatible',
     endpoint: withoutCredentials(s.baseUrl),
   };
@@ -109,15 +127,27 @@ function withoutCredentials(url: string): string {
   return u.toString();
 }
 
-async function checkEgress(deps: RuntimeDeps, baseUrl: string, agentSlug: string): Promise<void> {
+async function checkEgress(baseUrl: string, egress: EgressPolicy, agentSlug: string): Promise<void> {
   try {
-    await resolveEgress(new URL(baseUrl), { allowPrivate: deps.config.egressAllowPrivate });
+    await resolveEgress(new URL(baseUrl), egress);
   } catch (err) {
-    if (err instanceof EgressRefusedError) {
-      throw notConfigured(`agent ${agentSlug}: modelSettings.baseUrl cannot be used: ${err.message}`, { field: 'modelSettings.baseUrl', reason: err.reason });
-    }
+    if (err instanceof EgressRefusedError) throw egressRefusal(err, agentSlug);
     throw err;
   }
+}
+
+/** A refused base URL is the agent's to fix (422); a lookup that failed for a passing reason is not (503, retry). */
+export function egressRefusal(err: EgressRefusedError, agentSlug: string): AppError {
+  if (err.transient) {
+    return new AppError(
+      503,
+      'unavailable',
+      `agent ${agentSlug}: the host of modelSettings.baseUrl could not be resolved just now (${err.code}); try again shortly`,
+      { field: 'modelSettings.baseUrl', reason: err.reason, code: err.code },
+      { 'retry-after': '5' },
+    );
+  }
+  return notConfigured(`agent ${agentSlug}: modelSettings.baseUrl cannot be used: ${err.message}`, { field: 'modelSettings.baseUrl', reason: err.reason });
 }
 
 /** A fresh replay of the script for each run, so every run starts at its first turn. */

@@ -25,6 +25,16 @@ export async function lockRunQuota(sql: Sql, orgId: string): Promise<RunQuota | 
   return r.rows[0];
 }
 
+/** The limits, without a lock (a queued run reading what is left of its budget when it starts). */
+export async function readRunQuota(sql: Sql, orgId: string): Promise<RunQuota | undefined> {
+  const r = await sql.query<RunQuota>(
+    `SELECT max_executions_per_month AS "maxExecutionsPerMonth", monthly_cost_budget_usd::text AS "monthlyCostBudgetUsd"
+     FROM organizations WHERE id = $1 AND deleted_at IS NULL`,
+    [orgId],
+  );
+  return r.rows[0];
+}
+
 /** Executions created on or after the day (UTC), whatever their status. */
 export async function executionsSince(sql: Sql, orgId: string, day: string): Promise<number> {
   const r = await sql.query<{ n: number }>(

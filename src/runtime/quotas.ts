@@ -10,10 +10,15 @@
  *   from "someone must approve more spend".
  * Both count everything of the month, ingested telemetry included, and
  * agent-to-agent calls are executions like any other.
+ *
+ * What is left of the cost budget also caps the run itself (its tree's
+ * maxCostUsd), so one run cannot spend far past the budget it started under.
+ * Runs running at once each get what was left when they started: the budget
+ * bounds each of them, not their sum.
  */
-import type { Sql } from '../db/index.js';
+import type { Database, Sql } from '../db/index.js';
 import { AppError } from '../errors.js';
-import { costSince, executionsSince, lockRunQuota } from './quotas-repo.js';
+import { costSince, executionsSince, lockRunQuota, readRunQuota } from './quotas-repo.js';
 
 const monthStart = (now: Date, add = 0) => new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + add, 1));
 const day = (d: Date) => d.toISOString().slice(0, 10);
@@ -23,9 +28,9 @@ const day = (d: Date) => d.toISOString().slice(0, 10);
  * (its trigger ran on insert) already counts it, so the limit is exceeded
  * when the count including it is above the limit.
  */
-export async function assertWithinQuotas(sql: Sql, orgId: string, now: Date): Promise<void> {
+export async function assertWithinQuotas(sql: Sql, orgId: string, now: Date): Promise<QuotaRoom> {
   const quota = await lockRunQuota(sql, orgId);
-  if (!quota) return;
+  if (!quota) return {};
   const from = monthStart(now);
   const resetsAt = monthStart(now, 1);
   const retryAfter = String(Math.max(1, Math.ceil((resetsAt.getTime() - now.getTime()) / 1000)));
@@ -53,7 +58,24 @@ export async function assertWithinQuotas(sql: Sql, orgId: string, now: Date): Pr
         { limit: 'monthly_cost_budget_usd', budgetUsd: Number(quota.monthlyCostBudgetUsd), spentUsd: Number(spent), resetsAt: resetsAt.toISOString() },
       );
     }
+    return { costLeftUsd: Number(quota.monthlyCostBudgetUsd) - Number(spent) };
   }
+  return {};
+}
+
+export interface QuotaRoom {
+  /** what is left of this month's cost budget; absent when the organization has none */
+  costLeftUsd?: number;
+}
+
+/** What is left of this month's cost budget now (a queued run when it starts); undefined without a budget. */
+export async function costLeftUsd(db: Database, orgId: string, now: Date): Promise<number | undefined> {
+  return db.tenant(orgId, async (sql) => {
+    const quota = await readRunQuota(sql, orgId);
+    if (!quota || quota.monthlyCostBudgetUsd === null) return undefined;
+    const spent = await costSince(sql, orgId, day(monthStart(now)));
+    return Math.max(0, Number(quota.monthlyCostBudgetUsd) - Number(spent));
+  });
 }
 
 /** 12.340000 → 12.34 for a message. */

@@ -1,8 +1,8 @@
 import type { Actor } from '../audit/index.js';
 import { conflict, notFound } from '../errors.js';
-import { getExecution, ingestBatch, type ExecutionRow } from '../runs/index.js';
+import { getExecution, type ExecutionRow } from '../runs/index.js';
 import type { RuntimeDeps } from './deps.js';
-import { readExecution, runsDeps } from './run-recorder.js';
+import { ingestOwn, readExecution, runsDeps } from './run-recorder.js';
 import { RUN_ERRORS } from './run-types.js';
 
 const ACTIVE = new Set(['pending', 'queued', 'running']);
@@ -22,7 +22,7 @@ export async function cancelExecution(deps: RuntimeDeps, actor: Actor, id: strin
   if (!ACTIVE.has(row.status)) throw finished(row);
   if (!row.clientId) throw conflict(`execution ${id} has no ingestion key, so it cannot be changed`);
   const message = `cancelled through POST /v1/executions/${id}/cancel`;
-  const r = await ingestBatch(runsDeps(deps), actor, {
+  const r = await ingestOwn(deps, actor, {
     executions: [{ clientId: row.clientId, status: 'cancelled', completedAt: new Date().toISOString(), errorCode: RUN_ERRORS.cancelled, errorMessage: message }],
   });
   if (r.results[0]!.status === 'rejected') {

@@ -39,7 +39,7 @@ export interface RunFrame {
   signal: AbortSignal;
   startedAt: Date;
   /** streamed runs: where events go */
-  emit?: ((e: RunEvent) => void) | undefined;
+  emit?: ((e: RunEvent) => void | Promise<void>) | undefined;
   /** counted by the loop as the model answers */
   usage: Usage;
   toolCalls: ToolCallSummary[];

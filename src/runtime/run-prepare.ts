@@ -98,3 +98,24 @@ export function resolveLimits(deps: RuntimeDeps, asked: Partial<RunLimits> = {})
     ...(asked.maxCostUsd !== undefined ? { maxCostUsd: asked.maxCostUsd } : {}),
   };
 }
+
+const posInt = (v: unknown): number | undefined => (typeof v === 'number' && Number.isInteger(v) && v >= 1 ? v : undefined);
+const posNum = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : undefined);
+
+/**
+ * The limits of a queued run, as stored on its execution when it was
+ * accepted, checked again when the worker takes it: whatever the row holds,
+ * the run gets limits resolveLimits would give, within what the service
+ * allows now (a value it cannot use falls back to the default).
+ */
+export function storedLimits(deps: RuntimeDeps, stored: unknown): RunLimits {
+  const s = (stored !== null && typeof stored === 'object' ? stored : {}) as Record<string, unknown>;
+  const steps = posInt(s.maxSteps);
+  const timeout = posInt(s.timeoutMs);
+  return resolveLimits(deps, {
+    maxSteps: steps === undefined ? undefined : Math.min(steps, deps.config.maxSteps),
+    timeoutMs: timeout === undefined ? undefined : Math.min(timeout, deps.config.timeoutMs),
+    maxTokens: posInt(s.maxTokens),
+    maxCostUsd: posNum(s.maxCostUsd),
+  });
+}

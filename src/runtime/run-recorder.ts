@@ -4,6 +4,9 @@
  * by resending its clientId), one llm_call span per model call (priced into
  * the cost ledger and rolled up by the runs module), one tool_call or
  * agent_call span per tool call, and the inter-agent messages of call_agent.
+ * Its clientIds (run:…) are reserved: only writes from here may use them.
+ * Model and tool data is made storable first (storable.ts), so what a model
+ * or an API sends back cannot make the recording, and so the run, fail.
  */
 import { randomBytes } from 'node:crypto';
 import type { Actor } from '../audit/index.js';
@@ -21,8 +24,10 @@ import {
 } from '../runs/index.js';
 import type { RuntimeDeps } from './deps.js';
 import type { ChatResult, Usage } from './providers/index.js';
-import type { RunFrame } from './run-frame.js';
+import type { RunFrame, ToolCallSummary } from './run-frame.js';
+import { startQueuedExecution } from './run-start-repo.js';
 import type { RunOutcome } from './run-types.js';
+import { storableJson, storableObject, storableText } from './storable.js';
 
 export const runsDeps = (deps: RuntimeDeps): RunsDeps => ({ db: deps.db, now: deps.now });
 
@@ -32,9 +37,14 @@ export const systemActor = (orgId: string): Actor => ({ orgId, actorType: 'syste
 export const newSpanId = (): string => randomBytes(8).toString('hex');
 export const newTraceId = (): string => randomBytes(16).toString('hex');
 
+/** The runtime's own writes: they alone may use the reserved run: clientIds. */
+export function ingestOwn(deps: RuntimeDeps, actor: Actor, body: IngestBody, opts: IngestOptions = {}): Promise<IngestResult> {
+  return ingestBatch(runsDeps(deps), actor, body, { ...opts, allowReservedClientIds: true });
+}
+
 /** Ingests the runtime's own items; one that is refused is a bug here, so it fails loudly. */
 export async function ingest(deps: RuntimeDeps, actor: Actor, body: IngestBody, opts: IngestOptions = {}): Promise<IngestResult> {
-  const r = await ingestBatch(runsDeps(deps), actor, body, opts);
+  const r = await ingestOwn(deps, actor, body, opts);
   const bad = r.results.find((x) => x.status === 'rejected');
   if (bad) throw new Error(`the runtime's ${bad.kind} ${bad.clientId} was refused by ingestion: ${bad.error}`);
   return r;
@@ -44,15 +54,22 @@ export function readExecution(deps: RuntimeDeps, orgId: string, id: string): Pro
   return findExecution(runsDeps(deps), orgId, id);
 }
 
-/** Token fields as the ingest schema wants them (cached within prompt, reasoning within completion). */
+/** Half the ingest schema's maximum count, so prompt + completion stays within it too. */
+const MAX_TOKEN_FIELD = 1_000_000_000;
+const tokenCount = (n: number) => Math.min(MAX_TOKEN_FIELD, Math.max(0, Math.round(Number.isFinite(n) ? n : 0)));
+
+/**
+ * Token fields as the ingest schema wants them (cached within prompt, reasoning
+ * within completion), within its range whatever an endpoint reported.
+ */
 export function tokenFields(u: Usage) {
-  const promptTokens = Math.max(0, Math.round(u.promptTokens));
-  const completionTokens = Math.max(0, Math.round(u.completionTokens));
+  const promptTokens = tokenCount(u.promptTokens);
+  const completionTokens = tokenCount(u.completionTokens);
   return {
     promptTokens,
     completionTokens,
-    cachedTokens: Math.min(promptTokens, Math.max(0, Math.round(u.cachedTokens))),
-    reasoningTokens: Math.min(completionTokens, Math.max(0, Math.round(u.reasoningTokens))),
+    cachedTokens: Math.min(promptTokens, tokenCount(u.cachedTokens)),
+    reasoningTokens: Math.min(completionTokens, tokenCount(u.reasoningTokens)),
     totalTokens: promptTokens + completionTokens,
   };
 }
@@ -83,17 +100,17 @@ export async function recordLlmCall(deps: RuntimeDeps, frame: RunFrame, c: LlmCa
     provider: frame.priceProvider ?? frame.provider.label,
     ...(r ? tokenFields(r.usage) : {}),
     stepNumber: c.step,
-    input: c.input,
-    output: r ? { content: r.content, toolCalls: r.toolCalls.map((t) => ({ id: t.id, name: t.name, arguments: t.arguments })) } : undefined,
+    input: storableJson(c.input),
+    output: r ? storableJson({ content: r.content, toolCalls: r.toolCalls.map((t) => ({ id: t.id, name: t.name, arguments: t.arguments })) }) : undefined,
     status: c.error ? 'error' : 'ok',
-    errorMessage: c.error?.slice(0, 10_000),
+    errorMessage: c.error === undefined ? undefined : storableText(c.error, 10_000),
     startedAt: iso(c.startedAt),
     endedAt: iso(c.endedAt),
-    attributes: {
+    attributes: storableObject({
       runtimeProvider: frame.provider.label,
       endpoint: frame.provider.endpoint,
       ...(r ? { responseModel: r.model, finishReason: r.finishReason, attempts: r.attempts, latencyMs: r.latencyMs } : {}),
-    },
+    }),
   };
   await ingest(deps, frame.actor, { spans: [span] });
 }
@@ -123,25 +140,40 @@ export async function recordToolCalls(deps: RuntimeDeps, frame: RunFrame, calls:
         traceId: frame.traceId,
         spanId: c.spanId,
         parentSpanId: frame.spanId,
-        name: c.name,
-        toolName: c.name,
+        name: spanName(c.name),
+        toolName: storableText(c.name, 100),
         toolStatus: c.isError ? 'error' : 'success',
         stepNumber: c.step,
-        input: c.args,
-        output: c.output,
+        input: storableJson(c.args),
+        output: storableJson(c.output),
         status: c.isError ? 'error' : 'ok',
         errorMessage: c.isError ? errorText(c.output) : undefined,
         startedAt: iso(c.startedAt),
         endedAt: iso(c.endedAt),
-        attributes: c.details,
+        attributes: storableObject(c.details),
       }),
     ),
   });
 }
 
+/** A tool name as the model sent it, as a span name (1–255 characters). */
+function spanName(name: string): string {
+  return storableText(name.trim(), 255) || '(no name)';
+}
+
 function errorText(output: unknown): string {
   const e = output && typeof output === 'object' && 'error' in output ? (output as { error: unknown }).error : output;
-  return (typeof e === 'string' ? e : JSON.stringify(e)).slice(0, 10_000);
+  return storableText(typeof e === 'string' ? e : (JSON.stringify(storableJson(e)) ?? 'null'), 10_000);
+}
+
+/** How many tool calls executions.tool_calls lists (ingestion takes at most 1000 entries). */
+export const TOOL_CALLS_KEPT = 500;
+
+/** The first TOOL_CALLS_KEPT calls, then one entry counting the rest. */
+export function toolCallsSummary(calls: readonly ToolCallSummary[]): unknown[] {
+  const kept: unknown[] = calls.slice(0, TOOL_CALLS_KEPT).map((c) => storableJson(c));
+  if (calls.length > TOOL_CALLS_KEPT) kept.push({ omitted: calls.length - TOOL_CALLS_KEPT, total: calls.length });
+  return kept;
 }
 
 /**
@@ -157,35 +189,71 @@ export async function recordOutcome(deps: RuntimeDeps, frame: RunFrame, outcome:
     completedAt: iso(endedAt),
     executionTimeMs: Math.max(0, endedAt.getTime() - frame.startedAt.getTime()),
     ...tokenFields(frame.usage),
-    toolCalls: frame.toolCalls,
+    toolCalls: toolCallsSummary(frame.toolCalls),
     ...(outcome.status === 'completed'
-      ? { output: { content: outcome.output } }
-      : { errorCode: outcome.errorCode, errorMessage: outcome.errorMessage.slice(0, 10_000) }),
+      ? { output: { content: storableText(outcome.output) } }
+      : { errorCode: storableText(outcome.errorCode, 100), errorMessage: storableText(outcome.errorMessage, 10_000) }),
   };
-  const r = await ingestBatch(runsDeps(deps), frame.actor, { executions: [item] });
+  const r = await ingestOwn(deps, frame.actor, { executions: [item] });
   const res = r.results[0]!;
   if (res.status !== 'rejected') return outcome.status;
   const stored = await readExecution(deps, frame.orgId, frame.executionId);
   if (stored && stored.status !== 'running' && stored.status !== 'queued') {
     // Finished elsewhere first (a cancel through the API): keep that, but record what this run spent.
-    const totals: ExecutionItemInput = { clientId: frame.clientId, executionTimeMs: item.executionTimeMs, ...tokenFields(frame.usage), toolCalls: frame.toolCalls };
+    const totals: ExecutionItemInput = { clientId: frame.clientId, executionTimeMs: item.executionTimeMs, ...tokenFields(frame.usage), toolCalls: item.toolCalls };
     await ingest(deps, frame.actor, { executions: [totals] });
     return stored.status;
   }
   throw new Error(`the outcome of execution ${frame.executionId} was refused by ingestion: ${res.error}`);
 }
 
-/** Moves a queued execution to running; false when it is no longer queued (cancelled meanwhile). */
-export async function recordStarted(deps: RuntimeDeps, frame: RunFrame, queuedAt: Date): Promise<boolean> {
-  const r = await ingestBatch(runsDeps(deps), frame.actor, {
-    executions: [{
-      clientId: frame.clientId,
-      status: 'running',
-      startedAt: iso(frame.startedAt),
-      queueTimeMs: Math.max(0, frame.startedAt.getTime() - queuedAt.getTime()),
-    }],
-  });
-  return r.results[0]!.status !== 'rejected';
+/**
+ * recordOutcome, and when the outcome itself cannot be recorded (ingestion
+ * refused it, or the database failed) a bare failed status, so the execution
+ * does not stay running for ever; the error then goes up (a 500, or the job's retry).
+ */
+export async function recordOutcomeOrFail(deps: RuntimeDeps, frame: RunFrame, outcome: RunOutcome, endedAt: Date): Promise<string> {
+  try {
+    return await recordOutcome(deps, frame, outcome, endedAt);
+  } catch (err) {
+    deps.log?.error({ err, executionId: frame.executionId }, 'the outcome of an agent run could not be recorded');
+    await recordFailedFallback(deps, frame, endedAt);
+    throw err;
+  }
+}
+
+/** A failed status with nothing else; whether it could be written. */
+async function recordFailedFallback(deps: RuntimeDeps, frame: RunFrame, endedAt: Date): Promise<boolean> {
+  try {
+    const r = await ingestOwn(deps, frame.actor, {
+      executions: [{
+        clientId: frame.clientId,
+        status: 'failed',
+        completedAt: iso(endedAt),
+        errorCode: 'internal',
+        errorMessage: 'the outcome of the run could not be recorded; the execution id identifies it in the server log',
+      }],
+    });
+    return r.results[0]!.status !== 'rejected';
+  } catch (err) {
+    deps.log?.error({ err, executionId: frame.executionId }, 'could not record even a failed status for the run');
+    return false;
+  }
+}
+
+/**
+ * Moves a queued execution to running, compare-and-set (run-start-repo.ts):
+ * false when it is no longer queued (cancelled, or started by another delivery).
+ */
+export function recordStarted(deps: RuntimeDeps, frame: RunFrame, queuedAt: Date): Promise<boolean> {
+  return deps.db.tenant(frame.orgId, (sql) =>
+    startQueuedExecution(sql, frame.orgId, {
+      id: frame.executionId,
+      createdAt: queuedAt,
+      startedAt: frame.startedAt,
+      queueTimeMs: frame.startedAt.getTime() - queuedAt.getTime(),
+    }),
+  );
 }
 
 export interface AgentMessage {
@@ -207,7 +275,7 @@ export async function recordMessageSent(deps: RuntimeDeps, frame: RunFrame, m: A
     fromAgent: m.from.slug,
     toAgent: m.to.slug,
     messageType: 'agent_call',
-    messageData: { input: m.input },
+    messageData: storableObject({ input: m.input })!,
     status: 'sent',
     sentAt: iso(m.sentAt),
     traceId: frame.traceId,
@@ -226,12 +294,12 @@ export async function recordMessageOutcome(
     clientId: m.clientId,
     fromAgentId: m.from.id,
     messageType: 'agent_call',
-    messageData: { input: m.input },
+    messageData: storableObject({ input: m.input })!,
     sentAt: iso(m.sentAt),
     status: o.ok ? 'processed' : 'failed',
-    responseData: o.response,
+    responseData: storableObject(o.response),
     responseTimeMs: Math.max(0, o.at.getTime() - m.sentAt.getTime()),
-    ...(o.ok ? { processedAt: iso(o.at) } : { errorMessage: (o.error ?? 'failed').slice(0, 10_000) }),
+    ...(o.ok ? { processedAt: iso(o.at) } : { errorMessage: storableText(o.error ?? 'failed', 10_000) }),
   };
   await ingest(deps, frame.actor, { messages: [item] });
 }

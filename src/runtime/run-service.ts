@@ -6,13 +6,12 @@
  *
  * - runNow:      sync and streamed runs, in the request.
  * - enqueueRun:  async runs: a queued execution and its agent.run job, committed together.
- * - runQueued:   the agent.run job (agent-run-job.ts).
+ * - runQueued:   the agent.run job (run-queued.ts, agent-run-job.ts).
  * - callAgent:   a child run started by the call_agent built-in.
  */
 import type { Actor } from '../audit/index.js';
-import { getAgent, getAgentVersion } from '../agents/index.js';
 import { uuidv7 } from '../db/index.js';
-import { AppError, conflict, notFound } from '../errors.js';
+import { AppError } from '../errors.js';
 import { enqueueIn } from '../jobs/index.js';
 import type { ExecutionItemInput } from '../runs/index.js';
 import { stoppedOutcome, runLoop, type RunToolContext } from './agent-loop.js';
@@ -20,7 +19,7 @@ import { clock, type RuntimeDeps } from './deps.js';
 import { zeroUsage } from './providers/types.js';
 import { assertWithinQuotas } from './quotas.js';
 import type { RunFrame } from './run-frame.js';
-import { assertRunnable, prepareRun, prepareVersion, resolveLimits, type PreparedRun } from './run-prepare.js';
+import { prepareRun, resolveLimits, type PreparedRun } from './run-prepare.js';
 import {
   ingest,
   newSpanId,
@@ -28,11 +27,10 @@ import {
   readExecution,
   recordMessageOutcome,
   recordMessageSent,
-  recordOutcome,
-  recordStarted,
-  systemActor,
+  recordOutcomeOrFail,
 } from './run-recorder.js';
-import { RUN_ERRORS, RunBudget, RunStop, type RunEvent, type RunInput, type RunLimits, type RunMode, type RunOutcome } from './run-types.js';
+import { storableJson, storableText } from './storable.js';
+import { RUN_ERRORS, RunBudget, type RunEvent, type RunInput, type RunLimits, type RunMode, type RunOutcome } from './run-types.js';
 import { attachRunSession, recordSessionRun, type SessionRef } from './sessions-service.js';
 import type { HistoryEntry } from './sessions-repo.js';
 import type { ToolOutcome } from './tools/types.js';
@@ -65,6 +63,8 @@ interface Created {
   traceId: string;
   spanId: string;
   jobId?: string;
+  /** what was left of the organization's monthly cost budget when the run was recorded */
+  costLeftUsd?: number;
 }
 
 interface CreateOptions {
@@ -95,7 +95,8 @@ async function createExecution(deps: RuntimeDeps, actor: Actor, p: PreparedRun, 
     ...(parent ? { parentExecutionId: parent.executionId, parentSpanId: o.parent!.spanId } : {}),
     modelProvider: p.provider.label,
     modelName: p.version.model,
-    input: { input: p.input },
+    // A child run's input is what the calling model wrote: made storable like its other data.
+    input: storableJson({ input: p.input }),
     status: o.status,
     ...(o.status === 'running' ? { startedAt: now.toISOString() } : {}),
     createdAt: now.toISOString(),
@@ -105,10 +106,11 @@ async function createExecution(deps: RuntimeDeps, actor: Actor, p: PreparedRun, 
     metadata: { runtime: { mode: o.mode, limits: p.limits, depth, version: p.version.version } },
   };
   let jobId: string | undefined;
+  let room: { costLeftUsd?: number } = {};
   const r = await ingest(deps, actor, { executions: [item] }, {
     createOnly: new Set([clientId]),
     within: async (sql, res) => {
-      await assertWithinQuotas(sql, p.orgId, now);
+      room = await assertWithinQuotas(sql, p.orgId, now);
       if (p.session) await attachRunSession(sql, p.orgId, p.session, { agentId: p.agent.id, userId: o.userId }, now);
       if (o.status === 'queued') {
         const executionId = res.results.find((x) => x.kind === 'execution')!.id!;
@@ -124,13 +126,28 @@ async function createExecution(deps: RuntimeDeps, actor: Actor, p: PreparedRun, 
       }
     },
   });
-  return { executionId: r.results[0]!.id!, clientId, createdAt: now, traceId, spanId, ...(jobId ? { jobId } : {}) };
+  return {
+    executionId: r.results[0]!.id!, clientId, createdAt: now, traceId, spanId,
+    ...(jobId ? { jobId } : {}),
+    ...(room.costLeftUsd !== undefined ? { costLeftUsd: room.costLeftUsd } : {}),
+  };
 }
 
-function frameFor(
+/**
+ * The tree's budget: the limits, with maxCostUsd lowered to what is left of
+ * the organization's monthly cost budget when that is less (quotas.ts).
+ */
+export function treeBudget(limits: RunLimits, costLeft: number | undefined, startedAt: number): RunBudget {
+  if (costLeft === undefined || (limits.maxCostUsd !== undefined && limits.maxCostUsd <= costLeft)) return new RunBudget(limits, startedAt);
+  const budget = new RunBudget({ ...limits, maxCostUsd: Math.max(0, costLeft) }, startedAt);
+  budget.costFromOrgBudget = true;
+  return budget;
+}
+
+export function frameFor(
   p: PreparedRun,
   c: Created,
-  f: { actor: Actor; userId: string | null; budget: RunBudget; parent?: RunFrame; startedAt: Date; emit?: (e: RunEvent) => void },
+  f: { actor: Actor; userId: string | null; budget: RunBudget; parent?: RunFrame; startedAt: Date; emit?: (e: RunEvent) => void | Promise<void> },
 ): RunFrame {
   const controller = new AbortController();
   const outer = f.parent ? f.parent.signal : f.budget.deadlineSignal;
@@ -165,7 +182,7 @@ function frameFor(
 }
 
 /** Runs the loop and records the outcome; a failure of the runtime itself is recorded as internal. */
-async function execute(deps: RuntimeDeps, frame: RunFrame): Promise<RunResult> {
+export async function execute(deps: RuntimeDeps, frame: RunFrame): Promise<RunResult> {
   deps.running.add(frame.executionId, frame.controller);
   let outcome: RunOutcome;
   try {
@@ -180,7 +197,8 @@ async function execute(deps: RuntimeDeps, frame: RunFrame): Promise<RunResult> {
   } finally {
     deps.running.delete(frame.executionId);
   }
-  const status = await recordOutcome(deps, frame, outcome, new Date());
+  // Never before the start: a pinned service clock (tests) may put the start ahead of the wall clock.
+  const status = await recordOutcomeOrFail(deps, frame, outcome, new Date(Math.max(Date.now(), frame.startedAt.getTime())));
   const stored = await readExecution(deps, frame.orgId, frame.executionId);
   if (stored) {
     frame.budget.costUsd += stored.costUsd - frame.costSeen;
@@ -199,7 +217,7 @@ async function recordSession(deps: RuntimeDeps, frame: RunFrame, outcome: RunOut
       : frame.input.filter((m) => m.role !== 'system').map((m) => ({ role: m.role, content: m.content }));
   const turns: HistoryEntry[] =
     outcome.status === 'completed' && status === 'completed'
-      ? [...said, { role: 'assistant' as const, content: outcome.output }].map((t) => ({ ...t, executionId: frame.executionId, at }))
+      ? [...said, { role: 'assistant' as const, content: storableText(outcome.output) }].map((t) => ({ ...t, executionId: frame.executionId, at }))
       : [];
   try {
     await recordSessionRun(deps, frame.orgId, frame.sessionId!, {
@@ -219,14 +237,14 @@ export async function runNow(
   deps: RuntimeDeps,
   actor: Actor,
   req: RunRequest,
-  opts: { emit?: (e: RunEvent) => void; onCreated?: (executionId: string) => void } = {},
+  opts: { emit?: (e: RunEvent) => void | Promise<void>; onCreated?: (executionId: string) => void } = {},
 ): Promise<RunResult> {
   const now = clock(deps);
   const limits = resolveLimits(deps, req.limits);
   const p = await prepareRun(deps, actor.orgId, { agentId: req.agentId, version: req.version, input: req.input, session: req.session, limits }, now);
   const created = await createExecution(deps, actor, p, { status: 'running', mode: req.mode, userId: actor.userId, requestId: req.requestId }, now);
   opts.onCreated?.(created.executionId);
-  const budget = new RunBudget(limits, now.getTime());
+  const budget = treeBudget(limits, created.costLeftUsd, now.getTime());
   try {
     return await execute(deps, frameFor(p, created, { actor, userId: actor.userId, budget, startedAt: now, emit: opts.emit }));
   } finally {
@@ -241,61 +259,6 @@ export async function enqueueRun(deps: RuntimeDeps, actor: Actor, req: RunReques
   const p = await prepareRun(deps, actor.orgId, { agentId: req.agentId, version: req.version, input: req.input, session: req.session, limits }, now);
   const c = await createExecution(deps, actor, p, { status: 'queued', mode: 'async', userId: actor.userId, requestId: req.requestId }, now);
   return { executionId: c.executionId, jobId: c.jobId! };
-}
-
-interface StoredRun {
-  input: RunInput;
-  limits: RunLimits;
-}
-
-/** A queued execution's job. A run found already running was started by an attempt that died: it is not run twice. */
-export async function runQueued(deps: RuntimeDeps, orgId: string, executionId: string, signal?: AbortSignal): Promise<{ status: string }> {
-  const row = await readExecution(deps, orgId, executionId);
-  if (!row) throw notFound('execution', executionId);
-  const actor = systemActor(orgId);
-  const bare = { executionId, clientId: row.clientId!, createdAt: row.createdAt, traceId: row.traceId ?? newTraceId(), spanId: row.spanId ?? newSpanId() };
-  if (row.status !== 'queued' && row.status !== 'running') return { status: row.status };
-  if (row.status === 'running') {
-    await ingest(deps, actor, {
-      executions: [{
-        clientId: bare.clientId, status: 'failed', completedAt: new Date().toISOString(), errorCode: RUN_ERRORS.interrupted,
-        errorMessage: 'the worker running this execution stopped before it finished; it is not run twice (its tools may have acted): start a new execution',
-      }],
-    });
-    return { status: 'failed' };
-  }
-  const stored = ((row.input ?? {}) as { input?: RunInput }).input;
-  const runtime = (row.metadata.runtime ?? {}) as Partial<StoredRun>;
-  const now = clock(deps);
-  let p: PreparedRun;
-  try {
-    if (stored === undefined || !row.agentId || !row.agentVersionId) throw conflict('the execution was not queued by the runtime (no input, agent or version)');
-    const agentsDeps = { db: deps.db };
-    const agent = await getAgent(agentsDeps, orgId, row.agentId);
-    assertRunnable(agent);
-    const version = await getAgentVersion(agentsDeps, orgId, agent.id, row.agentVersionId);
-    // A session that ended or expired while the run waited fails it, as it would have refused the request.
-    const session = row.sessionId ? { id: row.sessionId } : undefined;
-    p = await prepareVersion(deps, orgId, agent, version, { input: stored, session, limits: runtime.limits ?? resolveLimits(deps) }, now);
-  } catch (err) {
-    if (!(err instanceof AppError)) throw err;
-    // The agent changed since it was queued (deleted, misconfigured): the run cannot start, and retrying will not help.
-    await ingest(deps, actor, {
-      executions: [{ clientId: bare.clientId, status: 'failed', completedAt: new Date().toISOString(), errorCode: err.code, errorMessage: err.message }],
-    });
-    return { status: 'failed' };
-  }
-  const budget = new RunBudget(p.limits, now.getTime());
-  const frame = frameFor(p, bare, { actor, userId: row.userId, budget, startedAt: now });
-  const onAbort = () => frame.controller.abort(new RunStop('interrupted', 'the worker running this execution stopped before it finished: start a new execution'));
-  signal?.addEventListener('abort', onAbort, { once: true });
-  try {
-    if (!(await recordStarted(deps, frame, row.createdAt))) return { status: (await readExecution(deps, orgId, executionId))?.status ?? 'unknown' };
-    return { status: (await execute(deps, frame)).status };
-  } finally {
-    signal?.removeEventListener('abort', onAbort);
-    budget.close();
-  }
 }
 
 /**

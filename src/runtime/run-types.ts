@@ -88,6 +88,8 @@ export class RunStop extends Error {
 export class RunBudget {
   tokens = 0;
   costUsd = 0;
+  /** maxCostUsd is what was left of the organization's monthly cost budget (for the message that stops the run) */
+  costFromOrgBudget = false;
   readonly deadline: number;
   /** aborted (with a RunStop 'timeout') when the deadline passes */
   readonly deadlineSignal: AbortSignal;

@@ -16,6 +16,10 @@ export class RunningRuns {
     this.controllers.delete(executionId);
   }
 
+  has(executionId: string): boolean {
+    return this.controllers.has(executionId);
+  }
+
   /** Aborts the run when it runs here; false when it does not. */
   cancel(executionId: string, message: string): boolean {
     const c = this.controllers.get(executionId);

@@ -3,11 +3,18 @@
  * API and local servers (vLLM, llama.cpp server, Ollama at …/v1). Each HTTP
  * attempt has its own timeout, combined with the caller's signal; failed
  * attempts are retried per the RetryPolicy.
+ *
+ * The endpoint may be a tenant's, so its answers are read with limits (the
+ * body's bytes, a stream's line length) and redirects are not followed: a
+ * 3xx could point anywhere, past the egress policy the URL was checked
+ * against. A tenant's endpoint also gets `fetch: egressFetch(policy)`, which
+ * connects only to the addresses it checked.
  */
+import type { FetchLike } from './egress-fetch.js';
 import { kindForStatus, ProviderError, redact } from './errors.js';
 import { buildRequestBody, describeErrorBody, parseCompletion, StreamAccumulator, type MaxTokensField } from './openai-wire.js';
 import { defaultRetryPolicy, parseRetryAfter, withRetry, type RetryPolicy } from './retry.js';
-import { readSse } from './sse.js';
+import { readSse, SSE_MAX_LINE_CHARS } from './sse.js';
 import type { ChatProvider, ChatRequest, ChatResult, CompleteOptions } from './types.js';
 
 export interface OpenAICompatibleConfig {
@@ -25,21 +32,41 @@ export interface OpenAICompatibleConfig {
   /** Extra headers (e.g. an organisation or project id). */
   headers?: Record<string, string>;
   name?: string;
+  /** How requests go out; default the global fetch. A tenant's endpoint gets egressFetch. */
+  fetch?: FetchLike;
+  /** The most bytes of one response read, a stream's included; default 8 MiB. */
+  maxResponseBytes?: number;
+  /** The longest line of a stream, in characters; default 1 MiB. */
+  maxSseLineChars?: number;
 }
+
+export const DEFAULT_MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
+/** Of an error response only a message is wanted. */
+const ERROR_BODY_BYTES = 64 * 1024;
+const MiB = 1024 * 1024;
+const size = (bytes: number) => (bytes % MiB === 0 ? `${bytes / MiB} MiB` : `${bytes} bytes`);
 
 type Result = Omit<ChatResult, 'latencyMs' | 'attempts'>;
 
 export class OpenAICompatibleProvider implements ChatProvider {
   readonly name: string;
   private readonly url: string;
+  /** the URL as errors show it: a user:password part is a credential */
+  private readonly shownUrl: string;
   private readonly policy: RetryPolicy;
   private readonly timeoutMs: number;
+  private readonly maxBytes: number;
+  /** what errors must never show: the key, and a password in the base URL (fetch echoes such a URL in its refusal) */
+  private readonly secrets: string[];
 
   constructor(private readonly config: OpenAICompatibleConfig) {
     this.name = config.name ?? 'openai-compatible';
     this.url = `${config.baseUrl.replace(/\/+$/, '')}/chat/completions`;
+    this.shownUrl = withoutCredentials(this.url);
     this.policy = { ...defaultRetryPolicy, ...config.retry };
     this.timeoutMs = config.timeoutMs ?? 120_000;
+    this.maxBytes = config.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+    this.secrets = [config.apiKey ?? '', ...urlPassword(config.baseUrl)].filter((x) => x.length > 0);
   }
 
   async complete(req: ChatRequest, opts: CompleteOptions = {}): Promise<ChatResult> {
@@ -68,7 +95,8 @@ export class OpenAICompatibleProvider implements ChatProvider {
         }
       : undefined;
     try {
-      const res = await fetch(this.url, {
+      const send = this.config.fetch ?? fetch;
+      const res = await send(this.url, {
         method: 'POST',
         headers: this.headers(Boolean(req.stream)),
         body: JSON.stringify(
@@ -79,7 +107,9 @@ export class OpenAICompatibleProvider implements ChatProvider {
           }),
         ),
         signal,
+        redirect: 'manual',
       });
+      if (res.status >= 300 && res.status < 400) throw await this.redirectError(res);
       if (!res.ok) throw await this.httpError(res);
       // A server may ignore `stream: true` (some do when tools are present) and answer JSON.
       const isStream = (res.headers.get('content-type') ?? '').includes('text/event-stream');
@@ -105,7 +135,15 @@ export class OpenAICompatibleProvider implements ChatProvider {
   }
 
   private async readJson(res: Response): Promise<unknown> {
-    const text = await res.text();
+    const { text, truncated } = await readBody(res, this.maxBytes);
+    if (truncated) {
+      throw new ProviderError({
+        kind: 'invalid_response',
+        status: res.status,
+        message: `invalid response: the body is larger than the ${size(this.maxBytes)} allowed`,
+        retryable: false,
+      });
+    }
     try {
       return JSON.parse(text);
     } catch {
@@ -122,7 +160,8 @@ export class OpenAICompatibleProvider implements ChatProvider {
     if (!res.body) throw new ProviderError({ kind: 'invalid_response', message: 'invalid response: no body', retryable: false });
     const acc = new StreamAccumulator();
     let done = false;
-    for await (const ev of readSse(res.body)) {
+    const limits = { maxBytes: this.maxBytes, maxLineChars: this.config.maxSseLineChars ?? SSE_MAX_LINE_CHARS };
+    for await (const ev of readSse(res.body, limits)) {
       if (ev.data === '[DONE]') {
         done = true;
         break;
@@ -149,8 +188,20 @@ export class OpenAICompatibleProvider implements ChatProvider {
     return acc.result(this.config.model);
   }
 
+  private async redirectError(res: Response): Promise<ProviderError> {
+    await res.body?.cancel().catch(() => undefined);
+    const location = res.headers.get('location');
+    const to = location ? ` to ${this.scrub(withoutCredentials(location, this.url)).slice(0, 300)}` : '';
+    return new ProviderError({
+      kind: 'bad_request',
+      status: res.status,
+      retryable: false,
+      message: `${this.name} answered HTTP ${res.status} (a redirect${to}) from ${this.shownUrl}: redirects are not followed; set the base URL to where the API is`,
+    });
+  }
+
   private async httpError(res: Response): Promise<ProviderError> {
-    const body = await res.text().catch(() => '');
+    const body = await readBody(res, ERROR_BODY_BYTES).then((b) => b.text, () => '');
     const { message, code } = describeErrorBody(body);
     const { kind, retryable } = kindForStatus(res.status, code);
     const retryAfterMs = parseRetryAfter(res.headers);
@@ -159,7 +210,7 @@ export class OpenAICompatibleProvider implements ChatProvider {
       status: res.status,
       retryable,
       retryAfterMs,
-      message: `${this.name} answered HTTP ${res.status} from ${this.url}: ${this.scrub(message)}`,
+      message: `${this.name} answered HTTP ${res.status} from ${this.shownUrl}: ${this.scrub(message)}`,
     });
   }
 
@@ -173,7 +224,7 @@ export class OpenAICompatibleProvider implements ChatProvider {
     if (timeout.aborted) {
       return new ProviderError({
         kind: 'timeout',
-        message: `${this.name} did not answer within ${this.timeoutMs} ms (${this.url})`,
+        message: `${this.name} did not answer within ${this.timeoutMs} ms (${this.shownUrl})`,
         retryable: true,
       });
     }
@@ -181,13 +232,64 @@ export class OpenAICompatibleProvider implements ChatProvider {
     const detail = e.cause?.code ?? e.cause?.message ?? e.message;
     return new ProviderError({
       kind: 'network',
-      message: `could not reach ${this.name} at ${this.url}: ${this.scrub(String(detail))}`,
+      message: `could not reach ${this.name} at ${this.shownUrl}: ${this.scrub(String(detail))}`,
       retryable: true,
       cause: err,
     });
   }
 
   private scrub(text: string): string {
-    return redact(text, this.config.apiKey);
+    return this.secrets.reduce((t, secret) => redact(t, secret), text);
   }
+}
+
+/** A URL's password as written and decoded. */
+function urlPassword(url: string): string[] {
+  try {
+    const { password } = new URL(url);
+    return password ? [password, decodeURIComponent(password)] : [];
+  } catch {
+    return [];
+  }
+}
+
+/** A URL without its user:password part (relative ones resolved against base). */
+function withoutCredentials(url: string, base?: string): string {
+  try {
+    const u = new URL(url, base);
+    u.username = '';
+    u.password = '';
+    return u.toString();
+  } catch {
+    return url;
+  }
+}
+
+/**
+ * The body as text, read up to maxBytes: the rest is not downloaded (the
+ * stream is cancelled), so an endless or huge answer costs no more memory.
+ */
+async function readBody(res: Response, maxBytes: number): Promise<{ text: string; truncated: boolean }> {
+  if (!res.body) return { text: '', truncated: false };
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let bytes = 0;
+  let truncated = false;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (bytes + value.byteLength > maxBytes) {
+        chunks.push(value.subarray(0, maxBytes - bytes));
+        bytes = maxBytes;
+        truncated = true;
+        break;
+      }
+      chunks.push(value);
+      bytes += value.byteLength;
+    }
+  } finally {
+    await reader.cancel().catch(() => undefined);
+  }
+  return { text: Buffer.concat(chunks, bytes).toString('utf8'), truncated };
 }

@@ -40,10 +40,20 @@ export class EgressRefusedError extends Error {
     /** the refused address and what kind it is, for reason 'private' */
     readonly address?: string,
     readonly category?: string,
+    /** the resolver's error code, for reason 'unresolvable' (ENOTFOUND, EAI_AGAIN …) */
+    readonly code?: string,
   ) {
     super(message);
   }
+
+  /** A lookup that failed for a passing reason (no answer from the resolver in time): trying again later may work. */
+  get transient(): boolean {
+    return this.reason === 'unresolvable' && this.code !== undefined && TRANSIENT_LOOKUP_CODES.has(this.code);
+  }
 }
+
+/** getaddrinfo's "try again" and the resolver's timeouts and server failures; ENOTFOUND and the rest are answers. */
+const TRANSIENT_LOOKUP_CODES = new Set(['EAI_AGAIN', 'ETIMEOUT', 'ETIMEDOUT', 'ESERVFAIL', 'ECONNREFUSED']);
 
 type Range = readonly [prefix: string, bits: number, category: string];
 
@@ -171,8 +181,8 @@ export async function resolveEgress(url: URL, policy: EgressPolicy): Promise<Res
       const found = await lookup(host, { all: true, verbatim: true });
       addresses = found.map((a) => ({ address: a.address, family: a.family === 6 ? 6 : 4 }));
     } catch (err) {
-      const code = (err as { code?: string }).code ?? 'lookup failed';
-      throw new EgressRefusedError(`the host ${host} could not be resolved (${code})`, 'unresolvable');
+      const code = (err as { code?: string }).code;
+      throw new EgressRefusedError(`the host ${host} could not be resolved (${code ?? 'lookup failed'})`, 'unresolvable', undefined, undefined, code);
     }
     if (addresses.length === 0) throw new EgressRefusedError(`the host ${host} has no addresses`, 'unresolvable');
   }
