@@ -45,13 +45,22 @@ ALTER TABLE organizations
 -- -------------------------------------------------------------------- secrets
 -- Values an http tool sends (API keys in headers). Sealed with AES-256-GCM
 -- under a key derived from AGENTBASE_SECRET (src/identity/secrets.ts); the
--- plaintext is never returned by the API and never logged.
+-- plaintext is never returned by the API and never logged. allowed_hosts
+-- binds the value to where it may be sent: a tool or model endpoint on any
+-- other host is refused before the value is opened (src/secrets). Entries are
+-- exact lower-case host names or *.domain (sub-domains of domain, not domain
+-- itself); the API checks their exact form, this CHECK their count and case.
 CREATE TABLE secrets (
   id uuid PRIMARY KEY,
   org_id uuid NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
   name varchar(100) NOT NULL CHECK (name ~ '^[A-Za-z_][A-Za-z0-9_]*$'),
   description text CHECK (length(description) <= 1000),
   ciphertext text NOT NULL,
+  allowed_hosts text[] NOT NULL CHECK (
+    array_ndims(allowed_hosts) = 1 AND cardinality(allowed_hosts) BETWEEN 1 AND 50
+    AND array_position(allowed_hosts, NULL) IS NULL
+    AND array_to_string(allowed_hosts, ',') ~ '^(\*\.)?[a-z0-9.:\[\]-]+(,(\*\.)?[a-z0-9.:\[\]-]+)*$'
+  ),
   version integer NOT NULL DEFAULT 1,
   created_by uuid REFERENCES users (id) ON DELETE SET NULL,
   created_at timestamptz NOT NULL DEFAULT now(),
@@ -59,7 +68,7 @@ CREATE TABLE secrets (
   last_used_at timestamptz,
   CONSTRAINT unique_secret_name_per_org UNIQUE (org_id, name)
 );
-CREATE TRIGGER secrets_versioned BEFORE UPDATE OF ciphertext, description ON secrets
+CREATE TRIGGER secrets_versioned BEFORE UPDATE OF ciphertext, description, allowed_hosts ON secrets
   FOR EACH ROW EXECUTE FUNCTION touch_versioned();
 
 -- -------------------------------------------------------------- user_sessions

@@ -4,7 +4,8 @@
  *
  *   { provider: "openai-compatible", baseUrl, apiKeySecret?, timeoutMs? }
  *        an endpoint of the agent's own; apiKeySecret names a stored secret
- *        (POST /v1/secrets) sent as the bearer key. The base URL is the
+ *        (POST /v1/secrets) sent as the bearer key, only if the secret's
+ *        allowedHosts lists the base URL's host. The base URL is the
  *        tenant's to write, so it is held to the egress policy like an http
  *        tool (no private addresses unless AGENTBASE_EGRESS_ALLOW_PRIVATE),
  *        checked here and again by each request, which connects only to the
@@ -102,8 +103,12 @@ export async function providerForAgent(
   let apiKey: string | undefined;
   if (s.apiKeySecret) {
     try {
-      apiKey = (await resolveSecrets(deps.db, deps.keys, orgId, [s.apiKeySecret])).get(s.apiKeySecret);
+      apiKey = (await resolveSecrets(deps.db, deps.keys, orgId, [s.apiKeySecret], new URL(s.baseUrl).hostname)).get(s.apiKeySecret);
     } catch (err) {
+      // The secret's allowedHosts does not list the base URL's host: the key is not opened, nothing is sent.
+      if (err instanceof AppError && err.code === 'forbidden') {
+        throw notConfigured(`agent ${agentSlug}: modelSettings.apiKeySecret: ${err.message}`, { field: 'modelSettings.apiKeySecret', ...(err.details as object) });
+      }
       if (err instanceof AppError && err.status === 404) {
         throw notConfigured(`agent ${agentSlug}: modelSettings.apiKeySecret names the secret ${s.apiKeySecret}, which is not stored; create it with POST /v1/secrets`, {
           field: 'modelSettings.apiKeySecret',

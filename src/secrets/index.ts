@@ -6,7 +6,10 @@
  *             rows and logs carry its metadata, never the value.
  * - name:     how a tool's config refers to it ({"secret": "GITHUB_TOKEN"}),
  *             unique per organization.
- * - version:  counts replacements of the value or description (a trigger bumps
+ * - allowedHosts: the hosts the value may be sent to (exact names, or
+ *             *.domain for its sub-domains); resolving for any other host is
+ *             refused before the value is opened (allowed-hosts.ts).
+ * - version:  counts replacements of the value, description or allowedHosts (a trigger bumps
  *             it); reading a secret for use only sets last_used_at.
  * - resolve:  opening the named secrets for one call (resolveSecrets); the only
  *             way the plaintext leaves this module.

@@ -5,6 +5,8 @@ export interface SecretMeta {
   id: string;
   name: string;
   description: string | null;
+  /** where the value may be sent (src/secrets/allowed-hosts.ts); not secret */
+  allowedHosts: string[];
   version: number;
   createdBy: string | null;
   createdAt: Date;
@@ -13,19 +15,19 @@ export interface SecretMeta {
 }
 
 // Never lists ciphertext: only useSecrets below reads it, so no other query can leak it.
-const META = `id, name, description, version, created_by AS "createdBy", created_at AS "createdAt",
+const META = `id, name, description, allowed_hosts AS "allowedHosts", version, created_by AS "createdBy", created_at AS "createdAt",
   updated_at AS "updatedAt", last_used_at AS "lastUsedAt"`;
 
 export async function insertSecret(
   sql: Sql,
   orgId: string,
   createdBy: string | null,
-  f: { name: string; description: string | null; ciphertext: string },
+  f: { name: string; description: string | null; ciphertext: string; allowedHosts: readonly string[] },
 ): Promise<SecretMeta> {
   const r = await sql.query<SecretMeta>(
-    `INSERT INTO secrets (id, org_id, name, description, ciphertext, created_by)
-     VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${META}`,
-    [uuidv7(), orgId, f.name, f.description, f.ciphertext, createdBy],
+    `INSERT INTO secrets (id, org_id, name, description, ciphertext, allowed_hosts, created_by)
+     VALUES ($1, $2, $3, $4, $5, $6::text[], $7) RETURNING ${META}`,
+    [uuidv7(), orgId, f.name, f.description, f.ciphertext, f.allowedHosts, createdBy],
   );
   return r.rows[0]!;
 }
@@ -52,17 +54,21 @@ export async function listSecrets(sql: Sql, orgId: string, f: { afterName?: stri
   return r.rows;
 }
 
-/** The trigger (secrets_versioned) bumps version and updated_at. undefined description keeps the current one. */
+/**
+ * The trigger (secrets_versioned) bumps version and updated_at. undefined
+ * description or allowedHosts keeps the current one.
+ */
 export async function replaceSecret(
   sql: Sql,
   orgId: string,
   name: string,
-  f: { ciphertext: string; description: string | null | undefined },
+  f: { ciphertext: string; description: string | null | undefined; allowedHosts: readonly string[] | undefined },
 ): Promise<SecretMeta | undefined> {
   const r = await sql.query<SecretMeta>(
-    `UPDATE secrets SET ciphertext = $3, description = CASE WHEN $4::boolean THEN $5::text ELSE description END
+    `UPDATE secrets SET ciphertext = $3, description = CASE WHEN $4::boolean THEN $5::text ELSE description END,
+       allowed_hosts = COALESCE($6::text[], allowed_hosts)
      WHERE org_id = $1 AND name = $2 RETURNING ${META}`,
-    [orgId, name, f.ciphertext, f.description !== undefined, f.description ?? null],
+    [orgId, name, f.ciphertext, f.description !== undefined, f.description ?? null, f.allowedHosts ?? null],
   );
   return r.rows[0];
 }
@@ -73,14 +79,19 @@ export async function deleteSecret(sql: Sql, orgId: string, name: string): Promi
 }
 
 /**
- * The sealed values of the named secrets, marking them used in the same
+ * The sealed values of the named secrets and where each may be sent, marking them used in the same
  * statement. Updating only last_used_at does not fire the versioning trigger
  * (it watches ciphertext and description), so use is not a new version.
  */
-export async function useSecrets(sql: Sql, orgId: string, names: readonly string[]): Promise<{ name: string; ciphertext: string }[]> {
+export async function useSecrets(
+  sql: Sql,
+  orgId: string,
+  names: readonly string[],
+): Promise<{ name: string; ciphertext: string; allowedHosts: string[] }[]> {
   if (names.length === 0) return [];
-  const r = await sql.query<{ name: string; ciphertext: string }>(
-    `UPDATE secrets SET last_used_at = now() WHERE org_id = $1 AND name = ANY($2::text[]) RETURNING name, ciphertext`,
+  const r = await sql.query<{ name: string; ciphertext: string; allowedHosts: string[] }>(
+    `UPDATE secrets SET last_used_at = now() WHERE org_id = $1 AND name = ANY($2::text[])
+     RETURNING name, ciphertext, allowed_hosts AS "allowedHosts"`,
     [orgId, names],
   );
   return r.rows;

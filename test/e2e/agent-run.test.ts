@@ -28,7 +28,7 @@ beforeAll(async () => {
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ city, temperatureC: 4, sky: 'snow' }));
   });
   const auth = rt.owner.auth;
-  ok(await call(rt.t, 'POST', '/v1/secrets', auth, { name: 'WEATHER_API_KEY', value: API_KEY }), 201);
+  ok(await call(rt.t, 'POST', '/v1/secrets', auth, { name: 'WEATHER_API_KEY', value: API_KEY, allowedHosts: ['127.0.0.1'] }), 201);
   weatherToolId = ok(await call(rt.t, 'POST', '/v1/tools', auth, {
     name: 'get_weather',
     description: 'Current weather for a city',

@@ -156,7 +156,7 @@ describe('runs against a real OpenAI-compatible server on loopback', () => {
   });
 
   it('an agent with its own endpoint sends its stored secret as the key; a missing secret is 422', async () => {
-    ok(await call(rt.t, 'POST', '/v1/secrets', owner.auth, { name: 'AGENT_LLM_KEY', value: 'sk-agent-own-key-1' }), 201);
+    ok(await call(rt.t, 'POST', '/v1/secrets', owner.auth, { name: 'AGENT_LLM_KEY', value: 'sk-agent-own-key-1', allowedHosts: ['127.0.0.1'] }), 201);
     const agent = await readyAgent(rt.t, owner.auth, { modelSettings: { provider: 'openai-compatible', baseUrl: fake.baseUrl, apiKeySecret: 'AGENT_LLM_KEY' } });
     fake.enqueue(json(200, completion({ content: 'mine' })));
     expect(ok(await runAgent(rt.t, owner.auth, agent.id, { input: 'hi' })).output.content).toBe('mine');
@@ -167,6 +167,24 @@ describe('runs against a real OpenAI-compatible server on loopback', () => {
     expect(res.statusCode).toBe(422);
     expect(res.json().error.message).toContain('NOT_STORED');
     expect(fake.requests).toHaveLength(1);
+  });
+
+  it('a secret not bound to the endpoint\'s host is not sent: 422 not_configured saying how to allow it', async () => {
+    const key = 'sk-bound-elsewhere-7f3a';
+    ok(await call(rt.t, 'POST', '/v1/secrets', owner.auth, { name: 'ELSEWHERE_KEY', value: key, allowedHosts: ['api.openai.com'] }), 201);
+    const agent = await readyAgent(rt.t, owner.auth, { modelSettings: { provider: 'openai-compatible', baseUrl: fake.baseUrl, apiKeySecret: 'ELSEWHERE_KEY' } });
+    const before = fake.requests.length;
+    const res = await runAgent(rt.t, owner.auth, agent.id, { input: 'hi' });
+    expect(res.statusCode).toBe(422);
+    expect(res.json().error).toMatchObject({
+      code: 'not_configured',
+      message: expect.stringContaining('secret ELSEWHERE_KEY may not be sent to host 127.0.0.1; add 127.0.0.1 to its allowedHosts (PUT /v1/secrets/ELSEWHERE_KEY)'),
+      details: { field: 'modelSettings.apiKeySecret', secret: 'ELSEWHERE_KEY', host: '127.0.0.1' },
+    });
+    expect(res.body).not.toContain(key);
+    // The loopback endpoint got nothing, with or without the key.
+    expect(fake.requests.length).toBe(before);
+    expect(fake.requests.some((r) => JSON.stringify(r.headers).includes(key))).toBe(false);
   });
 });
 

@@ -56,7 +56,7 @@ describe('a run on the scripted provider', () => {
   });
 
   it('calls tools (a stored http tool and a built-in) and records a tool_call span for each', async () => {
-    ok(await call(rt.t, 'POST', '/v1/secrets', owner.auth, { name: 'WEATHER_KEY', value: 'wk-secret-value-99' }), 201);
+    ok(await call(rt.t, 'POST', '/v1/secrets', owner.auth, { name: 'WEATHER_KEY', value: 'wk-secret-value-99', allowedHosts: ['127.0.0.1'] }), 201);
     const tool = ok(await call(rt.t, 'POST', '/v1/tools', owner.auth, {
       name: 'get_weather',
       description: 'Weather for a city',

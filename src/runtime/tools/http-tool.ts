@@ -24,7 +24,8 @@ import type { BuiltinTool, ToolContext, ToolOutcome } from './types.js';
  *                   its subdomains. A substituted URL on any other host is refused.
  *
  * Everything the model can fix (bad arguments, a 4xx) and everything it
- * cannot but should hear about (a missing secret, a refused host, a timeout)
+ * cannot but should hear about (a missing secret, a secret whose allowedHosts
+ * does not list the URL's host, a refused host, a timeout)
  * is an isError outcome. Only the run's own abort is thrown (its reason).
  * Secret values are scrubbed from everything the outcome carries, even when
  * the API echoes them back.
@@ -177,9 +178,10 @@ async function call(name: string, c: ApiToolConfig, args: Record<string, unknown
   const secretNames = Object.values(c.headers ?? {}).flatMap((v) => (typeof v === 'string' ? [] : [v.secret]));
   let secrets = new Map<string, string>();
   try {
-    if (secretNames.length) secrets = await ctx.tenant((sql) => resolveSecrets(sql, deps.keys, ctx.orgId, secretNames));
+    if (secretNames.length) secrets = await ctx.tenant((sql) => resolveSecrets(sql, deps.keys, ctx.orgId, secretNames, url.hostname));
   } catch (err) {
-    // Names only: the service's messages for missing or unreadable secrets carry no values.
+    // Names only: the service's messages for missing, unreadable or host-bound secrets carry no values.
+    // A secret not bound to this host is refused before it is opened, so nothing is sent.
     if (err instanceof AppError) return failed(`the tool ${name} cannot run: ${err.message}`, {}, { secrets: secretNames });
     throw err;
   }

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { actor, principal } from '../../http/context.js';
 import { Text } from '../../http/json-schemas.js';
 import { decodeCursor, page, pageQuery } from '../../http/pagination.js';
+import { AllowedHosts } from '../allowed-hosts.js';
 import * as secrets from '../secrets-service.js';
 import type { SecretsDeps } from '../secrets-service.js';
 
@@ -45,8 +46,8 @@ export function secretsRoutes(deps: SecretsDeps): FastifyPluginAsync {
       config: { permission: 'secrets:write' },
       schema: {
         tags: ['secrets'],
-        summary: 'Store a secret for http tools to send in headers; 409 if the name is taken',
-        body: z.strictObject({ name: SecretName, value: Value, description: Description.optional() }),
+        summary: 'Store a secret for http tools and model endpoints on allowedHosts to send; 409 if the name is taken',
+        body: z.strictObject({ name: SecretName, value: Value, description: Description.optional(), allowedHosts: AllowedHosts }),
       },
     }, async (req, reply) => reply.status(201).send(await secrets.createSecret(deps, actor(req), req.body)));
 
@@ -54,9 +55,9 @@ export function secretsRoutes(deps: SecretsDeps): FastifyPluginAsync {
       config: { permission: 'secrets:write' },
       schema: {
         tags: ['secrets'],
-        summary: 'Replace a secret\'s value (a new version); description is kept unless sent (null clears it)',
+        summary: "Replace a secret's value (a new version); description and allowedHosts are kept unless sent (a null description clears it)",
         params: NameParams,
-        body: z.strictObject({ value: Value, description: Description.optional() }),
+        body: z.strictObject({ value: Value, description: Description.optional(), allowedHosts: AllowedHosts.optional() }),
       },
     }, async (req) => secrets.replaceSecret(deps, actor(req), req.params.name, req.body));
 

@@ -55,7 +55,7 @@ beforeAll(async () => {
   owner = await signupBuilder(t);
   peer = await startPeer();
   for (const [name, value] of [['API_TOKEN', TOKEN], ['API_KEY', API_KEY]]) {
-    ok(await client(t).post('/v1/secrets', owner.auth, { name, value }), 201);
+    ok(await client(t).post('/v1/secrets', owner.auth, { name, value, allowedHosts: ['127.0.0.1', 'localhost'] }), 201);
   }
 });
 afterAll(async () => {
@@ -135,7 +135,7 @@ describe('calling an API', () => {
   });
   it('refuses a secret a header cannot carry, naming the header and not the value', async () => {
     for (const [name, value] of [['MULTILINE', 'first-line\nsecond-line-7c1e'], ['NON_LATIN', 'ключ-секрет-9b2f']] as const) {
-      ok(await client(t).post('/v1/secrets', owner.auth, { name, value }), 201);
+      ok(await client(t).post('/v1/secrets', owner.auth, { name, value, allowedHosts: ['127.0.0.1'] }), 201);
       const tool = await defineTool({ url: `${peer.base}/echo/x`, method: 'GET', headers: { 'X-Weird': { secret: name } } });
       const before = peer.received.length;
       const o = await runTool(tool.name, {});
@@ -148,6 +148,35 @@ describe('calling an API', () => {
 });
 
 describe('hosts', () => {
+  it('sends a secret only to the hosts its allowedHosts lists', async () => {
+    const value = 'bound_key_5e1f0a9c3d7b2e8a';
+    ok(await client(t).post('/v1/secrets', owner.auth, { name: 'BOUND_KEY', value, allowedHosts: ['localhost'] }), 201);
+    const headers = { 'X-Bound': { secret: 'BOUND_KEY' } };
+    const elsewhere = await defineTool({ url: `${peer.base}/echo/bound`, method: 'GET', headers });
+    const before = peer.received.length;
+    const refused = await runTool(elsewhere.name, {});
+    expect(refused.isError).toBe(true);
+    expect(out(refused).error).toBe(
+      `the tool ${elsewhere.name} cannot run: secret BOUND_KEY may not be sent to host 127.0.0.1; add 127.0.0.1 to its allowedHosts (PUT /v1/secrets/BOUND_KEY)`,
+    );
+    // Nothing reached the peer: the value was not even opened.
+    expect(peer.received.length).toBe(before);
+    expect(peer.received.some((r) => JSON.stringify(r.headers).includes(value))).toBe(false);
+    expect(JSON.stringify(refused)).not.toContain(value);
+    expect(ok(await client(t).get('/v1/secrets/BOUND_KEY', owner.auth)).lastUsedAt).toBeNull();
+
+    // The same peer under a listed host name gets it.
+    const listed = await defineTool({ url: `http://localhost:${peer.port}/echo/bound`, method: 'GET', headers });
+    expect((await runTool(listed.name, {})).isError).toBe(false);
+    expect(peer.received.at(-1)!.headers['x-bound']).toBe(value);
+
+    // Once the list names 127.0.0.1, the first tool sends it too.
+    ok(await client(t).put('/v1/secrets/BOUND_KEY', owner.auth, { value, allowedHosts: ['127.0.0.1'] }));
+    expect((await runTool(elsewhere.name, {})).isError).toBe(false);
+    expect(peer.received.at(-1)!.headers['x-bound']).toBe(value);
+    expect((await runTool(listed.name, {})).isError).toBe(true);
+  });
+
   it('refuses a templated url that lands on a host outside allowedHosts', async () => {
     const tool = await defineTool({ url: `http://{host}:${peer.port}/echo/h`, method: 'GET', allowedHosts: ['localhost', '*.localhost'] }, AnyArgs);
     const allowed = await runTool(tool.name, { host: 'localhost' });
