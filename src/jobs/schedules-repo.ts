@@ -1,27 +1,6 @@
 import type { Sql } from '../db/index.js';
 
-/** A cron schedule as its organization sees it. */
-export interface ScheduleRow {
-  id: string;
-  name: string;
-  cron: string;
-  timezone: string;
-  queue: string;
-  task: string;
-  payload: unknown;
-  priority: number;
-  maxAttempts: number;
-  enabled: boolean;
-  nextRunAt: Date;
-  lastRunAt: Date | null;
-  lastJobId: string | null;
-  createdAt: Date;
-  updatedAt: Date;
-}
-
-const COLUMNS = `id, name, cron, timezone, queue, task, payload, priority, max_attempts AS "maxAttempts", enabled,
-  next_run_at AS "nextRunAt", last_run_at AS "lastRunAt", last_job_id AS "lastJobId", created_at AS "createdAt", updated_at AS "updatedAt"`;
-
+/** What a schedule is made of: written on create, changed by a patch. */
 export interface ScheduleFields {
   name: string;
   cron: string;
@@ -34,6 +13,18 @@ export interface ScheduleFields {
   enabled: boolean;
   nextRunAt: Date;
 }
+
+/** A cron schedule as its organization sees it. */
+export interface ScheduleRow extends ScheduleFields {
+  id: string;
+  lastRunAt: Date | null;
+  lastJobId: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+const COLUMNS = `id, name, cron, timezone, queue, task, payload, priority, max_attempts AS "maxAttempts", enabled,
+  next_run_at AS "nextRunAt", last_run_at AS "lastRunAt", last_job_id AS "lastJobId", created_at AS "createdAt", updated_at AS "updatedAt"`;
 
 /** Undefined when the organization already has a schedule of that name. */
 export async function insertSchedule(sql: Sql, orgId: string, id: string, s: ScheduleFields): Promise<ScheduleRow | undefined> {

@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/index.js';
 import { Worker, enqueue, getJob, reclaimExpiredJobs, type JobRow, type WorkerOptions } from '../../src/jobs/index.js';
 import { createTestApp, signupUser, type SignedUp, type TestApp } from '../helpers/app.js';
+import { until } from '../helpers/until.js';
 
 /** The Worker's prefetch buffer and its batched outcomes (the rest of the Worker is in worker.test.ts). */
 
@@ -12,15 +13,6 @@ const deps = () => ({ db });
 const workers: Worker[] = [];
 const errors: unknown[] = [];
 
-async function until<T>(cond: () => Promise<T | undefined | null | false> | T | undefined | null | false, what: string, timeoutMs = 15_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await cond();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 function worker(opts: Partial<WorkerOptions> & Pick<WorkerOptions, 'handlers' | 'queues'>): Worker {
   const w = new Worker({ db, pollIntervalMs: 20, retryDelayMs: () => 0, onError: (err) => errors.push(err), ...opts });

@@ -5,6 +5,7 @@ import {
 } from '../../src/jobs/index.js';
 import { AppError } from '../../src/errors.js';
 import { createTestApp, signupUser, type SignedUp, type TestApp } from '../helpers/app.js';
+import { until } from '../helpers/until.js';
 import { driver } from '../helpers/db.js';
 
 /** The queue in the database: enqueue, the claim and its lease, fencing, expiry. Workers are in worker.test.ts. */
@@ -16,15 +17,6 @@ let db: Database;
 const deps = () => ({ db });
 
 /** Polls until cond() is truthy (bounded), for conditions that depend on the clock, such as a lease expiring. */
-async function until<T>(cond: () => Promise<T | undefined | null | false>, what: string, timeoutMs = 10_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await cond();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /** Claims from a queue of this test only, so tests do not take each other's jobs. */
 const claim = (worker: string, queue: string, limit = 10, leaseMs = 60_000) => claimJobs(db, worker, [queue], limit, leaseMs);

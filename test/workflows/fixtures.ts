@@ -3,9 +3,10 @@ import type { Database } from '../../src/db/index.js';
 import { Worker } from '../../src/jobs/index.js';
 import { workflowJobHandlers, type AgentRunner, type ToolRunner } from '../../src/workflows/index.js';
 import type { TestApp } from '../helpers/app.js';
+import { until } from '../helpers/until.js';
 import { client, ok, type Auth, type Body } from '../agents/fixtures.js';
 
-export { client, ok, type Auth, type Body };
+export { client, ok, until, type Auth, type Body };
 
 /** A stored tool (the definition's tool steps name it). */
 export async function storedTool(t: TestApp, auth: Auth, name: string) {
@@ -30,15 +31,6 @@ export async function startRun(t: TestApp, auth: Auth, workflowId: string, input
 
 export const getRun = async (t: TestApp, auth: Auth, id: string) => ok(await client(t).get(`/v1/workflow-executions/${id}`, auth));
 
-export async function until<T>(cond: () => Promise<T | undefined | null | false>, what: string, timeoutMs = 20_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await cond();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 /** Waits until the run's status is one of these, and returns the run with its steps. */
 export function runReaches(t: TestApp, auth: Auth, id: string, ...statuses: string[]): Promise<Body> {
