@@ -6,6 +6,7 @@
 export type ErrorCode =
   | 'bad_request'
   | 'invalid_json'
+  | 'json_too_deep'
   | 'validation_failed'
   | 'unauthenticated'
   | 'invalid_credentials'
@@ -21,6 +22,8 @@ export type ErrorCode =
   | 'conflict'
   | 'version_conflict'
   | 'payload_too_large'
+  | 'headers_too_large'
+  | 'request_timeout'
   | 'unsupported_media_type'
   | 'account_locked'
   | 'rate_limited'

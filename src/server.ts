@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import type { Config } from './config/index.js';
-import { resolveSecret } from './config/index.js';
+import { ConfigError, resolveSecret } from './config/index.js';
 import { loadMigrations, maintainPartitions, migrate, openDatabase, type Database } from './db/index.js';
 import { buildApp } from './http/index.js';
 import { accessTokens, deriveKeys, type IdentityDeps } from './identity/index.js';
@@ -95,11 +97,55 @@ export async function maintain(
   return { ...p, keysPruned: await pruneIngestKeys(db, now), jobsPruned: await pruneFinishedJobs(db, now) };
 }
 
-/** `agentbase start`: open, migrate, keep partitions ahead, run the worker, serve until closed. */
-export async function startServer(config: Config, logger: Logger): Promise<Service & { url: string }> {
-  const db = await openDatabase(config, (err) => {
-    logger.fatal({ err }, 'lost the data folder lock; stopping so two processes never write it');
-    process.exit(1);
+/**
+ * What `start` needs that parsing the environment cannot tell, checked before
+ * anything is opened: a refused start leaves the database as it was. Returns
+ * the configuration with its secret resolved (embedded mode makes one in the
+ * data folder on first start; server mode must be given one).
+ */
+export async function preflight(config: Config): Promise<Config> {
+  const secret = await resolveSecret(config);
+  const dir = config.runtime.scriptsDir;
+  if (dir) {
+    const s = await stat(dir).catch(() => undefined);
+    if (!s?.isDirectory()) throw new ConfigError(`invalid configuration:\n  AGENTBASE_SCRIPTS_DIR: ${dir} is not a folder`);
+  }
+  await assertPortFree(config.http.host, config.http.port);
+  return { ...config, secret };
+}
+
+/** Refuses a port something else listens on now (the usual "a second server" mistake), before the database is touched. */
+function assertPortFree(host: string, port: number): Promise<void> {
+  if (port === 0) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', (err: NodeJS.ErrnoException) => {
+      reject(
+        err.code === 'EADDRINUSE'
+          ? new ConfigError(`${host}:${port} is already in use (another agentbase?); stop it or set PORT`)
+          : err.code === 'EADDRNOTAVAIL'
+            ? new ConfigError(`HOST ${host} is not an address of this machine`)
+            : err,
+      );
+    });
+    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve()));
+  });
+}
+
+/** `agentbase start`: check, open, migrate, keep partitions ahead, run the worker, serve until closed. */
+export async function startServer(given: Config, logger: Logger): Promise<Service & { url: string }> {
+  const config = await preflight(given);
+  const db = await openDatabase(config, {
+    onLockLost: (err) => {
+      logger.fatal({ err }, 'lost the data folder lock; stopping so two processes never write it');
+      process.exit(1);
+    },
+    onTakeover: (previous) => {
+      logger.warn(
+        { previous: { pid: previous.pid, host: previous.host, processStartedAt: previous.processStartedAt, lockedAt: previous.lockedAt } },
+        `the data folder was held by pid ${previous.pid}, which is no longer running (it crashed or was killed); took over its lock`,
+      );
+    },
   });
   try {
     const m = await migrate(db);

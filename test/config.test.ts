@@ -46,6 +46,7 @@ describe('parseConfig', () => {
     expect(parseConfig({ DATABASE_URL: 'postgresql://h/db' }).database.mode).toBe('server');
   });
 
+
   it('reads numbers and strings from their variables', () => {
     const c = parseConfig({
       HOST: '0.0.0.0',
@@ -56,7 +57,7 @@ describe('parseConfig', () => {
       LOG_LEVEL: 'warn',
       ACCESS_TOKEN_TTL_SECONDS: '60',
     });
-    expect(c.http).toEqual({ host: '0.0.0.0', port: 8080, bodyLimit: 2048 });
+    expect(c.http).toEqual({ host: '0.0.0.0', port: 8080, bodyLimit: 2048, requestTimeoutMs: 60_000 });
     expect(c.database).toEqual({ mode: 'embedded', dataDir: '/var/lib/agentbase' });
     expect(c.secret).toBe(SECRET);
     expect(c.logLevel).toBe('warn');

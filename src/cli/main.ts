@@ -26,6 +26,10 @@ function reportLine(r: ChainReport): string {
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   let code = 0;
   const config = (): Config => parseConfig(io.env);
+  const open = () =>
+    openDatabase(config(), {
+      onTakeover: (p) => io.err(`agentbase: the data folder was held by pid ${p.pid}, which is no longer running; took over its lock\n`),
+    });
   const program = new Command()
     .name('agentbase')
     .description('agentbase: the PostgreSQL-native system of record for multi-agent AI applications')
@@ -50,7 +54,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     .description('apply pending migrations (each in its own transaction; safe to run concurrently)')
     .option('--status', 'only list applied and pending migrations')
     .action(async (o: { status?: boolean }) => {
-      const db = await openDatabase(config());
+      const db = await open();
       try {
         if (o.status) {
           const s = await migrationStatus(db, await loadMigrations());
@@ -78,7 +82,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         code = 2;
         return;
       }
-      const db = await openDatabase(config());
+      const db = await open();
       try {
         const reports = o.org ? [await verifyChain(db, o.org)] : await verifyAllChains(db);
         if (o.json) io.out(`${JSON.stringify(reports, null, 2)}\n`);
@@ -93,7 +97,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     .command('partitions')
     .description('create partitions ahead, drop those past retention, prune old ingestion keys and finished jobs now (the server does this hourly)')
     .action(async () => {
-      const db = await openDatabase(config());
+      const db = await open();
       try {
         const r = await maintain(db);
         io.out(`partitions created: ${r.created}, dropped: ${r.dropped}; ingestion keys pruned: ${r.keysPruned}; finished jobs pruned: ${r.jobsPruned}\n`);

@@ -20,6 +20,7 @@ const EnvSchema = z.object({
   PORT: int(4100, 0, 65535),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   BODY_LIMIT_BYTES: int(1_048_576, 1024, 512 * 1024 * 1024),
+  REQUEST_TIMEOUT_SECONDS: int(60, 1, 3600),
   ACCESS_TOKEN_TTL_SECONDS: int(900, 30, 86_400),
   REFRESH_TOKEN_TTL_SECONDS: int(30 * 86_400, 300, 365 * 86_400),
   LOGIN_MAX_ATTEMPTS: int(5, 1, 100),
@@ -42,7 +43,7 @@ export interface Config {
   dataDir: string;
   /** undefined until resolved: embedded mode generates one and keeps it in the data folder */
   secret: string | undefined;
-  http: { host: string; port: number; bodyLimit: number };
+  http: { host: string; port: number; bodyLimit: number; requestTimeoutMs: number };
   logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
   auth: {
     accessTokenTtl: number;
@@ -94,7 +95,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       : { mode: 'embedded', dataDir: e.AGENTBASE_DATA_DIR },
     dataDir: e.AGENTBASE_DATA_DIR,
     secret: e.AGENTBASE_SECRET,
-    http: { host: e.HOST, port: e.PORT, bodyLimit: e.BODY_LIMIT_BYTES },
+    http: { host: e.HOST, port: e.PORT, bodyLimit: e.BODY_LIMIT_BYTES, requestTimeoutMs: e.REQUEST_TIMEOUT_SECONDS * 1000 },
     logLevel: e.LOG_LEVEL,
     auth: {
       accessTokenTtl: e.ACCESS_TOKEN_TTL_SECONDS,

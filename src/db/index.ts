@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import type { Config } from '../config/config.js';
 import { createDatabase } from './database.js';
-import { lockDataDir } from './data-dir-lock.js';
+import { lockDataDir, type LockHolder } from './data-dir-lock.js';
 import { createPgDriver } from './pg-driver.js';
 import { createPgliteDriver } from './pglite-driver.js';
 import type { Database } from './types.js';
@@ -22,25 +22,30 @@ export {
   type WeeklyPartitionedTable,
   type PartitionedTable,
 } from './partitions.js';
-export { DataDirLockedError } from './data-dir-lock.js';
-export { uuidv7 } from './ids.js';
+export { DataDirLockedError, type LockHolder } from './data-dir-lock.js';
+export { uuidv7, uuidV7Time } from './ids.js';
 export { isPgError, pgErrorCode } from './pg-errors.js';
+
+export interface OpenOptions {
+  /** the embedded data folder's lock was lost (its refresh failed): stop writing */
+  onLockLost?: (err: Error) => void;
+  /** the embedded data folder was held by a process of this host that no longer exists, and this open took it over */
+  onTakeover?: (previous: LockHolder) => void;
+}
 
 /**
  * Opens the configured database. Embedded mode locks the data folder first, so a
  * second process is refused before it can open (and corrupt) the files.
  */
-export async function openDatabase(
-  config: Config,
-  onLockLost: (err: Error) => void = (err) => {
-    throw err;
-  },
-): Promise<Database> {
+export async function openDatabase(config: Config, opts: OpenOptions = {}): Promise<Database> {
   if (config.database.mode === 'server') {
     return createDatabase(createPgDriver({ connectionString: config.database.url, max: config.database.poolMax }));
   }
   const dir = resolve(config.database.dataDir);
-  const lock = await lockDataDir(dir, onLockLost);
+  const lock = await lockDataDir(dir, opts.onLockLost ?? ((err) => {
+    throw err;
+  }));
+  if (lock.tookOverFrom) opts.onTakeover?.(lock.tookOverFrom);
   try {
     const driver = await createPgliteDriver(`${dir}/pgdata`);
     const db = createDatabase(driver);

@@ -14,7 +14,8 @@ import { createRuntime, runtimeRoutes, type RuntimeDeps } from '../runtime/index
 import { workflowsRoutes } from '../workflows/index.js';
 import { secretsRoutes } from '../secrets/index.js';
 import { authenticate, effectivePermissions, identityRoutes, rateHeaders, type IdentityDeps } from '../identity/index.js';
-import { makeErrorHandler } from './error-handler.js';
+import { errorBody, handleClientError, makeErrorHandler } from './error-handler.js';
+import { installJsonBodyParser } from './json-body.js';
 import { createMetrics } from './metrics.js';
 import './context.js';
 
@@ -43,6 +44,14 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       return typeof h === 'string' && REQUEST_ID.test(h) ? h : uuidv7();
     },
     trustProxy: false,
+    // Requests the HTTP parser refuses (bad framing, invalid headers, a
+    // timeout) are answered in the one error shape too.
+    clientErrorHandler: handleClientError,
+    // A body that stops arriving (a Content-Length longer than what is sent)
+    // ends in 408 instead of holding the connection open.
+    requestTimeout: opts.config.http.requestTimeoutMs,
+    // Node answers a missing Host itself, in no shape of ours; the hook below does.
+    http: { requireHostHeader: false },
     // Errors Fastify raises before routing (an over-long path parameter, a
     // malformed URL) get the same error shape as everything else.
     frameworkErrors: (err, req, reply) => errorHandler(err, req, reply),
@@ -52,10 +61,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.setErrorHandler(errorHandler);
   // JSON bodies only: Fastify's built-in text/plain parser would hand a string to the schema.
   app.removeContentTypeParser('text/plain');
+  installJsonBodyParser(app);
   app.setNotFoundHandler((req, reply) => {
-    void reply.status(404).send({
-      error: { code: 'route_not_found', message: `no route ${req.method} ${req.url.split('?')[0]}; see GET /openapi.json`, requestId: req.id },
-    });
+    const e = new AppError(404, 'route_not_found', `no route ${req.method} ${req.url.split('?')[0]}; see GET /openapi.json`);
+    void reply.status(404).send(errorBody(e, req.id));
   });
 
   const metrics = createMetrics(db);
@@ -64,6 +73,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
   app.addHook('onRequest', async (req, reply) => {
     void reply.header('x-request-id', req.id);
+    // RFC 9112 §3.2: an HTTP/1.1 request without Host is answered 400.
+    if (req.raw.httpVersion === '1.1' && req.headers.host === undefined) {
+      throw new AppError(400, 'bad_request', 'an HTTP/1.1 request needs a Host header');
+    }
   });
   app.addHook('onResponse', async (req, reply) => {
     metrics.observe(req.method, req.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);

@@ -1,45 +1,45 @@
 import { z } from 'zod';
+import { jsonValueProblem, KiB, MAX_JSON_DEPTH, MiB, type JsonLimits } from './json-limits.js';
 
 /**
  * Field schemas every module's routes share. PostgreSQL text and jsonb cannot
- * hold NUL, and very deep JSON is a cost with no use: refusing both here keeps
- * them a 400 naming the field (or, in a batch, a per-item rejection) instead of
- * a driver error.
+ * hold NUL, and very deep or very large JSON is a cost with no use: refusing
+ * them here keeps them a 4xx naming the field (or, in a batch, a per-item
+ * rejection) instead of a driver error or a stack overflow.
+ *
+ * Free-form JSON fields carry one of two size classes:
+ * - payloads (inputs, outputs, attributes, arguments, state, message data,
+ *   definitions): 1 MiB each;
+ * - descriptive fields (settings, metadata): 64 KiB each.
+ * Both are nested at most 32 levels. A field over its limit is 400
+ * json_too_deep or 413 payload_too_large (src/http/error-handler.ts), naming it.
  */
 const NUL = '\u0000';
-const MAX_JSON_DEPTH = 32;
+
+export const PAYLOAD_LIMITS: JsonLimits = { maxDepth: MAX_JSON_DEPTH, maxBytes: MiB };
+export const METADATA_LIMITS: JsonLimits = { maxDepth: MAX_JSON_DEPTH, maxBytes: 64 * KiB };
 
 export const Uuid = z.uuid('must be a UUID');
 export const Text = (max: number) => z.string().max(max).refine((s) => !s.includes(NUL), 'must not contain NUL characters');
 
-function jsonProblem(v: unknown, depth: number): string | null {
-  if (depth > MAX_JSON_DEPTH) return `is nested deeper than ${MAX_JSON_DEPTH} levels`;
-  if (typeof v === 'string') return v.includes(NUL) ? 'must not contain NUL characters' : null;
-  if (typeof v === 'number') return Number.isFinite(v) ? null : 'must be a finite number';
-  if (Array.isArray(v)) {
-    for (const x of v) {
-      const p = jsonProblem(x, depth + 1);
-      if (p) return p;
-    }
-    return null;
-  }
-  if (v !== null && typeof v === 'object') {
-    for (const [k, x] of Object.entries(v)) {
-      const p = k.includes(NUL) ? 'must not contain NUL characters' : jsonProblem(x, depth + 1);
-      if (p) return p;
-    }
-  }
-  return null;
+/** The stable error code a refinement asks the error boundary to answer with (see error-handler.ts). */
+export type JsonErrorCode = 'json_too_deep' | 'payload_too_large';
+
+function checked(limits: JsonLimits) {
+  return (v: unknown, ctx: z.RefinementCtx) => {
+    const p = jsonValueProblem(v, limits);
+    if (!p) return;
+    ctx.addIssue({ code: 'custom', message: p.message, ...(p.code === 'invalid' ? {} : { params: { errorCode: p.code } }) });
+  };
 }
 
-/** Any JSON value PostgreSQL's jsonb stores as sent. */
-export const Json = z.unknown().superRefine((v, ctx) => {
-  const p = jsonProblem(v, 1);
-  if (p) ctx.addIssue({ code: 'custom', message: p });
-});
+/** Any JSON value PostgreSQL's jsonb stores as sent, within the limits. */
+export const jsonValue = (limits: JsonLimits = PAYLOAD_LIMITS) => z.unknown().superRefine(checked(limits));
 
-/** A JSON object PostgreSQL's jsonb stores as sent. */
-export const JsonObject = z.record(z.string(), z.unknown()).superRefine((v, ctx) => {
-  const p = jsonProblem(v, 1);
-  if (p) ctx.addIssue({ code: 'custom', message: p });
-});
+/** A JSON object PostgreSQL's jsonb stores as sent, within the limits (z.record looks only at the top level). */
+export const jsonObject = (limits: JsonLimits = PAYLOAD_LIMITS) => z.record(z.string(), z.unknown()).superRefine(checked(limits));
+
+export const Json = jsonValue();
+export const JsonObject = jsonObject();
+/** Settings and metadata: descriptive, so smaller. */
+export const MetadataObject = jsonObject(METADATA_LIMITS);

@@ -1,4 +1,5 @@
 import { errors, jwtVerify, SignJWT } from 'jose';
+import { z } from 'zod';
 import { AppError } from '../errors.js';
 
 /** Short-lived signed access tokens (HS256 JWT). Refresh tokens are opaque and live in the database. */
@@ -9,6 +10,14 @@ export interface AccessClaims {
 }
 
 const ISSUER = 'agentbase';
+
+/**
+ * The claims this service signs, checked by shape as well as signature: a
+ * token signed with the right key but carrying, say, `org: "x"` (a leaked or
+ * misused key, or a token minted by hand) is refused here rather than reaching
+ * the tenant transaction as a malformed id.
+ */
+const Claims = z.object({ sub: z.uuid(), org: z.uuid(), sid: z.uuid() });
 
 export function accessTokens(key: Uint8Array, ttlSeconds: number) {
   return {
@@ -23,19 +32,21 @@ export function accessTokens(key: Uint8Array, ttlSeconds: number) {
         .sign(key);
     },
     async verify(token: string): Promise<AccessClaims> {
+      let payload: unknown;
       try {
-        const { payload } = await jwtVerify(token, key, { issuer: ISSUER, algorithms: ['HS256'] });
-        if (typeof payload.sub !== 'string' || typeof payload.org !== 'string' || typeof payload.sid !== 'string') {
-          throw new AppError(401, 'invalid_token', 'the access token is missing required claims; log in again');
-        }
-        return { userId: payload.sub, orgId: payload.org, sessionId: payload.sid };
+        // requiredClaims: a token without an expiry would never expire.
+        ({ payload } = await jwtVerify(token, key, { issuer: ISSUER, algorithms: ['HS256'], requiredClaims: ['exp'] }));
       } catch (err) {
-        if (err instanceof AppError) throw err;
         if (err instanceof errors.JWTExpired) {
           throw new AppError(401, 'token_expired', 'the access token has expired; get a new one with POST /v1/auth/refresh');
         }
         throw new AppError(401, 'invalid_token', 'the access token is not valid (bad signature or format); log in again');
       }
+      const c = Claims.safeParse(payload);
+      if (!c.success) {
+        throw new AppError(401, 'invalid_token', 'the access token is missing required claims or they are malformed; log in again');
+      }
+      return { userId: c.data.sub.toLowerCase(), orgId: c.data.org.toLowerCase(), sessionId: c.data.sid.toLowerCase() };
     },
   };
 }

@@ -33,7 +33,7 @@ export type {
   MessageItemInput,
 } from './ingest-schemas.js';
 export { pruneIngestKeys } from './ingest-keys-prune.js';
-export { listExecutions, getExecution, findExecution, getTrace, costs, performance, spanTree, uuidV7Time } from './runs-service.js';
+export { listExecutions, getExecution, findExecution, getTrace, costs, performance, spanTree } from './runs-service.js';
 export type { ExecutionRow, SpanRow } from './runs-repo.js';
 export { findModelPrice } from './prices-service.js';
 export type { PriceRow } from './prices-repo.js';

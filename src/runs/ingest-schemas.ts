@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Json, JsonObject, Text, Uuid } from './json.js';
+import { Json, JsonObject, MetadataObject, Text, Uuid } from './json.js';
 
 /** Request-level limits of POST /v1/ingest/batch. */
 export const MAX_BATCH_ITEMS = 5000;
@@ -87,7 +87,7 @@ export const ExecutionItem = z
     parentSpanId: Hex16.optional(),
     correlationId: Text(100).optional(),
     requestId: Text(100).optional(),
-    metadata: JsonObject.optional(),
+    metadata: MetadataObject.optional(),
   })
   .superRefine((v, ctx) => {
     checkTokens(v, ctx);
@@ -146,7 +146,7 @@ export const DecisionItem = z.strictObject({
   reasoningChain: Json.refine((v) => v !== undefined && v !== null, 'is required'),
   dataSources: Json.optional(),
   confidence: Unit,
-  metadata: JsonObject.optional(),
+  metadata: MetadataObject.optional(),
   modelUsed: Text(100).optional(),
   latencyMs: z.number().min(0).max(2_000_000_000).optional(),
   errorMessage: Text(10_000).optional(),

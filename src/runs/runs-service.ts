@@ -1,16 +1,10 @@
+import { uuidV7Time } from '../db/index.js';
 import { notFound } from '../errors.js';
 import type { RunsDeps } from './deps.js';
 import * as repo from './runs-repo.js';
 import type { ExecutionFilter, SpanRow } from './runs-repo.js';
 import * as stats from './stats-repo.js';
 import type { CostGroup } from './stats-repo.js';
-
-/** The time a UUIDv7 carries (its first 48 bits, milliseconds), or null for any other UUID. */
-export function uuidV7Time(id: string): Date | null {
-  const hex = id.replaceAll('-', '');
-  if (hex.length !== 32 || hex[12] !== '7') return null;
-  return new Date(parseInt(hex.slice(0, 12), 16));
-}
 
 export type SpanNode = SpanRow & { children: SpanNode[] };
 

@@ -1,7 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +8,7 @@ import { loadMigrations, openDatabase, type Database } from '../../src/db/index.
 import { createService } from '../../src/server.js';
 import { createTestApp, signupUser, type TestApp } from '../helpers/app.js';
 import { driver } from '../helpers/db.js';
+import { cleanupProcesses, PROCESS_TIMEOUT, spawnCli, tempDir, waitForOutput } from '../helpers/processes.js';
 
 /**
  * The agentbase CLI, in-process through runCli (exit codes and output), and as
@@ -18,27 +16,15 @@ import { driver } from '../helpers/db.js';
  * is refused the embedded data folder while another holds it.
  */
 
-const ROOT = new URL('../../', import.meta.url).pathname;
-const PROCESS_TIMEOUT = 120_000;
-
 let t: TestApp;
-const dirs: string[] = [];
-const children: ChildProcess[] = [];
 
 beforeAll(async () => {
   t = await createTestApp();
 });
 afterAll(async () => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  for (const d of dirs) await rm(d, { recursive: true, force: true });
+  await cleanupProcesses();
   await t?.close();
 });
-
-async function tempDir(): Promise<string> {
-  const d = await mkdtemp(join(tmpdir(), 'agentbase-cli-'));
-  dirs.push(d);
-  return d;
-}
 
 interface Run {
   code: number;
@@ -185,45 +171,6 @@ describe.runIf(driver === 'postgres')('commands against server PostgreSQL (DATAB
 });
 
 // ---------------------------------------------------------------- real processes
-
-interface Proc extends Run {
-  signal: NodeJS.Signals | null;
-}
-
-function spawnCli(args: string[], dir: string, extra: Record<string, string> = {}): { child: ChildProcess; done: Promise<Proc> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-    cwd: ROOT,
-    // DATABASE_URL empty: embedded mode even if the caller's environment (or a .env) names a server.
-    env: { ...process.env, AGENTBASE_DATA_DIR: dir, DATABASE_URL: '', LOG_LEVEL: 'silent', ...extra },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
-  child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
-  const done = new Promise<Proc>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code: code ?? -1, signal, out, err }));
-  });
-  return { child, done };
-}
-
-function waitForOutput(child: ChildProcess, re: RegExp): Promise<RegExpExecArray> {
-  return new Promise((resolve, reject) => {
-    let buf = '';
-    const onData = (b: Buffer) => {
-      buf += b.toString();
-      const m = re.exec(buf);
-      if (m) {
-        child.stdout!.off('data', onData);
-        resolve(m);
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.once('close', (code) => reject(new Error(`exited with ${code} before printing ${re}`)));
-  });
-}
 
 async function probeRows(db: Database): Promise<string[]> {
   const r = await db.admin.query<{ v: string }>('SELECT v FROM lock_probe ORDER BY n');

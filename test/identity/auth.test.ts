@@ -360,6 +360,16 @@ describe('access tokens', () => {
     ['without the session claim', async () =>
       new SignJWT({ org: u.orgId }).setProtectedHeader({ alg: 'HS256' }).setSubject(u.userId).setIssuer('agentbase').setExpirationTime('5m').sign(key)],
     ['that is not a JWT', async () => 'not.a.jwt'],
+    // Signed with the right key, so only the claims' shapes can refuse them.
+    ['whose org claim is not a UUID', async () =>
+      new SignJWT({ org: 'x', sid }).setProtectedHeader({ alg: 'HS256' }).setSubject(u.userId).setIssuer('agentbase').setExpirationTime('5m').sign(key)],
+    ['whose subject is not a UUID', async () =>
+      new SignJWT({ org: u.orgId, sid }).setProtectedHeader({ alg: 'HS256' }).setSubject('root').setIssuer('agentbase').setExpirationTime('5m').sign(key)],
+    ['whose session claim is a number', async () =>
+      new SignJWT({ org: u.orgId, sid: 42 }).setProtectedHeader({ alg: 'HS256' }).setSubject(u.userId).setIssuer('agentbase').setExpirationTime('5m').sign(key)],
+    ['whose org claim is an object', async () =>
+      new SignJWT({ org: { id: u.orgId }, sid }).setProtectedHeader({ alg: 'HS256' }).setSubject(u.userId).setIssuer('agentbase').setExpirationTime('5m').sign(key)],
+    ['without an expiry', async () => claims().setIssuer('agentbase').sign(key)],
   ])('refuses a token %s with 401 invalid_token', async (_what, make) => {
     const res = await get('/v1/me', bearer(await make()));
     expect(res.statusCode).toBe(401);

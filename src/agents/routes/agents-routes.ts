@@ -7,7 +7,7 @@ import * as agents from '../agents-service.js';
 import { BuiltinToolName } from '../builtin-tools.js';
 import type { AgentsDeps } from '../deps.js';
 import { AGENT_STATUSES } from '../status.js';
-import { IdParams, JsonObject, Name, Slug, Text, Uuid, Version } from './schemas.js';
+import { IdParams, JsonObject, MetadataObject, Name, Slug, Text, Uuid, Version } from './schemas.js';
 
 const Cursor = z.object({ id: z.uuid() });
 const AgentType = z.string().min(1).max(50).regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'letters, digits, "_", "." and "-"');
@@ -28,7 +28,7 @@ const fields = {
   cognitivePattern: z.enum(['convergent', 'divergent', 'lateral', 'systems', 'critical', 'adaptive']),
   learningRate: z.number().min(0).max(1).nullable(),
   performanceScore: z.number().min(0).max(1).nullable(),
-  metadata: JsonObject,
+  metadata: MetadataObject,
 };
 const optional = <T extends Record<string, z.ZodType>>(shape: T) =>
   Object.fromEntries(Object.entries(shape).map(([k, v]) => [k, v.optional()])) as { [K in keyof T]: z.ZodOptional<T[K]> };

@@ -2,9 +2,9 @@ import { z } from 'zod';
 import { SEMVER_RE } from '../semver.js';
 import { SLUG_RE } from '../slug.js';
 
-import { JsonObject, Text, Uuid } from '../../http/json-schemas.js';
+import { JsonObject, MetadataObject, Text, Uuid } from '../../http/json-schemas.js';
 
-export { JsonObject, Text, Uuid };
+export { JsonObject, MetadataObject, Text, Uuid };
 
 const NUL = '\u0000';
 export const Name = z.string().trim().min(1).max(255).refine((s) => !s.includes(NUL), 'must not contain NUL characters');

@@ -3,6 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { actor, held, principal } from '../../http/context.js';
 import { decodeCursor, page, pageQuery } from '../../http/pagination.js';
+import { MetadataObject } from '../../http/json-schemas.js';
 import type { IdentityDeps } from '../deps.js';
 import * as members from '../members-service.js';
 import * as roles from '../roles-service.js';
@@ -29,7 +30,7 @@ export function orgRoutes(deps: IdentityDeps): FastifyPluginAsync {
           version: z.number().int().min(1),
           name: z.string().trim().min(1).max(255).optional(),
           logoUrl: z.url().max(2000).nullable().optional(),
-          settings: z.record(z.string(), z.unknown()).optional(),
+          settings: MetadataObject.optional(),
           maxAgents: z.number().int().min(0).max(1_000_000).optional(),
           maxExecutionsPerMonth: z.number().int().min(0).max(2_000_000_000).optional(),
           maxTeamMembers: z.number().int().min(1).max(100_000).optional(),

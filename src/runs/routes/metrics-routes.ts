@@ -5,7 +5,7 @@ import { validationFailed } from '../../errors.js';
 import { principal } from '../../http/context.js';
 import { decodeCursor, page, pageQuery } from '../../http/pagination.js';
 import type { RunsDeps } from '../deps.js';
-import { JsonObject, Uuid } from '../json.js';
+import { MetadataObject, Uuid } from '../json.js';
 import * as metrics from '../metrics-service.js';
 
 const Instant = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time with a zone, such as 2026-01-31T12:00:00Z' });
@@ -21,7 +21,7 @@ const MetricItem = z.strictObject({
   type: MetricType.describe('such as latency_ms or tokens.prompt'),
   value: MetricValue,
   recordedAt: Instant.optional().describe('defaults to now; within the last 90 days and at most 7 days ahead'),
-  metadata: JsonObject.optional(),
+  metadata: MetadataObject.optional(),
 });
 
 const params = z.strictObject({ agentId: Uuid });
