@@ -35,6 +35,7 @@ export type { FieldChange } from './config-diff.js';
 export { AGENT_STATUSES, type AgentStatus } from './status.js';
 export { compareSemver } from './semver.js';
 export { findAgentRefs } from './agents-repo.js';
+export { findVersionRefs } from './versions-repo.js';
 export { slugify } from './slug.js';
 export { findLiveTools } from './tools-repo.js';
 export { compileValidator, type SchemaValidator } from './json-schema.js';

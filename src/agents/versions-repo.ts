@@ -79,3 +79,13 @@ export async function listVersions(sql: Sql, agentId: string, opts: { beforeId?:
   );
   return r.rows;
 }
+
+/** Which of these ids are versions in the tenant, with their agent (set-based, for ingestion's reference checks). */
+export async function findVersionRefs(sql: Sql, ids: string[]): Promise<Map<string, string>> {
+  if (!ids.length) return new Map();
+  const r = await sql.query<{ id: string; agent_id: string }>(
+    `SELECT id, agent_id FROM agent_versions WHERE id = ANY(ARRAY(SELECT jsonb_array_elements_text($1::jsonb)::uuid))`,
+    [JSON.stringify(ids)],
+  );
+  return new Map(r.rows.map((x) => [x.id, x.agent_id]));
+}

@@ -253,3 +253,17 @@ export async function lockOrganizationLimits(sql: Sql, orgId: string): Promise<O
   );
   return r.rows[0];
 }
+
+/**
+ * Which of these user ids are, or were, members of the tenant's organization
+ * (a removed member's telemetry still names them). Under RLS, a user of
+ * another organization is simply not found.
+ */
+export async function findMemberRefs(sql: Sql, userIds: string[]): Promise<Set<string>> {
+  if (!userIds.length) return new Set();
+  const r = await sql.query<{ user_id: string }>(
+    `SELECT user_id FROM memberships WHERE user_id = ANY(ARRAY(SELECT jsonb_array_elements_text($1::jsonb)::uuid))`,
+    [JSON.stringify(userIds)],
+  );
+  return new Set(r.rows.map((x) => x.user_id));
+}

@@ -48,6 +48,7 @@ export type UpdatableColumn = keyof typeof UPDATABLE_COLUMNS;
 export interface LockedExecution {
   id: string;
   status: string;
+  agentId: string | null;
   startedAt: Date | null;
   completedAt: Date | null;
 }
@@ -56,7 +57,7 @@ export interface LockedExecution {
 export async function lockExecutions(sql: Sql, refs: { id: string; createdAt: string }[]): Promise<Map<string, LockedExecution>> {
   if (!refs.length) return new Map();
   const r = await sql.query<LockedExecution>(
-    `SELECT e.id, e.status, e.started_at AS "startedAt", e.completed_at AS "completedAt"
+    `SELECT e.id, e.status, e.agent_id AS "agentId", e.started_at AS "startedAt", e.completed_at AS "completedAt"
      FROM executions e JOIN jsonb_to_recordset($1::jsonb) AS k(id uuid, created_at timestamptz)
        ON e.id = k.id AND e.created_at = k.created_at
      ORDER BY e.id FOR UPDATE OF e`,

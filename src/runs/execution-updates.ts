@@ -2,6 +2,7 @@ import type { Sql } from '../db/index.js';
 import * as repo from './execution-update-repo.js';
 import type { UpdatableColumn } from './execution-update-repo.js';
 import type { ExecutionItem } from './ingest-schemas.js';
+import type { ItemErrorCode } from './ingest-types.js';
 import { canTransition, type ExecutionStatus } from './status.js';
 
 /**
@@ -36,9 +37,20 @@ export interface UpdateCandidate {
   agentId: string | undefined;
 }
 
-export type UpdateOutcome = { status: 'updated' | 'duplicate' } | { status: 'rejected'; error: string };
+export type UpdateOutcome =
+  | { status: 'updated' | 'duplicate' }
+  | { status: 'rejected'; code: ItemErrorCode; error: string; field?: string };
 
-export async function applyExecutionUpdates(sql: Sql, candidates: UpdateCandidate[]): Promise<Map<string, UpdateOutcome>> {
+/**
+ * versionAgent: the agent of every agentVersionId the batch names (resolved
+ * with its other references), so an update that names a version is checked
+ * against the agent the execution has, stored or updated.
+ */
+export async function applyExecutionUpdates(
+  sql: Sql,
+  candidates: UpdateCandidate[],
+  versionAgent: ReadonlyMap<string, string>,
+): Promise<Map<string, UpdateOutcome>> {
   const out = new Map<string, UpdateOutcome>();
   const patches: { c: UpdateCandidate; patch: Partial<Record<UpdatableColumn, unknown>> }[] = [];
   for (const c of candidates) {
@@ -56,18 +68,27 @@ export async function applyExecutionUpdates(sql: Sql, candidates: UpdateCandidat
   const valid = patches.filter(({ c, patch }) => {
     const s = stored.get(c.id);
     if (!s) {
-      out.set(c.id, { status: 'rejected', error: 'the execution this clientId names is no longer stored (past retention)' });
+      out.set(c.id, { status: 'rejected', code: 'outside_retention', error: 'the execution this clientId names is no longer stored (past retention)' });
       return false;
     }
     const to = patch.status as ExecutionStatus | undefined;
     if (to && !canTransition(s.status as ExecutionStatus, to)) {
-      out.set(c.id, { status: 'rejected', error: `status: an execution cannot go from ${s.status} to ${to}` });
+      out.set(c.id, { status: 'rejected', code: 'invalid_transition', error: `status: an execution cannot go from ${s.status} to ${to}` });
+      return false;
+    }
+    const version = (patch.agent_version_id as string | undefined)?.toLowerCase();
+    const agent = (patch.agent_id as string | undefined) ?? s.agentId;
+    if (version && agent && versionAgent.get(version) !== agent) {
+      out.set(c.id, {
+        status: 'rejected', code: 'unknown_reference', field: 'agentVersionId',
+        error: `agentVersionId: ${version} is not a version of agent ${agent}`,
+      });
       return false;
     }
     const started = (patch.started_at as string | undefined) ?? s.startedAt?.toISOString();
     const completed = (patch.completed_at as string | undefined) ?? s.completedAt?.toISOString();
     if (started && completed && Date.parse(completed) < Date.parse(started)) {
-      out.set(c.id, { status: 'rejected', error: 'completedAt must not be before startedAt (as stored or as sent)' });
+      out.set(c.id, { status: 'rejected', code: 'invalid', error: 'completedAt must not be before startedAt (as stored or as sent)' });
       return false;
     }
     return true;

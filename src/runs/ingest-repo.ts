@@ -1,4 +1,4 @@
-import type { Sql } from '../db/index.js';
+import { uuidV7Time, type Sql } from '../db/index.js';
 
 /**
  * Batch writes. Each statement writes every row of its table for the batch at
@@ -266,4 +266,23 @@ export async function pruneKeys(sql: Sql, orgId: string, kind: IngestKind, cutof
     [orgId, kind, cutoff],
   );
   return r.rowCount ?? 0;
+}
+
+/**
+ * Which of these execution ids exist in the tenant. An execution's id is a
+ * UUIDv7 of its created_at, so each is looked up by its full primary key
+ * (one partition); an id that is not such a UUID cannot name an execution.
+ */
+export async function findExecutionRefs(sql: Sql, ids: string[]): Promise<Set<string>> {
+  const keys = ids.flatMap((id) => {
+    const at = uuidV7Time(id);
+    return at ? [{ id, created_at: at.toISOString() }] : [];
+  });
+  if (!keys.length) return new Set();
+  const r = await sql.query<{ id: string }>(
+    `SELECT e.id FROM jsonb_to_recordset($1::jsonb) AS k(id uuid, created_at timestamptz)
+     JOIN LATERAL (SELECT x.id FROM executions x WHERE x.id = k.id AND x.created_at = k.created_at) e ON true`,
+    [JSON.stringify(keys)],
+  );
+  return new Set(r.rows.map((x) => x.id));
 }

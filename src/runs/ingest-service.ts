@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { v7 } from 'uuid';
 import type { z } from 'zod';
-import { findAgentRefs } from '../agents/index.js';
 import { appendAudit, type Actor } from '../audit/index.js';
 import { PARTITIONED_TABLES, ensureMonthPartitions, type Sql } from '../db/index.js';
 import { clock, type RunsDeps } from './deps.js';
 import { applyExecutionUpdates } from './execution-updates.js';
+import { resolveReferences } from './ingest-refs.js';
+import { isOpen, reject, type ItemErrorCode, type ItemResult, type Pending } from './ingest-types.js';
 import { applyMessageUpdates } from './message-updates.js';
 import * as repo from './ingest-repo.js';
 import type { IngestKind } from './ingest-repo.js';
@@ -18,7 +19,7 @@ import {
   type IngestBody,
 } from './ingest-schemas.js';
 
-export type ItemStatus = 'accepted' | 'updated' | 'duplicate' | 'rejected';
+export type { ItemErrorCode, ItemResult, ItemStatus } from './ingest-types.js';
 
 export interface IngestOptions {
   /**
@@ -43,16 +44,6 @@ export interface IngestOptions {
   allowReservedClientIds?: boolean;
 }
 
-
-export interface ItemResult {
-  index: number;
-  kind: IngestKind;
-  clientId: string | null;
-  status: ItemStatus;
-  id?: string;
-  error?: string;
-}
-
 export interface IngestResult {
   accepted: number;
   updated: number;
@@ -61,20 +52,20 @@ export interface IngestResult {
   results: ItemResult[];
 }
 
-interface Pending<T> {
-  index: number;
-  item: T;
-  raw: Record<string, unknown>;
-  id: string;
-  at: Date;
-  result: ItemResult;
-}
-
 const idAt = (at: Date): string => v7({ msecs: at.getTime() });
 const key = (kind: string, clientId: string) => `${kind}\u0000${clientId}`;
 
 function issueText(err: z.ZodError): string {
   return err.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ');
+}
+
+/** json_too_deep / payload_too_large when a free-form field asked for it (src/http/json-schemas.ts), else invalid. */
+function issueCode(err: z.ZodError): ItemErrorCode {
+  for (const i of err.issues) {
+    const code = (i as { params?: { errorCode?: unknown } }).params?.errorCode;
+    if (code === 'json_too_deep' || code === 'payload_too_large') return code;
+  }
+  return 'invalid';
 }
 
 function monthStart(d: Date, addMonths = 0): Date {
@@ -120,7 +111,6 @@ export async function ingestBatch(deps: RunsDeps, actor: Actor, body: IngestBody
     raw: unknown[] | undefined,
     timeOf: (v: z.infer<S>) => Date,
     table?: string,
-    check?: (v: z.infer<S>) => string | undefined,
   ): Pending<z.infer<S>>[] {
     const out: Pending<z.infer<S>>[] = [];
     (raw ?? []).forEach((x, index) => {
@@ -130,20 +120,20 @@ export async function ingestBatch(deps: RunsDeps, actor: Actor, body: IngestBody
       results.push(result);
       const parsed = schema.safeParse(x);
       if (!parsed.success) {
-        result.error = issueText(parsed.error);
+        reject(result, issueCode(parsed.error), issueText(parsed.error));
         return;
       }
       const item = parsed.data as z.infer<S> & { clientId: string; executionClientId?: string | undefined };
-      const problem = (opts.allowReservedClientIds ? undefined : reservedProblem(kind, item)) ?? check?.(item);
+      const problem = opts.allowReservedClientIds ? undefined : reservedProblem(kind, item);
       if (problem) {
-        result.error = problem;
+        reject(result, 'reserved_client_id', problem);
         return;
       }
       const at = timeOf(item);
       if (table) {
         const w = window(table, now);
         if (at < w.from || at >= w.to) {
-          result.error = `its time ${at.toISOString()} is outside what ${table} keeps (${w.from.toISOString()} to ${w.to.toISOString()})`;
+          reject(result, 'outside_retention', `its time ${at.toISOString()} is outside what ${table} keeps (${w.from.toISOString()} to ${w.to.toISOString()})`);
           return;
         }
       }
@@ -175,8 +165,11 @@ export async function ingestBatch(deps: RunsDeps, actor: Actor, body: IngestBody
     // Agents first: an execution naming an unknown agent fails before any key is claimed.
     // An update of a stored execution need not name its agent again.
     const stored = await repo.lookupKeys(sql, 'execution', executions.map((e) => e.item.clientId));
-    const agentOf = await resolveAgents(sql, executions, opts.unknownAgents ?? 'reject', stored);
-    const executionsOk = executions.filter((e) => e.result.error === undefined);
+    // Every id an item names, resolved in the tenant (an unknown one rejects its item alone).
+    const { agentOf, versionAgent } = await resolveReferences(sql, { executions, decisions, messages }, {
+      unknownAgents: opts.unknownAgents ?? 'reject', stored,
+    });
+    const executionsOk = executions.filter(isOpen);
 
     // Executions: claim keys; the new ones are written, the others may update what is stored.
     const newExec = await repo.claimKeys(sql, orgId, executionsOk.map((e) => ({
@@ -193,11 +186,11 @@ export async function ingestBatch(deps: RunsDeps, actor: Actor, body: IngestBody
         const s = stored.get(e.item.clientId) ?? lateKeys.get(e.item.clientId);
         return s ? [{ e, c: { id: s.id, createdAt: s.itemAt.toISOString(), item: e.item, raw: e.raw, agentId: agentOf.get(e.result) ?? undefined } }] : [];
       });
-      const outcomes = await applyExecutionUpdates(sql, candidates.map((x) => x.c));
+      const outcomes = await applyExecutionUpdates(sql, candidates.map((x) => x.c), versionAgent);
       for (const { e, c } of candidates) {
         const o = outcomes.get(c.id);
         e.result.id = c.id;
-        if (o?.status === 'rejected') e.result.error = o.error;
+        if (o?.status === 'rejected') reject(e.result, o.code, o.error, o.field);
         else if (o?.status === 'updated') {
           updated.add(e.result);
           execUpdated.push(c.id);
@@ -210,8 +203,9 @@ export async function ingestBatch(deps: RunsDeps, actor: Actor, body: IngestBody
     const execKeys = await repo.lookupKeys(sql, 'execution', refs);
     const resolve = <T extends { executionClientId?: string | undefined }>(list: Pending<T>[]) =>
       list.filter((p) => {
+        if (!isOpen(p)) return false;
         if (!p.item.executionClientId || execKeys.has(p.item.executionClientId)) return true;
-        p.result.error = `executionClientId: no execution with clientId ${p.item.executionClientId} has been ingested`;
+        reject(p.result, 'unknown_reference', `executionClientId: no execution with clientId ${p.item.executionClientId} has been ingested`, 'executionClientId');
         return false;
       });
     const spansOk = resolve(spans);
@@ -340,37 +334,6 @@ function ledgerAttributes(e: Pending<ExecutionItem> | undefined, agentOf: Map<It
   return { known: true, user_id: e.item.userId, agent_id: agentOf.get(e.result), session_id: e.item.sessionId, plan_id: e.item.planId };
 }
 
-/**
- * The agent of each execution item (by id, else by slug). Unresolved: the item
- * is rejected, or with 'keep' stored with no agent (null).
- */
-async function resolveAgents(
-  sql: Sql,
-  executions: Pending<ExecutionItem>[],
-  unknown: 'reject' | 'keep',
-  stored: ReadonlyMap<string, unknown>,
-): Promise<Map<ItemResult, string | null>> {
-  const ids = [...new Set(executions.flatMap((e) => (e.item.agentId ? [e.item.agentId] : [])))];
-  const slugs = [...new Set(executions.flatMap((e) => (!e.item.agentId && e.item.agentSlug ? [e.item.agentSlug] : [])))];
-  const found = await findAgentRefs(sql, ids, slugs);
-  const byId = new Set(found.map((a) => a.id));
-  const bySlug = new Map(found.map((a) => [a.slug, a.id]));
-  const out = new Map<ItemResult, string | null>();
-  for (const e of executions) {
-    const { agentId, agentSlug } = e.item;
-    const id = agentId ? (byId.has(agentId) ? agentId : undefined) : agentSlug ? bySlug.get(agentSlug) : undefined;
-    if (id) out.set(e.result, id);
-    else if (unknown === 'keep' || (!agentId && !agentSlug && stored.has(e.item.clientId))) out.set(e.result, null);
-    else if (!agentId && !agentSlug) e.result.error = 'agentId: give the agent as agentId or agentSlug';
-    else {
-      e.result.error = agentId
-        ? `agentId: no agent ${agentId} in this organization`
-        : `agentSlug: no live agent with slug ${agentSlug} in this organization`;
-    }
-  }
-  return out;
-}
-
 /** Messages sent again move along their delivery lifecycle (see message-updates.ts). */
 async function updateMessages(sql: Sql, resent: Pending<MessageItem>[], updated: Set<ItemResult>): Promise<void> {
   if (!resent.length) return;
@@ -383,7 +346,7 @@ async function updateMessages(sql: Sql, resent: Pending<MessageItem>[], updated:
   for (const { p, id } of candidates) {
     const o = outcomes.get(id);
     p.result.id = id;
-    if (o?.status === 'rejected') p.result.error = o.error;
+    if (o?.status === 'rejected') reject(p.result, o.code, o.error);
     else if (o?.status === 'updated') updated.add(p.result);
   }
 }

@@ -2,6 +2,7 @@ import type { Sql } from '../db/index.js';
 import * as repo from './message-update-repo.js';
 import type { MessageUpdateColumn } from './message-update-repo.js';
 import type { MessageItem } from './ingest-schemas.js';
+import type { ItemErrorCode } from './ingest-types.js';
 import { canMessageTransition, type MessageStatus } from './status.js';
 
 /**
@@ -24,7 +25,7 @@ export interface MessageUpdate {
   raw: Record<string, unknown>;
 }
 
-export type MessageOutcome = { status: 'updated' | 'duplicate' } | { status: 'rejected'; error: string };
+export type MessageOutcome = { status: 'updated' | 'duplicate' } | { status: 'rejected'; code: ItemErrorCode; error: string };
 
 export async function applyMessageUpdates(sql: Sql, updates: MessageUpdate[]): Promise<Map<string, MessageOutcome>> {
   const out = new Map<string, MessageOutcome>();
@@ -42,11 +43,11 @@ export async function applyMessageUpdates(sql: Sql, updates: MessageUpdate[]): P
     const from = stored.get(u.id);
     const to = patch.status as MessageStatus | undefined;
     if (!from) {
-      out.set(u.id, { status: 'rejected', error: 'the message this clientId names is no longer stored' });
+      out.set(u.id, { status: 'rejected', code: 'outside_retention', error: 'the message this clientId names is no longer stored' });
       return false;
     }
     if (to && !canMessageTransition(from, to)) {
-      out.set(u.id, { status: 'rejected', error: `status: a message cannot go from ${from} to ${to}` });
+      out.set(u.id, { status: 'rejected', code: 'invalid_transition', error: `status: a message cannot go from ${from} to ${to}` });
       return false;
     }
     return true;

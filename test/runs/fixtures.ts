@@ -6,3 +6,10 @@ export async function makeAgent(app: FastifyInstance, auth: { authorization: str
   if (res.statusCode !== 201) throw new Error(`agent ${slug}: ${res.statusCode} ${res.body}`);
   return (res.json() as { id: string }).id;
 }
+
+/** Publishes a version of the agent and returns the version's id (ingested executions may name it). */
+export async function publishVersion(app: FastifyInstance, auth: { authorization: string }, agentId: string, version = '1.0.0'): Promise<string> {
+  const res = await app.inject({ method: 'POST', url: `/v1/agents/${agentId}/versions`, headers: auth, payload: { version } });
+  if (res.statusCode !== 201) throw new Error(`version ${version}: ${res.statusCode} ${res.body}`);
+  return (res.json() as { id: string }).id;
+}

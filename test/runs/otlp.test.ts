@@ -180,6 +180,24 @@ describe('POST /v1/otlp/v1/traces', () => {
     expect(await count(a.orgId, 'spans', trace)).toBe(1);
   });
 
+  it('rejects a span whose time is out of range or not an integer alone (partial success); the rest lands', async () => {
+    const trace = traceId();
+    const good: TSpan = { traceId: trace, spanId: spanId(), name: 'fine', startNs: at(0), endNs: at(1) };
+    const body = otlpJson([good, { ...good, spanId: spanId() }, { ...good, spanId: spanId() }, { ...good, spanId: spanId() }, { ...good, spanId: spanId() }]);
+    const spans = body.resourceSpans[0]!.scopeSpans[0]!.spans as Record<string, unknown>[];
+    spans[1]!.startTimeUnixNano = 1.5e30; // an integer to JavaScript, far past 2^64
+    spans[2]!.startTimeUnixNano = '99999999999999999999'; // 20 digits, past 2^64
+    spans[3]!.endTimeUnixNano = 1.5; // not an integer
+    spans[4]!.startTimeUnixNano = '18446744073709551615'; // 2^64 - 1: a valid time (2554), outside what spans keep
+    spans[4]!.endTimeUnixNano = '18446744073709551615';
+    const res = okJson(await postJson(a.auth, body));
+    expect(res.partialSuccess.rejectedSpans).toBe(4);
+    expect(res.partialSuccess.errorMessage).toContain('startTimeUnixNano must be at most 2^64 - 1');
+    expect(res.partialSuccess.errorMessage).toContain('endTimeUnixNano must be an unsigned integer');
+    expect(res.partialSuccess.errorMessage, res.partialSuccess.errorMessage).toContain('outside what spans keep');
+    expect(await count(a.orgId, 'spans', trace)).toBe(1);
+  });
+
   it('refuses what it cannot decode: 400 for bad protobuf, bad JSON, a wrong shape or bad gzip', async () => {
     let res = await postProto(a.auth, Buffer.from([0x0a, 0x7f, 0x01, 0x02]));
     expect(res.statusCode, res.body).toBe(400);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, errorOf, signupUser, type SignedUp, type TestApp } from '../helpers/app.js';
-import { makeAgent } from './fixtures.js';
+import { makeAgent, publishVersion } from './fixtures.js';
 
 let t: TestApp;
 let a: SignedUp;
@@ -55,9 +55,8 @@ const clientIds = (data: { clientId: string }[]) => data.map((e) => e.clientId);
 
 describe('GET /v1/executions', () => {
   it('filters by agent version', async () => {
-    const version = '0190a4b2-1111-7000-8000-000000000001';
     const c = await signupUser(t.app);
-    await makeAgent(t.app, c.auth, 'planner');
+    const version = await publishVersion(t.app, c.auth, await makeAgent(t.app, c.auth, 'planner'));
     const res = await t.app.inject({
       method: 'POST', url: '/v1/ingest/batch', headers: c.auth,
       payload: { executions: [{ clientId: 'v1', agentSlug: 'planner', agentVersionId: version }, { clientId: 'v0', agentSlug: 'planner' }] },

@@ -96,12 +96,22 @@ function text(v: unknown, what: string): string {
   return storable(v);
 }
 
-/** A 64-bit unsigned integer as OTLP/JSON sends it: a decimal string or a number. */
+const UINT64_MAX = 2n ** 64n - 1n;
+
+/**
+ * A 64-bit unsigned integer as OTLP/JSON sends it: a decimal string or a
+ * number. Anything else, or past 2^64 - 1 (1.5e30 is an integer to
+ * JavaScript), rejects the span alone: times are read from these, and every
+ * time within the range is one a Date can hold (up to the year 2554).
+ */
 function uint64(v: unknown, what: string): bigint {
   if (v === undefined || v === null) return 0n;
-  if (typeof v === 'string' && /^[0-9]{1,20}$/.test(v)) return BigInt(v);
-  if (typeof v === 'number' && Number.isInteger(v) && v >= 0) return BigInt(v);
-  throw new SpanProblem(`${what} must be an unsigned integer (a decimal string or a number)`);
+  let n: bigint | undefined;
+  if (typeof v === 'string' && /^[0-9]{1,20}$/.test(v)) n = BigInt(v);
+  else if (typeof v === 'number' && Number.isInteger(v) && v >= 0) n = BigInt(v);
+  if (n === undefined) throw new SpanProblem(`${what} must be an unsigned integer (a decimal string or a number)`);
+  if (n > UINT64_MAX) throw new SpanProblem(`${what} must be at most 2^64 - 1 (nanoseconds since 1970)`);
+  return n;
 }
 
 function enumInt(v: unknown): number {
