@@ -51,7 +51,13 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     // ends in 408 instead of holding the connection open.
     requestTimeout: opts.config.http.requestTimeoutMs,
     // Node answers a missing Host itself, in no shape of ours; the hook below does.
-    http: { requireHostHeader: false },
+    // Node checks for timed-out requests on this interval (30 s by default),
+    // and enforces requestTimeout only while headersTimeout is not longer.
+    http: {
+      requireHostHeader: false,
+      headersTimeout: Math.min(60_000, opts.config.http.requestTimeoutMs),
+      connectionsCheckingInterval: Math.min(30_000, Math.ceil(opts.config.http.requestTimeoutMs / 2)),
+    },
     // Errors Fastify raises before routing (an over-long path parameter, a
     // malformed URL) get the same error shape as everything else.
     frameworkErrors: (err, req, reply) => errorHandler(err, req, reply),

@@ -136,6 +136,8 @@ export function makeErrorHandler(bodyLimit: number) {
     const e = toAppError(err, req.routeOptions?.bodyLimit ?? bodyLimit);
     if (e.status >= 500) req.log.error({ err }, 'request failed');
     if (e.headers) void reply.headers(e.headers);
+    // Errors raised before the onRequest hooks (a malformed URL) carry the id too.
+    void reply.header('x-request-id', req.id);
     void reply.status(e.status).send(errorBody(e, req.id));
   };
 }

@@ -67,7 +67,7 @@ describe.each([
   ['toAgentId', 'message', () => theirs.agent],
 ] as const)('%s of a%s', (field, kind, theirId) => {
   function item(clientId: string, ref: string): Record<string, unknown> {
-    if (kind === 'execution') return { clientId, agentId: own.agent, ...(field === 'agentId' ? { agentId: ref } : { [field]: ref }) };
+    if (kind === 'execution') return field === 'agentId' ? { clientId, agentId: ref } : { clientId, agentId: own.agent, [field]: ref };
     if (kind === 'decision') return { clientId, agentId: ref, decidedAt: now(), decisionType: 'route', reasoningChain: ['x'], confidence: 0.5 };
     return { clientId, messageType: 'ask', messageData: {}, sentAt: now(), [field]: ref };
   }

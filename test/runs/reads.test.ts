@@ -99,6 +99,19 @@ describe('GET /v1/executions/:id and /v1/traces/:traceId', () => {
     expect(e.spans[0].children[0].children[0]).toMatchObject({ name: 'search', toolName: 'search', children: [] });
   });
 
+  it.each([
+    ['a UUIDv7 whose time is past the year 9999', 'ffffffff-ffff-7fff-bfff-ffffffffffff'],
+    ['a UUIDv7 of the earliest time', '00000000-0000-7000-8000-000000000000'],
+    ['a UUIDv4', '3f1c2a9e-5b6d-4e8f-9a0b-1c2d3e4f5a6b'],
+    ['upper case', 'FFFFFFFF-FFFF-7FFF-BFFF-FFFFFFFFFFFF'],
+  ])('answers 404 for any well-formed id that names nothing: %s (read and cancel)', async (_what, id) => {
+    const read = await get(a, `/v1/executions/${id}`);
+    expect(read.statusCode, read.body).toBe(404);
+    expect(errorOf(read).code).toBe('not_found');
+    const cancel = await t.app.inject({ method: 'POST', url: `/v1/executions/${id}/cancel`, headers: a.auth });
+    expect(cancel.statusCode, cancel.body).toBe(404);
+  });
+
   it('returns a trace with its executions and spans', async () => {
     const tr = await ok(a, `/v1/traces/${trace}`);
     expect(clientIds(tr.executions)).toEqual(['e1']);
