@@ -9,6 +9,8 @@ export interface OrgRow {
   maxAgents: number;
   maxExecutionsPerMonth: number;
   maxTeamMembers: number;
+  maxIngestedSpansPerMonth: number;
+  maxIngestedSpansPerSecond: number;
   /** null: no budget (runs are refused with 402 once the month's cost reaches it) */
   monthlyCostBudgetUsd: number | null;
   version: number;
@@ -18,6 +20,7 @@ export interface OrgRow {
 
 const ORG_COLUMNS = `id, name, slug, logo_url AS "logoUrl", settings, max_agents AS "maxAgents",
   max_executions_per_month AS "maxExecutionsPerMonth", max_team_members AS "maxTeamMembers",
+  max_ingested_spans_per_month::float8 AS "maxIngestedSpansPerMonth", max_ingested_spans_per_second AS "maxIngestedSpansPerSecond",
   monthly_cost_budget_usd::float8 AS "monthlyCostBudgetUsd", version, created_at AS "createdAt", updated_at AS "updatedAt"`;
 
 export async function insertOrg(sql: Sql, o: { id: string; name: string; slug: string }): Promise<OrgRow> {
@@ -40,6 +43,8 @@ export interface OrgPatch {
   maxAgents?: number;
   maxExecutionsPerMonth?: number;
   maxTeamMembers?: number;
+  maxIngestedSpansPerMonth?: number;
+  maxIngestedSpansPerSecond?: number;
   monthlyCostBudgetUsd?: number | null;
 }
 
@@ -51,6 +56,8 @@ const ORG_PATCH_COLUMNS: Record<keyof OrgPatch, string> = {
   maxAgents: 'max_agents',
   maxExecutionsPerMonth: 'max_executions_per_month',
   maxTeamMembers: 'max_team_members',
+  maxIngestedSpansPerMonth: 'max_ingested_spans_per_month',
+  maxIngestedSpansPerSecond: 'max_ingested_spans_per_second',
   monthlyCostBudgetUsd: 'monthly_cost_budget_usd',
 };
 

@@ -35,6 +35,7 @@ export type {
 export { pruneIngestKeys } from './ingest-keys-prune.js';
 export { listExecutions, getExecution, findExecution, getTrace, costs, performance, spanTree } from './runs-service.js';
 export type { ExecutionRow, SpanRow } from './runs-repo.js';
+export { costSince } from './stats-repo.js';
 export { findModelPrice } from './prices-service.js';
 export type { PriceRow } from './prices-repo.js';
 export { recordMetrics, listMetrics, metricSeries, type MetricInput, type MetricRow, type MetricPoint } from './metrics-service.js';

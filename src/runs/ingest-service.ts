@@ -3,6 +3,7 @@ import { v7 } from 'uuid';
 import type { z } from 'zod';
 import { appendAudit, type Actor } from '../audit/index.js';
 import { PARTITIONED_TABLES, ensureMonthPartitions, type Sql } from '../db/index.js';
+import { chargeIngestedSpans } from '../usage/index.js';
 import { clock, type RunsDeps } from './deps.js';
 import { applyExecutionUpdates } from './execution-updates.js';
 import { resolveReferences } from './ingest-refs.js';
@@ -42,6 +43,12 @@ export interface IngestOptions {
    * Only the agent runtime sets it, for the executions and spans it records itself.
    */
   allowReservedClientIds?: boolean;
+  /**
+   * Whether the batch is telemetry the service receives (the default): its new
+   * spans count against the organization's monthly ingested-span limit. The
+   * runtime records its own runs with false (runs have a limit of their own).
+   */
+  telemetry?: boolean;
 }
 
 export interface IngestResult {
@@ -303,6 +310,9 @@ export async function ingestBatch(deps: RunsDeps, actor: Actor, body: IngestBody
         if (s) p.result.id = s.id;
       }
     }
+
+    // Telemetry counts against its monthly limit in the transaction that writes it; over the limit, nothing is written.
+    if (opts.telemetry !== false) await chargeIngestedSpans(sql, orgId, spansToWrite.length, now);
 
     const counts = tally(results);
     if (opts.within) await opts.within(sql, { ...counts, results: [...results] });

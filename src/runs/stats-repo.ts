@@ -106,3 +106,12 @@ export async function performance(sql: Sql, from: string, to: string, agentId?: 
   );
   return r.rows.map((x) => ({ ...x, completed: x.completed ?? 0, failed: x.failed ?? 0 }));
 }
+
+/** Priced cost of the ledger on or after the day (UTC), as text (numeric), from the daily roll-up (a few rows per day). */
+export async function costSince(sql: Sql, orgId: string, day: string): Promise<string> {
+  const r = await sql.query<{ cost: string }>(
+    `SELECT coalesce(sum(cost_usd), 0)::text AS cost FROM cost_daily WHERE org_id = $1 AND dimension = 'total' AND day >= $2::date`,
+    [orgId, day],
+  );
+  return r.rows[0]!.cost;
+}

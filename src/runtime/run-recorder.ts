@@ -37,9 +37,9 @@ export const systemActor = (orgId: string): Actor => ({ orgId, actorType: 'syste
 export const newSpanId = (): string => randomBytes(8).toString('hex');
 export const newTraceId = (): string => randomBytes(16).toString('hex');
 
-/** The runtime's own writes: they alone may use the reserved run: clientIds. */
+/** The runtime's own writes: they alone may use the reserved run: clientIds, and they are runs, not telemetry. */
 export function ingestOwn(deps: RuntimeDeps, actor: Actor, body: IngestBody, opts: IngestOptions = {}): Promise<IngestResult> {
-  return ingestBatch(runsDeps(deps), actor, body, { ...opts, allowReservedClientIds: true });
+  return ingestBatch(runsDeps(deps), actor, body, { ...opts, allowReservedClientIds: true, telemetry: false });
 }
 
 /** Ingests the runtime's own items; one that is refused is a bug here, so it fails loudly. */

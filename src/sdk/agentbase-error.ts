@@ -43,11 +43,15 @@ export class AgentbaseError extends Error {
   }
 
   /**
-   * Whether sending the same request again may succeed: no answer at all,
-   * 408, 429 or a 5xx. Safe for ingestion, which is idempotent by clientId.
+   * Whether sending the same request again may succeed soon: no answer at
+   * all, 408, 429 or a 5xx — except a monthly quota (429 quota_exceeded),
+   * which only the next month or a higher limit clears. Safe for ingestion,
+   * which is idempotent by clientId.
    */
   get retryable(): boolean {
-    return this.status === 0 ? this.code !== 'aborted' : this.status === 408 || this.status === 429 || this.status >= 500;
+    if (this.status === 0) return this.code !== 'aborted';
+    if (this.status === 429) return this.code !== 'quota_exceeded';
+    return this.status === 408 || this.status >= 500;
   }
 }
 

@@ -38,6 +38,7 @@ export type DropReason =
   | 'invalid_item' // not an object
   | 'not_serializable' // JSON.stringify threw (a cycle, a BigInt)
   | 'client_error' // the API refused the whole batch with a 4xx other than 408/429 (a key without executions:write, say)
+  | 'quota_exceeded' // the organization's monthly limit of ingested spans is reached (429 quota_exceeded): not retried
   | 'retries_exhausted'
   | 'shutdown'; // recorded after shutdown(), or still waiting when its timeout ran out
 

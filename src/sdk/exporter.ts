@@ -247,7 +247,7 @@ export class BatchExporter {
           attempt = 0;
           continue;
         }
-        if (!e.retryable) return this.#drop('client_error', batch.splice(0).length, e);
+        if (!e.retryable) return this.#drop(e.code === 'quota_exceeded' ? 'quota_exceeded' : 'client_error', batch.splice(0).length, e);
         if (attempt > this.#o.maxRetries) return this.#drop('retries_exhausted', batch.splice(0).length, e);
         const delayMs = retryDelay(attempt, this.#backoff, e.retryAfterMs);
         this.#stats.retries += 1;

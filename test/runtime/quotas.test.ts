@@ -35,9 +35,9 @@ describe('quotas before a run starts', () => {
       expect(res.statusCode, mode).toBe(429);
       const err = res.json().error;
       expect(err.code).toBe('quota_exceeded');
-      expect(err.message).toContain('used 2 of its 2 executions');
+      expect(err.message).toContain('used 2 of its 2 runs');
       expect(err.message).toContain(nextMonth());
-      expect(err.details).toMatchObject({ limit: 'executions_per_month', max: 2, used: 2, resetsAt: nextMonth() });
+      expect(err.details).toMatchObject({ limit: 'runs_per_month', max: 2, used: 2, resetsAt: nextMonth() });
       expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
     }
     // No execution, job, session, ingestion key or audit row.
@@ -52,10 +52,10 @@ describe('quotas before a run starts', () => {
     const leaf = await scriptedAgent(rt.t, owner.auth, 'leaf');
     rt.scripts.write('root', [
       { toolCalls: [{ name: 'call_agent', arguments: { agent: leaf.slug, input: 'hi' } }] },
-      { content: 'root done', expect: { lastContains: 'executions for' } },
+      { content: 'root done', expect: { lastContains: 'runs for' } },
     ]);
     const root = await scriptedAgent(rt.t, owner.auth, 'root', { tools: ['call_agent'] });
-    const used = (await rt.t.db.admin.query<{ n: number }>(`SELECT count(*)::int AS n FROM executions WHERE org_id = $1`, [owner.orgId])).rows[0]!.n;
+    const used = ok(await call(rt.t, 'GET', '/v1/usage', owner.auth)).runs.used as number;
     await setMaxExecutions(used + 1);
     const e = ok(await runAgent(rt.t, owner.auth, root.id, { input: 'go' }));
     expect(e).toMatchObject({ status: 'completed', output: { content: 'root done' } });

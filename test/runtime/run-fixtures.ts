@@ -101,7 +101,7 @@ export function parseSse(text: string): SseMessage[] {
 /** Rows of tables the runtime writes, across tenants (read as the owner). */
 export async function rowCounts(t: TestApp): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
-  for (const table of ['executions', 'spans', 'cost_ledger', 'agent_communications', 'user_sessions', 'background_jobs', 'ingest_keys', 'audit_logs']) {
+  for (const table of ['executions', 'spans', 'cost_ledger', 'agent_communications', 'user_sessions', 'background_jobs', 'ingest_keys', 'audit_logs', 'usage_counters']) {
     const r = await t.db.admin.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`);
     out[table] = r.rows[0]!.n;
   }

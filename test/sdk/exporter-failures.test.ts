@@ -179,6 +179,22 @@ describe('BatchExporter when the service is down or failing', () => {
     expect(await countStored('executions', [e])).toBe(0);
   });
 
+  it('does not retry a monthly quota (429 quota_exceeded): the batch is dropped at once and says why', async () => {
+    const other = await signupUser(t.app);
+    const key = (await createKey(t.app, other.auth, { name: 'sdk', scopes: ['executions:write'] })).key;
+    const agent = (await createAgent(t, other.auth)).id as string;
+    const org = (await t.app.inject({ method: 'GET', url: '/v1/org', headers: other.auth })).json();
+    await t.app.inject({ method: 'PATCH', url: '/v1/org', headers: other.auth, payload: { version: org.version, maxIngestedSpansPerMonth: 1 } });
+    const { exp, problems, retries } = exporter({ apiKey: key, flushIntervalMs: 60_000 });
+    const run = exp.startExecution({ agentId: agent });
+    run.span({ kind: 'other', name: 'a' });
+    run.span({ kind: 'other', name: 'b' });
+    await exp.flush();
+    expect(retries).toEqual([]);
+    expect(problems[0]).toMatchObject({ type: 'dropped', reason: 'quota_exceeded', count: 3 });
+    expect((problems[0] as { error: AgentbaseError }).error).toMatchObject({ status: 429, code: 'quota_exceeded' });
+  });
+
   it('splits a batch the API finds too large (413) and sends both halves in order', async () => {
     const p = await proxy((_n, body) => {
       const items = (JSON.parse(body) as { executions?: unknown[]; spans?: unknown[] });

@@ -32,8 +32,13 @@ export function orgRoutes(deps: IdentityDeps): FastifyPluginAsync {
           logoUrl: z.url().max(2000).nullable().optional(),
           settings: MetadataObject.optional(),
           maxAgents: z.number().int().min(0).max(1_000_000).optional(),
-          maxExecutionsPerMonth: z.number().int().min(0).max(2_000_000_000).optional(),
+          maxExecutionsPerMonth: z.number().int().min(0).max(2_000_000_000).optional()
+            .describe('runs the agent runtime executes per calendar month (UTC); past it a run is refused with 429 quota_exceeded'),
           maxTeamMembers: z.number().int().min(1).max(100_000).optional(),
+          maxIngestedSpansPerMonth: z.number().int().min(0).max(1_000_000_000_000).optional()
+            .describe('spans ingestion (batch and OTLP) accepts per calendar month (UTC); past it a batch is refused with 429 quota_exceeded'),
+          maxIngestedSpansPerSecond: z.number().int().min(1).max(10_000_000).optional()
+            .describe('spans per second ingestion accepts on average (one second of burst; a larger batch passes, the next waits); past it 429 rate_limited'),
           monthlyCostBudgetUsd: z.number().min(0).max(9_999_999_999).nullable().optional()
             .describe('USD per calendar month (UTC); agent runs are refused with 402 once reached; null removes the budget'),
         }),

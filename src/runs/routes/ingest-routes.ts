@@ -3,6 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { AppError } from '../../errors.js';
 import { actor } from '../../http/context.js';
 import type { RunsDeps } from '../deps.js';
+import { admitIngest } from '../../usage/index.js';
 import { ingestBatch } from '../ingest-service.js';
 import { INGEST_BODY_LIMIT, IngestBody, MAX_BATCH_ITEMS } from '../ingest-schemas.js';
 
@@ -28,7 +29,9 @@ export function ingestRoutes(deps: RunsDeps): FastifyPluginAsync {
         });
       }
       if (total === 0) throw new AppError(400, 'validation_failed', 'the batch is empty: send at least one of executions, spans, decisions, messages', { issues: [{ path: 'body', message: 'no items' }] });
-      return ingestBatch(deps, actor(req), b);
+      const who = actor(req);
+      await admitIngest(deps.db, who.orgId, b.spans?.length ?? 0);
+      return ingestBatch(deps, who, b);
     });
   };
 }

@@ -4,6 +4,7 @@ import type { FastifyError, FastifyPluginAsync, FastifyReply } from 'fastify';
 import { AppError, badRequest, validationFailed } from '../../errors.js';
 import { actor } from '../../http/context.js';
 import type { RunsDeps } from '../deps.js';
+import { admitIngest } from '../../usage/index.js';
 import { ingestBatch, type IngestResult } from '../ingest-service.js';
 import { INGEST_BODY_LIMIT, MAX_BATCH_ITEMS } from '../ingest-schemas.js';
 import { OtlpShapeError, parseOtlpJson, type OtlpRequest } from '../otlp/otlp-json.js';
@@ -118,7 +119,10 @@ export function otlpRoutes(deps: RunsDeps): FastifyPluginAsync {
       const protobuf = req.headers['content-type']?.toLowerCase().startsWith(PROTOBUF) ?? false;
       const raw = await decompress(req.body, req.headers['content-encoding']);
       const mapped = mapOtlp(decode(raw, protobuf));
-      const results = mapped.body.spans.length ? await ingest(deps, actor(req), mapped) : [];
+      const who = actor(req);
+      // The per-second limit counts the request's spans once, refused ones included (they were sent).
+      await admitIngest(deps.db, who.orgId, mapped.body.spans.length + mapped.rejected.length);
+      const results = mapped.body.spans.length ? await ingest(deps, who, mapped) : [];
       const { rejectedSpans, errorMessage } = partialSuccess(mapped, results);
       if (protobuf) {
         return reply.type(PROTOBUF).send(Buffer.from(encodeOtlpResponse(rejectedSpans, errorMessage)));
