@@ -3,38 +3,40 @@
  * boundary (src/http/error-handler.ts) is the only place that turns errors
  * into responses. Anything that is not an AppError is a bug and answers 500.
  */
-export type ErrorCode =
-  | 'bad_request'
-  | 'invalid_json'
-  | 'json_too_deep'
-  | 'validation_failed'
-  | 'unauthenticated'
-  | 'invalid_credentials'
-  | 'invalid_token'
-  | 'token_expired'
-  | 'mfa_required'
-  | 'invalid_mfa_code'
-  | 'refresh_token_reused'
-  | 'forbidden'
-  | 'not_found'
-  | 'route_not_found'
-  | 'method_not_allowed'
-  | 'conflict'
-  | 'version_conflict'
-  | 'payload_too_large'
-  | 'headers_too_large'
-  | 'request_timeout'
-  | 'unsupported_media_type'
-  | 'account_locked'
-  | 'rate_limited'
-  | 'quota_exceeded'
-  | 'budget_exceeded'
-  | 'session_expired'
-  | 'not_configured'
-  | 'provider_error'
-  | 'not_ready'
-  | 'unavailable'
-  | 'internal';
+export const ERROR_CODES = [
+  'bad_request',
+  'invalid_json',
+  'json_too_deep',
+  'validation_failed',
+  'unauthenticated',
+  'invalid_credentials',
+  'invalid_token',
+  'token_expired',
+  'mfa_required',
+  'invalid_mfa_code',
+  'refresh_token_reused',
+  'forbidden',
+  'not_found',
+  'route_not_found',
+  'method_not_allowed',
+  'conflict',
+  'version_conflict',
+  'payload_too_large',
+  'headers_too_large',
+  'request_timeout',
+  'unsupported_media_type',
+  'account_locked',
+  'rate_limited',
+  'quota_exceeded',
+  'budget_exceeded',
+  'session_expired',
+  'not_configured',
+  'provider_error',
+  'not_ready',
+  'unavailable',
+  'internal',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
 
 export interface Issue {
   path: string;
