@@ -84,7 +84,11 @@ export async function ingestBench(): Promise<string> {
     const orgId = signup.json().organization.id as string;
     const jwt = `Bearer ${signup.json().tokens.accessToken as string}`;
     // The bench writes millions of executions: lift the plan limits of its organization (owner SQL, bench only).
-    await b.db.admin.query(`UPDATE organizations SET max_agents = 1000, max_executions_per_month = 2000000000 WHERE id = $1`, [orgId]);
+    await b.db.admin.query(
+      `UPDATE organizations SET max_agents = 1000, max_executions_per_month = 2000000000,
+         max_ingested_spans_per_month = 1000000000000, max_ingested_spans_per_second = 10000000 WHERE id = $1`,
+      [orgId],
+    );
     const keyRes = await app.inject({
       method: 'POST', url: '/v1/api-keys', headers: { authorization: jwt },
       payload: { name: 'ingest-bench', scopes: ['*'], rateLimit: 100_000 },

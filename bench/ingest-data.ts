@@ -52,6 +52,8 @@ export interface GenExecution {
   createdAt: Date;
   completedAt: Date;
   spans: GenSpan[];
+  /** references the batch body carries when set (the reference-resolution benchmark) */
+  refs?: { agentVersionId: string; userId: string; parentExecutionId: string };
 }
 
 const hex = (bytes: number) => randomBytes(bytes).toString('hex');
@@ -130,6 +132,7 @@ export function batchBody(execs: GenExecution[]): string {
       input: { request: 'Plan a trip to Oslo' },
       output: { answer: 'Booked TP1234' },
       metadata: { sdk: 'bench' },
+      ...(e.refs ?? {}),
     })),
     spans: execs.flatMap((e) => e.spans.map((s) => ({
       clientId: s.clientId,

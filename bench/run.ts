@@ -1,5 +1,6 @@
 import { identityBench } from './identity-bench.js';
 import { ingestBench } from './ingest-bench.js';
+import { ingestRefsBench } from './ingest-refs-bench.js';
 import { jobsBench } from './jobs-bench.js';
 
 /**
@@ -12,6 +13,7 @@ const connections = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const benches: Record<string, () => Promise<string>> = {
   identity: () => identityBench({ seconds, connections }),
   ingest: () => ingestBench(),
+  'ingest-refs': () => ingestRefsBench(),
   jobs: () => jobsBench(),
 };
 const only = (process.argv.slice(2).join(',') || process.env.BENCH_ONLY || Object.keys(benches).join(','))
