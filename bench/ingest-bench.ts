@@ -6,6 +6,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { parseConfig } from '../src/config/index.js';
 import { createLogger, createService } from '../src/server.js';
 import { benchDatabase, envNumber, fmt, stats, type Stats } from './bench-db.js';
+import { benchOrg } from './bench-org.js';
 import { sendBatches } from './ingest-client.js';
 import {
   batchBody, copyText, executionRow, EXECUTION_COLUMNS, generate, KEY_COLUMNS, keyRows, LEDGER_COLUMNS, ledgerRows,
@@ -76,31 +77,7 @@ export async function ingestBench(): Promise<string> {
     close = () => app.close();
 
     // Setup through the API: an organization, an API key (what an SDK sends with), agents.
-    const signup = await app.inject({
-      method: 'POST', url: '/v1/auth/signup',
-      payload: { email: 'ingest-bench@example.com', password: 'bench-password-1', organizationName: 'Ingest Bench' },
-    });
-    if (signup.statusCode !== 201) throw new Error(`signup: ${signup.statusCode} ${signup.body}`);
-    const orgId = signup.json().organization.id as string;
-    const jwt = `Bearer ${signup.json().tokens.accessToken as string}`;
-    // The bench writes millions of executions: lift the plan limits of its organization (owner SQL, bench only).
-    await b.db.admin.query(
-      `UPDATE organizations SET max_agents = 1000, max_executions_per_month = 2000000000,
-         max_ingested_spans_per_month = 1000000000000, max_ingested_spans_per_second = 10000000 WHERE id = $1`,
-      [orgId],
-    );
-    const keyRes = await app.inject({
-      method: 'POST', url: '/v1/api-keys', headers: { authorization: jwt },
-      payload: { name: 'ingest-bench', scopes: ['*'], rateLimit: 100_000 },
-    });
-    if (keyRes.statusCode !== 201) throw new Error(`API key: ${keyRes.statusCode} ${keyRes.body}`);
-    const authorization = `Bearer ${keyRes.json().key as string}`;
-    const agentIds: string[] = [];
-    for (let i = 0; i < o.agents; i++) {
-      const r = await app.inject({ method: 'POST', url: '/v1/agents', headers: { authorization }, payload: { name: `Trip Planner ${i + 1}`, systemPrompt: 'Plan trips.' } });
-      if (r.statusCode !== 201) throw new Error(`agent: ${r.statusCode} ${r.body}`);
-      agentIds.push(r.json().id as string);
-    }
+    const { orgId, authorization, agentIds } = await benchOrg(app, b.db, { name: 'Ingest Bench', agents: o.agents });
     const pr = await b.db.admin.query<{ id: string; tier: string | null; input: string; output: string; cached: string | null; cache_write: string | null; reasoning: string | null }>(
       `SELECT id, tier, input_price::text AS input, output_price::text AS output, cached_input_price::text AS cached,
          cache_write_price::text AS cache_write, reasoning_price::text AS reasoning

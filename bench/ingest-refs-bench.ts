@@ -2,6 +2,7 @@ import { cpus, loadavg } from 'node:os';
 import { parseConfig } from '../src/config/index.js';
 import { createService } from '../src/server.js';
 import { benchDatabase, envNumber, fmt, type Stats } from './bench-db.js';
+import { benchOrg } from './bench-org.js';
 import { sendBatches } from './ingest-client.js';
 import { batchBody, generate, type GenExecution } from './ingest-data.js';
 
@@ -45,33 +46,7 @@ export async function ingestRefsBench(): Promise<string> {
     const app = svc.app;
     close = () => app.close();
 
-    const signup = await app.inject({
-      method: 'POST', url: '/v1/auth/signup',
-      payload: { email: 'refs-bench@example.com', password: 'bench-password-1', organizationName: 'Refs Bench' },
-    });
-    if (signup.statusCode !== 201) throw new Error(`signup: ${signup.statusCode} ${signup.body}`);
-    const orgId = signup.json().organization.id as string;
-    const userId = signup.json().user.id as string;
-    await b.db.admin.query(
-      `UPDATE organizations SET max_agents = 1000, max_ingested_spans_per_month = 1000000000000, max_ingested_spans_per_second = 10000000 WHERE id = $1`,
-      [orgId],
-    );
-    const jwt = `Bearer ${signup.json().tokens.accessToken as string}`;
-    const keyRes = await app.inject({
-      method: 'POST', url: '/v1/api-keys', headers: { authorization: jwt }, payload: { name: 'refs-bench', scopes: ['*'], rateLimit: 100_000 },
-    });
-    if (keyRes.statusCode !== 201) throw new Error(`API key: ${keyRes.statusCode} ${keyRes.body}`);
-    const authorization = `Bearer ${keyRes.json().key as string}`;
-    const agentIds: string[] = [];
-    const versionOf = new Map<string, string>();
-    for (let i = 0; i < o.agents; i++) {
-      const a = await app.inject({ method: 'POST', url: '/v1/agents', headers: { authorization }, payload: { name: `Planner ${i + 1}`, systemPrompt: 'Plan.' } });
-      if (a.statusCode !== 201) throw new Error(`agent: ${a.statusCode} ${a.body}`);
-      const v = await app.inject({ method: 'POST', url: `/v1/agents/${a.json().id as string}/versions`, headers: { authorization }, payload: { version: '1.0.0' } });
-      if (v.statusCode !== 201) throw new Error(`version: ${v.statusCode} ${v.body}`);
-      agentIds.push(a.json().id as string);
-      versionOf.set(a.json().id as string, v.json().id as string);
-    }
+    const { orgId, userId, authorization, agentIds, versionOf } = await benchOrg(app, b.db, { name: 'Refs Bench', agents: o.agents, versions: true });
     const base = await app.listen({ host: '127.0.0.1', port: 0 });
     const url = `${base}/v1/ingest/batch`;
 
