@@ -11,6 +11,7 @@ import type {
   PerformanceQuery,
   PerformanceReport,
   Trace,
+  UsageReport,
 } from './types.js';
 
 export interface AgentbaseClientOptions {
@@ -112,6 +113,15 @@ export class AgentbaseClient {
       ...opts,
       query: { agentId: q.agentId, from: q.from && day(q.from), to: q.to && day(q.to) },
     });
+  }
+
+  /**
+   * GET /v1/usage: a calendar month's usage (UTC, YYYY-MM; default the
+   * current one) against the organization's limits: runs executed, spans
+   * ingested per month, the per-second headroom now, cost against the budget.
+   */
+  usage(month?: string, opts?: CallOptions): Promise<UsageReport> {
+    return this.request('GET', '/v1/usage', { ...opts, query: { month } });
   }
 
   /** Any API call: the answer's JSON, or an AgentbaseError. */

@@ -41,4 +41,5 @@ export type {
   SpanItemInput,
   SpanNode,
   Trace,
+  UsageReport,
 } from './types.js';

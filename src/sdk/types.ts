@@ -14,8 +14,9 @@ import type {
   listExecutions,
   performance,
 } from '../runs/index.js';
+import type { UsageReport } from '../usage/index.js';
 
-export type { DecisionItemInput, ExecutionItemInput, ExecutionStatus, IngestResult, ItemResult, MessageItemInput, SpanItemInput };
+export type { DecisionItemInput, ExecutionItemInput, ExecutionStatus, IngestResult, ItemResult, MessageItemInput, SpanItemInput, UsageReport };
 
 export type ItemKind = ItemResult['kind'];
 

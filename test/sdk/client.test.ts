@@ -90,6 +90,16 @@ describe('AgentbaseClient against the real service', () => {
     expect((await viaToken.listExecutions({ limit: 1 })).data.length).toBeLessThanOrEqual(1);
   });
 
+  it('reads the month\'s usage against the limits (the key needs orgs:read; an access token has it)', async () => {
+    const viaToken = new AgentbaseClient({ baseUrl: url, apiKey: accessToken });
+    const u = await viaToken.usage();
+    expect(u.runs).toMatchObject({ used: 0, limitName: 'runs_per_month' });
+    expect(u.ingestedSpans.used).toBeGreaterThan(0);
+    expect(u.ingestRate.limitPerSecond).toBe(10_000);
+    expect((await viaToken.usage('2020-01')).period.month).toBe('2020-01');
+    expect(await caught(client.usage())).toMatchObject({ status: 403, code: 'forbidden' });
+  });
+
   it('turns the API error shape into AgentbaseError: 401 for a bad key', async () => {
     const bad = new AgentbaseClient({ baseUrl: url, apiKey: 'ab_not_a_real_key' });
     const e = await caught(bad.listExecutions());
