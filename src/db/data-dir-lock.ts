@@ -62,13 +62,16 @@ async function bootId(): Promise<string | undefined> {
   return (await readFile('/proc/sys/kernel/random/boot_id', 'utf8').catch(() => undefined))?.trim();
 }
 
+/** When this process started, to the millisecond. */
+const ownStart = (): string => new Date(Math.round(Date.now() - process.uptime() * 1000)).toISOString();
+
 async function thisProcess(): Promise<LockHolder> {
   const procStart = await procStartOf(process.pid);
   const boot = await bootId();
   return {
     pid: process.pid,
     host: hostname(),
-    processStartedAt: new Date(Math.round(Date.now() - process.uptime() * 1000)).toISOString(),
+    processStartedAt: ownStart(),
     lockedAt: new Date().toISOString(),
     ...(procStart ? { procStart } : {}),
     ...(boot ? { bootId: boot } : {}),
@@ -107,7 +110,7 @@ export async function holderIsGone(h: LockHolder): Promise<boolean> {
     if (now !== undefined) return now !== h.procStart;
   }
   // Without /proc, only our own pid can be checked for reuse (a restarted container is often pid 1 again).
-  if (h.pid === process.pid) return Math.abs(Date.parse(h.processStartedAt) - Date.parse((await thisProcess()).processStartedAt)) > 1000;
+  if (h.pid === process.pid) return Math.abs(Date.parse(h.processStartedAt) - Date.parse(ownStart())) > 1000;
   return false;
 }
 

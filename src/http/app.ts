@@ -51,11 +51,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     // A body that stops arriving (a Content-Length longer than what is sent)
     // ends in 408 instead of holding the connection open.
     requestTimeout: opts.config.http.requestTimeoutMs,
-    // Node answers a missing Host itself, in no shape of ours; the hook below does.
-    // Node checks for timed-out requests on this interval (30 s by default),
-    // and enforces requestTimeout only while headersTimeout is not longer.
     http: {
+      // Node answers a missing Host itself, in no shape of ours; the onRequest hook below does.
       requireHostHeader: false,
+      // Node enforces requestTimeout only while headersTimeout is not longer,
+      // and checks for timed-out requests on this interval (30 s by default).
       headersTimeout: Math.min(60_000, opts.config.http.requestTimeoutMs),
       connectionsCheckingInterval: Math.min(30_000, Math.ceil(opts.config.http.requestTimeoutMs / 2)),
     },

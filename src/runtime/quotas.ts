@@ -26,7 +26,7 @@ import { chargeRun, dayText, lockLimits, monthOf, readLimits } from '../usage/in
 export async function assertWithinQuotas(sql: Sql, orgId: string, now: Date): Promise<QuotaRoom> {
   const limits = await lockLimits(sql, orgId);
   if (!limits) return {};
-  await chargeRun(sql, orgId, limits, now);
+  await chargeRun(sql, orgId, now);
 
   if (limits.monthlyCostBudgetUsd !== null) {
     const from = monthOf(now);

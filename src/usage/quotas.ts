@@ -1,6 +1,6 @@
 import type { Database, Sql } from '../db/index.js';
 import { AppError } from '../errors.js';
-import { addUsage, takeIngestTokens, usageOf, readLimits, type UsageLimits } from './usage-repo.js';
+import { chargeUsage, takeIngestTokens } from './usage-repo.js';
 
 /**
  * The two kinds of work have separate limits:
@@ -38,29 +38,21 @@ function monthlyRefusal(limit: LimitName, what: string, field: string, max: numb
 
 /**
  * Counts one run against the month, or refuses it. Call in the transaction
- * that records the run, with the organization's limits locked (lockLimits),
- * so runs starting at once count one another.
+ * that records the run, after locking the organization's limits
+ * (lockLimits), so runs starting at once count one another.
  */
-export async function chargeRun(sql: Sql, orgId: string, limits: UsageLimits, now: Date): Promise<void> {
-  const period = dayText(monthOf(now));
-  const used = (await usageOf(sql, orgId, period)).runs;
-  if (used + 1 > limits.maxRunsPerMonth) {
-    throw monthlyRefusal('runs_per_month', 'runs', 'maxExecutionsPerMonth', limits.maxRunsPerMonth, used, 1, now);
-  }
-  await addUsage(sql, orgId, period, 'runs', 1);
+export async function chargeRun(sql: Sql, orgId: string, now: Date): Promise<void> {
+  const r = await chargeUsage(sql, orgId, dayText(monthOf(now)), 'runs', 1);
+  if (!r.charged && r.max !== null) throw monthlyRefusal('runs_per_month', 'runs', 'maxExecutionsPerMonth', r.max, r.used, 1, now);
 }
 
 /** Counts n ingested spans against the month, or refuses them; in the transaction that writes them. */
 export async function chargeIngestedSpans(sql: Sql, orgId: string, n: number, now: Date): Promise<void> {
   if (n <= 0) return;
-  const limits = await readLimits(sql, orgId);
-  if (!limits) return;
-  const period = dayText(monthOf(now));
-  const used = (await usageOf(sql, orgId, period)).ingested_spans;
-  if (used + n > limits.maxIngestedSpansPerMonth) {
-    throw monthlyRefusal('ingested_spans_per_month', 'ingested spans', 'maxIngestedSpansPerMonth', limits.maxIngestedSpansPerMonth, used, n, now);
+  const r = await chargeUsage(sql, orgId, dayText(monthOf(now)), 'ingested_spans', n);
+  if (!r.charged && r.max !== null) {
+    throw monthlyRefusal('ingested_spans_per_month', 'ingested spans', 'maxIngestedSpansPerMonth', r.max, r.used, n, now);
   }
-  await addUsage(sql, orgId, period, 'ingested_spans', n);
 }
 
 /**

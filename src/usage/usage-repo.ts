@@ -11,13 +11,40 @@ export type Metric = 'runs' | 'ingested_spans';
 /** Shards of a counter row; a backend adds to its own, so concurrent writers do not queue on one row. */
 const SHARDS = 8;
 
-export async function addUsage(sql: Sql, orgId: string, period: string, metric: Metric, n: number): Promise<void> {
-  await sql.query(
-    `INSERT INTO usage_counters (org_id, period, metric, shard, value) VALUES ($1, $2, $3, pg_backend_pid() % ${SHARDS}, $4)
-     ON CONFLICT (org_id, period, metric, shard) DO UPDATE
-       SET value = usage_counters.value + EXCLUDED.value, updated_at = now()`,
+/** The organization column that limits each metric per month (an allow-list: identifiers in the SQL text come only from here). */
+const MONTHLY_LIMIT_COLUMN: Record<Metric, string> = {
+  runs: 'max_executions_per_month',
+  ingested_spans: 'max_ingested_spans_per_month',
+};
+
+/**
+ * Adds n to the month's usage of a metric if that stays within the
+ * organization's monthly limit, in one statement: reads the limit and the
+ * usage so far (committed shards), and adds to this backend's shard only
+ * when there is room. `max` is null when the organization is not visible.
+ */
+export async function chargeUsage(
+  sql: Sql,
+  orgId: string,
+  period: string,
+  metric: Metric,
+  n: number,
+): Promise<{ charged: boolean; used: number; max: number | null }> {
+  const r = await sql.query<{ charged: boolean; used: string; max: string | null }>(
+    `WITH lim AS (SELECT ${MONTHLY_LIMIT_COLUMN[metric]}::bigint AS max FROM organizations WHERE id = $1 AND deleted_at IS NULL),
+     used AS (SELECT coalesce(sum(value), 0)::bigint AS n FROM usage_counters WHERE org_id = $1 AND period = $2 AND metric = $3),
+     added AS (
+       INSERT INTO usage_counters (org_id, period, metric, shard, value)
+       SELECT $1, $2, $3, pg_backend_pid() % ${SHARDS}, $4 FROM lim, used WHERE used.n + $4 <= lim.max
+       ON CONFLICT (org_id, period, metric, shard) DO UPDATE
+         SET value = usage_counters.value + EXCLUDED.value, updated_at = now()
+       RETURNING 1
+     )
+     SELECT EXISTS (SELECT 1 FROM added) AS charged, (SELECT n FROM used)::text AS used, (SELECT max FROM lim)::text AS max`,
     [orgId, period, metric, n],
   );
+  const row = r.rows[0]!;
+  return { charged: row.charged, used: Number(row.used), max: row.max === null ? null : Number(row.max) };
 }
 
 /** What the month (its first day) has used, per metric; a metric with no row is 0. */
