@@ -43,3 +43,27 @@ export const Json = jsonValue();
 export const JsonObject = jsonObject();
 /** Settings and metadata: descriptive, so smaller. */
 export const MetadataObject = jsonObject(METADATA_LIMITS);
+
+export const MAX_TAGS = 20;
+/**
+ * Tags: short labels to slice lists and costs by ("checkout", "beta"). No
+ * control characters, no commas (a comma-separated list would be ambiguous),
+ * compared exactly; repeats are dropped.
+ */
+export const Tag = z.string().min(1).max(64).regex(/^[^\u0000-\u001f\u007f,]+$/, 'must be 1-64 characters without control characters or commas');
+export const Tags = z.array(Tag).max(MAX_TAGS, `at most ${MAX_TAGS} tags`).transform((t) => [...new Set(t)]);
+
+/**
+ * A metadata filter `key:value` (the first colon splits): matches rows whose
+ * metadata holds the key with that value, as a string or, when the value reads
+ * as one, as a JSON number, boolean or null (so `attempt:2` finds {"attempt": 2}).
+ */
+export const MetadataFilter = z.string().max(300).regex(/^[^:\u0000]+:[^\u0000]*$/, 'must be key:value, such as customer:acme')
+  .transform((s) => {
+    const i = s.indexOf(':');
+    const k = s.slice(0, i);
+    const v = s.slice(i + 1);
+    const alternatives: Record<string, unknown>[] = [{ [k]: v }];
+    if (/^(-?\d+(\.\d+)?([eE][+-]?\d+)?|true|false|null)$/.test(v)) alternatives.push({ [k]: JSON.parse(v) as unknown });
+    return alternatives;
+  });

@@ -1,4 +1,5 @@
 import type { Sql } from '../db/index.js';
+import { metadataParams } from './runs-repo.js';
 
 export interface DecisionRow {
   id: string;
@@ -14,6 +15,7 @@ export interface DecisionRow {
   modelUsed: string | null;
   latencyMs: number | null;
   errorMessage: string | null;
+  tags: string[];
   decidedAt: Date;
   createdAt: Date;
 }
@@ -33,6 +35,8 @@ export interface DecisionFilter {
   from?: string | undefined;
   to?: string | undefined;
   minConfidence?: number | undefined;
+  tag?: string | undefined;
+  metadata?: Record<string, unknown>[] | undefined;
   /** The last row of the previous page: its decided_at as exact text (microseconds) and id. */
   after?: { decidedAt: string; id: string } | undefined;
   limit: number;
@@ -48,7 +52,7 @@ export async function listDecisions(sql: Sql, f: DecisionFilter): Promise<Array<
     `SELECT id, decision_id AS "decisionId", agent_id AS "agentId", execution_id AS "executionId", session_id AS "sessionId",
        decision_type AS "decisionType", reasoning_chain AS "reasoningChain", data_sources AS "dataSources",
        confidence_score::float8 AS "confidenceScore", decision_metadata AS "decisionMetadata", model_used AS "modelUsed",
-       latency_ms AS "latencyMs", error_message AS "errorMessage", decided_at AS "decidedAt", created_at AS "createdAt",
+       latency_ms AS "latencyMs", error_message AS "errorMessage", tags, decided_at AS "decidedAt", created_at AS "createdAt",
        to_char(decided_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS "cursorAt"
      FROM agent_decisions
      WHERE ($1::text IS NULL OR decision_type = $1) AND ($2::text IS NULL OR session_id = $2)
@@ -56,9 +60,11 @@ export async function listDecisions(sql: Sql, f: DecisionFilter): Promise<Array<
        AND ($5::timestamptz IS NULL OR decided_at >= $5) AND ($6::timestamptz IS NULL OR decided_at < $6)
        AND ($7::numeric IS NULL OR confidence_score >= $7)
        AND ($8::timestamptz IS NULL OR (decided_at, id) < ($8, $9::uuid))
+       AND ($11::text IS NULL OR (tags @> ARRAY[$11::text] AND cardinality(tags) > 0))
+       AND ($12::jsonb IS NULL OR ((decision_metadata @> $12 OR decision_metadata @> $13) AND decision_metadata IS NOT NULL))
      ORDER BY decided_at DESC, id DESC LIMIT $10`,
     [f.decisionType ?? null, f.sessionId ?? null, f.agentId ?? null, f.executionId ?? null, f.from ?? null, f.to ?? null,
-      f.minConfidence ?? null, f.after?.decidedAt ?? null, f.after?.id ?? null, f.limit],
+      f.minConfidence ?? null, f.after?.decidedAt ?? null, f.after?.id ?? null, f.limit, f.tag ?? null, ...metadataParams(f.metadata)],
   );
   return r.rows;
 }

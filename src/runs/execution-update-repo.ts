@@ -42,6 +42,7 @@ export const UPDATABLE_COLUMNS = {
   correlation_id: 'text',
   request_id: 'text',
   metadata: 'jsonb',
+  tags: 'text[]',
 } as const;
 export type UpdatableColumn = keyof typeof UPDATABLE_COLUMNS;
 
@@ -68,6 +69,7 @@ export async function lockExecutions(sql: Sql, refs: { id: string; createdAt: st
 
 const SET_LIST = (Object.entries(UPDATABLE_COLUMNS) as [UpdatableColumn, string][])
   .map(([col, type]) => {
+    if (col === 'tags') return `tags = CASE WHEN p.patch ? 'tags' THEN ARRAY(SELECT jsonb_array_elements_text(p.patch->'tags')) ELSE e.tags END`;
     if (col === 'metadata') return `metadata = CASE WHEN p.patch ? 'metadata' THEN e.metadata || (p.patch->'metadata') ELSE e.metadata END`;
     const value = type === 'jsonb' ? `p.patch->'${col}'` : `(p.patch->>'${col}')::${type}`;
     return `${col} = CASE WHEN p.patch ? '${col}' THEN ${value} ELSE e.${col} END`;

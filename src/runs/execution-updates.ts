@@ -8,7 +8,7 @@ import { canTransition, type ExecutionStatus } from './status.js';
 /**
  * An execution item whose clientId was ingested before updates the stored
  * execution: the fields the item holds replace the stored ones (metadata is
- * merged), so a client can send `running` first and `completed` with its
+ * merged, tags replaced), so a client can send `running` first and `completed` with its
  * output later. createdAt never changes (it places the row in its partition).
  */
 
@@ -23,7 +23,7 @@ const FIELD_COLUMNS: Partial<Record<keyof ExecutionItem, UpdatableColumn>> = {
   cacheWriteTokens: 'cache_write_tokens', reasoningTokens: 'reasoning_tokens', totalTokens: 'total_tokens',
   costUsd: 'cost_usd', resultQualityScore: 'result_quality_score', userSatisfactionScore: 'user_satisfaction_score',
   toolCalls: 'tool_calls', traceId: 'trace_id', spanId: 'span_id', parentSpanId: 'parent_span_id',
-  correlationId: 'correlation_id', requestId: 'request_id', metadata: 'metadata',
+  correlationId: 'correlation_id', requestId: 'request_id', metadata: 'metadata', tags: 'tags',
 };
 
 export interface UpdateCandidate {

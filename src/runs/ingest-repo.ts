@@ -58,7 +58,7 @@ export async function insertExecutions(sql: Sql, orgId: string, rows: Record<str
        queue_time_ms, execution_time_ms, latency_ms, started_at, completed_at,
        prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens, reasoning_tokens, total_tokens, cost_usd,
        result_quality_score, user_satisfaction_score, tool_calls, trace_id, span_id, parent_span_id,
-       correlation_id, request_id, client_id, metadata, created_at)
+       correlation_id, request_id, client_id, metadata, tags, created_at)
      SELECT x.id, $1, x.agent_id, x.agent_version_id, x.user_id, x.session_id, x.parent_execution_id, x.plan_id,
        x.model_provider, x.model_name, coalesce(x.input, '{}'), x.output, x.status, x.error_code, x.error_message,
        coalesce(x.retry_count, 0), coalesce(x.max_retries, 3), x.queue_time_ms, x.execution_time_ms, x.latency_ms,
@@ -69,14 +69,15 @@ export async function insertExecutions(sql: Sql, orgId: string, rows: Record<str
        coalesce(l.total, x.total_tokens, coalesce(x.prompt_tokens, 0) + coalesce(x.completion_tokens, 0)),
        coalesce(l.cost, x.cost_usd, 0),
        x.result_quality_score, x.user_satisfaction_score, coalesce(x.tool_calls, '[]'), x.trace_id, x.span_id, x.parent_span_id,
-       x.correlation_id, x.request_id, x.client_id, coalesce(x.metadata, '{}'), x.created_at
+       x.correlation_id, x.request_id, x.client_id, coalesce(x.metadata, '{}'), coalesce(x.tags, '{}'), x.created_at
      FROM jsonb_to_recordset($2::jsonb) AS x(id uuid, agent_id uuid, agent_version_id uuid, user_id uuid, session_id text,
        parent_execution_id uuid, plan_id uuid, model_provider text, model_name text, input jsonb, output jsonb, status text,
        error_code text, error_message text, retry_count int, max_retries int, queue_time_ms int, execution_time_ms int,
        latency_ms int, started_at timestamptz, completed_at timestamptz, prompt_tokens int, completion_tokens int,
        cached_tokens int, cache_write_tokens int, reasoning_tokens int, total_tokens int, cost_usd numeric,
        result_quality_score numeric, user_satisfaction_score int, tool_calls jsonb, trace_id text, span_id text,
-       parent_span_id text, correlation_id text, request_id text, client_id text, metadata jsonb, created_at timestamptz)
+       parent_span_id text, correlation_id text, request_id text, client_id text, metadata jsonb, tags text[],
+       created_at timestamptz)
      LEFT JOIN (
        SELECT execution_id, sum(prompt_tokens)::int AS prompt, sum(completion_tokens)::int AS completion,
          sum(cached_tokens)::int AS cached, sum(cache_write_tokens)::int AS cache_write,
@@ -104,7 +105,7 @@ export async function upsertLedger(sql: Sql, orgId: string, rows: Record<string,
        SELECT * FROM jsonb_to_recordset($2::jsonb) AS x(ref uuid, started_at timestamptz, span_id text, execution_id uuid,
          execution_created_at timestamptz, provider text, model text, prompt int, completion int, cached int,
          cache_write int, reasoning int, client_cost numeric, usage_category text, usage_type text, alternative_model text,
-         known boolean, user_id uuid, agent_id uuid, session_id text, plan_id uuid)
+         known boolean, user_id uuid, agent_id uuid, session_id text, plan_id uuid, tags jsonb)
      ), priced AS (
        SELECT s.*, p.id AS price_id, p.provider AS price_provider, p.tier, p.input_price,
          p.output_price, coalesce(p.cached_input_price, p.input_price) AS cached_price,
@@ -135,19 +136,20 @@ export async function upsertLedger(sql: Sql, orgId: string, rows: Record<string,
        prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens, reasoning_tokens, total_tokens,
        prompt_cost_per_token, completion_cost_per_token, cached_cost_per_token, cache_write_cost_per_token,
        reasoning_cost_per_token, total_cost_usd, billing_date, usage_category, usage_type,
-       alternative_model, alternative_cost_usd, savings_usd)
+       alternative_model, alternative_cost_usd, savings_usd, tags)
      SELECT $1, q.ref, q.started_at, q.span_id, q.execution_id, q.execution_created_at,
        coalesce(q.user_id, e.user_id), coalesce(q.agent_id, e.agent_id), coalesce(q.session_id, e.session_id),
        coalesce(q.plan_id, e.plan_id), coalesce(q.provider, q.price_provider, 'unknown'), q.model, q.tier, q.price_id,
        q.prompt, q.completion, q.cached, q.cache_write, q.reasoning, q.prompt + q.completion,
        q.input_price, q.output_price, q.cached_price, q.cache_write_price, q.reasoning_price,
        q.cost, (q.started_at AT TIME ZONE 'UTC')::date, q.usage_category, q.usage_type,
-       CASE WHEN q.alt_cost IS NOT NULL THEN q.alternative_model END, q.alt_cost, q.cost - q.alt_cost
+       CASE WHEN q.alt_cost IS NOT NULL THEN q.alternative_model END, q.alt_cost, q.cost - q.alt_cost,
+       coalesce(q.tags, e.tags, '[]')
      FROM costed q
      -- Executions written in this batch come after their ledger rows: the batch passes their attributes (known);
      -- a late span's execution is looked up, one index probe each.
      LEFT JOIN LATERAL (
-       SELECT x.user_id, x.agent_id, x.session_id, x.plan_id FROM executions x
+       SELECT x.user_id, x.agent_id, x.session_id, x.plan_id, to_jsonb(x.tags) AS tags FROM executions x
        WHERE NOT q.known AND x.id = q.execution_id AND x.created_at = q.execution_created_at
        OFFSET 0 -- keeps it a per-row probe: pulled up, it becomes a hash join over every execution
      ) e ON true
@@ -163,7 +165,7 @@ export async function upsertLedger(sql: Sql, orgId: string, rows: Record<string,
        reasoning_cost_per_token = EXCLUDED.reasoning_cost_per_token, total_cost_usd = EXCLUDED.total_cost_usd,
        billing_date = EXCLUDED.billing_date, usage_category = EXCLUDED.usage_category, usage_type = EXCLUDED.usage_type,
        alternative_model = EXCLUDED.alternative_model, alternative_cost_usd = EXCLUDED.alternative_cost_usd,
-       savings_usd = EXCLUDED.savings_usd
+       savings_usd = EXCLUDED.savings_usd, tags = EXCLUDED.tags
      RETURNING span_ref, total_cost_usd::text AS total_cost_usd`,
     [orgId, JSON.stringify(rows)],
   );
@@ -222,14 +224,14 @@ export async function insertDecisions(sql: Sql, orgId: string, rows: Record<stri
   await sql.query(
     `INSERT INTO agent_decisions (id, org_id, decision_id, agent_id, execution_id, execution_created_at, session_id,
        decided_at, decision_type, reasoning_chain, data_sources, confidence_score, decision_metadata, model_used,
-       latency_ms, error_message)
+       latency_ms, error_message, tags)
      SELECT x.id, $1, x.decision_id, x.agent_id, x.execution_id, x.execution_created_at, x.session_id, x.decided_at,
        x.decision_type, x.reasoning_chain, coalesce(x.data_sources, '[]'), x.confidence, x.metadata, x.model_used,
-       x.latency_ms, x.error_message
+       x.latency_ms, x.error_message, coalesce(x.tags, '{}')
      FROM jsonb_to_recordset($2::jsonb) AS x(id uuid, decision_id text, agent_id uuid, execution_id uuid,
        execution_created_at timestamptz, session_id text, decided_at timestamptz, decision_type text,
        reasoning_chain jsonb, data_sources jsonb, confidence numeric, metadata jsonb, model_used text,
-       latency_ms float8, error_message text)`,
+       latency_ms float8, error_message text, tags text[])`,
     [orgId, JSON.stringify(rows)],
   );
 }
@@ -240,16 +242,17 @@ export async function insertMessages(sql: Sql, orgId: string, rows: Record<strin
     `INSERT INTO agent_communications (id, org_id, plan_id, execution_id, execution_created_at, session_id,
        from_agent_id, to_agent_id, from_agent, to_agent, message_type, message_data, priority, response_data,
        response_time_ms, status, error_message, retry_count, sent_at, delivered_at, received_at, processed_at,
-       trace_id, correlation_id, client_id)
+       trace_id, correlation_id, client_id, metadata, tags)
      SELECT x.id, $1, x.plan_id, x.execution_id, x.execution_created_at, x.session_id, x.from_agent_id, x.to_agent_id,
        x.from_agent, x.to_agent, x.message_type, x.message_data, x.priority, coalesce(x.response_data, '{}'),
        x.response_time_ms, x.status, x.error_message, coalesce(x.retry_count, 0), x.sent_at, x.delivered_at,
-       x.received_at, x.processed_at, x.trace_id, x.correlation_id, x.client_id
+       x.received_at, x.processed_at, x.trace_id, x.correlation_id, x.client_id, coalesce(x.metadata, '{}'),
+       coalesce(x.tags, '{}')
      FROM jsonb_to_recordset($2::jsonb) AS x(id uuid, plan_id uuid, execution_id uuid, execution_created_at timestamptz,
        session_id text, from_agent_id uuid, to_agent_id uuid, from_agent text, to_agent text, message_type text,
        message_data jsonb, priority int, response_data jsonb, response_time_ms int, status text, error_message text,
        retry_count int, sent_at timestamptz, delivered_at timestamptz, received_at timestamptz,
-       processed_at timestamptz, trace_id text, correlation_id text, client_id text)`,
+       processed_at timestamptz, trace_id text, correlation_id text, client_id text, metadata jsonb, tags text[])`,
     [orgId, JSON.stringify(rows)],
   );
 }

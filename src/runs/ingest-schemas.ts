@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Json, JsonObject, MetadataObject, Text, Uuid } from './json.js';
+import { Json, JsonObject, MetadataObject, Tags, Text, Uuid } from './json.js';
 
 /** Request-level limits of POST /v1/ingest/batch. */
 export const MAX_BATCH_ITEMS = 5000;
@@ -14,6 +14,8 @@ const Count = z.number().int().min(0).max(2_000_000_000);
 const Ms = z.number().int().min(0).max(2_000_000_000);
 const Money = z.number().min(0).max(999_999);
 const Unit = z.number().min(0).max(1);
+const AgentSlug = z.string().regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/, 'must be an agent slug (lower-case letters, digits, hyphens)').max(100);
+const SessionKey = Text(255).min(1).describe('the session: its id, or your key for the conversation (a session is created on first sight of a new key)');
 
 export const EXECUTION_STATUSES = ['pending', 'queued', 'running', 'completed', 'failed', 'timeout', 'cancelled'] as const;
 export const SPAN_KINDS = ['llm_call', 'tool_call', 'memory_access', 'agent_call', 'reasoning_step', 'other'] as const;
@@ -55,11 +57,10 @@ export const ExecutionItem = z
   .strictObject({
     clientId: ClientId,
     agentId: Uuid.optional().describe('the agent; give this or agentSlug'),
-    agentSlug: z.string().regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/, 'must be an agent slug (lower-case letters, digits, hyphens)').max(100).optional()
-      .describe('the agent by its slug, when the caller does not hold its id'),
+    agentSlug: AgentSlug.optional().describe('the agent by its slug, when the caller does not hold its id'),
     agentVersionId: Uuid.optional(),
     userId: Uuid.optional(),
-    sessionId: Text(255).optional(),
+    sessionId: SessionKey.optional(),
     parentExecutionId: Uuid.optional(),
     planId: Uuid.optional(),
     modelProvider: Text(50).optional(),
@@ -88,6 +89,7 @@ export const ExecutionItem = z
     correlationId: Text(100).optional(),
     requestId: Text(100).optional(),
     metadata: MetadataObject.optional(),
+    tags: Tags.optional().describe('labels to filter and group costs by; an update replaces the stored tags'),
   })
   .superRefine((v, ctx) => {
     checkTokens(v, ctx);
@@ -138,9 +140,10 @@ export type SpanItem = z.infer<typeof SpanItem>;
 
 export const DecisionItem = z.strictObject({
   clientId: ClientId.describe('the decision id, unique per organization'),
-  executionClientId: ClientId.optional(),
+  executionClientId: ClientId.optional().describe('the execution; agentId and sessionId default to its own'),
   agentId: Uuid.optional(),
-  sessionId: Text(255).optional(),
+  agentSlug: AgentSlug.optional().describe('the agent by its slug (instead of agentId)'),
+  sessionId: SessionKey.optional(),
   decidedAt: Instant,
   decisionType: z.string().min(1).max(100).refine((s) => !s.includes(NUL), 'must not contain NUL characters'),
   reasoningChain: Json.refine((v) => v !== undefined && v !== null, 'is required'),
@@ -150,19 +153,20 @@ export const DecisionItem = z.strictObject({
   modelUsed: Text(100).optional(),
   latencyMs: z.number().min(0).max(2_000_000_000).optional(),
   errorMessage: Text(10_000).optional(),
+  tags: Tags.optional(),
 });
 export type DecisionItem = z.infer<typeof DecisionItem>;
 
 export const MessageItem = z
   .strictObject({
     clientId: ClientId,
-    executionClientId: ClientId.optional(),
+    executionClientId: ClientId.optional().describe('the execution; sessionId and planId default to its own'),
     planId: Uuid.optional(),
-    sessionId: Text(255).optional(),
+    sessionId: SessionKey.optional(),
     fromAgentId: Uuid.optional(),
     toAgentId: Uuid.optional(),
-    fromAgent: Text(100).optional(),
-    toAgent: Text(100).optional(),
+    fromAgent: Text(100).optional().describe('the sender\'s name; a slug of one of your agents also sets fromAgentId'),
+    toAgent: Text(100).optional().describe('the receiver\'s name; a slug of one of your agents also sets toAgentId'),
     messageType: z.string().min(1).max(50).refine((s) => !s.includes(NUL), 'must not contain NUL characters'),
     messageData: JsonObject,
     priority: z.number().int().min(1).max(10).default(5),
@@ -177,6 +181,8 @@ export const MessageItem = z
     processedAt: Instant.optional(),
     traceId: Hex32.optional(),
     correlationId: Text(100).optional(),
+    metadata: MetadataObject.optional(),
+    tags: Tags.optional(),
   })
   .superRefine((v, ctx) => {
     checkOrder(v.sentAt, v.deliveredAt, ['sentAt', 'deliveredAt'], ctx);

@@ -256,7 +256,7 @@ export async function ingestBatch(deps: RunsDeps, actor: Actor, body: IngestBody
       reasoning_tokens: v.reasoningTokens, total_tokens: v.totalTokens, cost_usd: v.costUsd,
       result_quality_score: v.resultQualityScore, user_satisfaction_score: v.userSatisfactionScore, tool_calls: v.toolCalls,
       trace_id: v.traceId, span_id: v.spanId, parent_span_id: v.parentSpanId, correlation_id: v.correlationId,
-      request_id: v.requestId, client_id: v.clientId, metadata: v.metadata, created_at: at.toISOString(),
+      request_id: v.requestId, client_id: v.clientId, metadata: v.metadata, tags: v.tags, created_at: at.toISOString(),
     })));
 
     await repo.insertSpans(sql, orgId, spansToWrite.map(({ id, item: v, ...p }) => ({
@@ -274,7 +274,7 @@ export async function ingestBatch(deps: RunsDeps, actor: Actor, body: IngestBody
       execution_created_at: execOf({ id, item: v, ...p })?.itemAt.toISOString(), session_id: v.sessionId,
       decided_at: v.decidedAt, decision_type: v.decisionType, reasoning_chain: v.reasoningChain,
       data_sources: v.dataSources, confidence: v.confidence, metadata: v.metadata, model_used: v.modelUsed,
-      latency_ms: v.latencyMs, error_message: v.errorMessage,
+      latency_ms: v.latencyMs, error_message: v.errorMessage, tags: v.tags,
     })));
     await repo.insertMessages(sql, orgId, messagesToWrite.map(({ id, item: v, ...p }) => ({
       id, plan_id: v.planId, execution_id: execOf({ id, item: v, ...p })?.id,
@@ -283,7 +283,7 @@ export async function ingestBatch(deps: RunsDeps, actor: Actor, body: IngestBody
       message_type: v.messageType, message_data: v.messageData, priority: v.priority, response_data: v.responseData,
       response_time_ms: v.responseTimeMs, status: v.status, error_message: v.errorMessage, retry_count: v.retryCount,
       sent_at: v.sentAt, delivered_at: v.deliveredAt, received_at: v.receivedAt, processed_at: v.processedAt,
-      trace_id: v.traceId, correlation_id: v.correlationId, client_id: v.clientId,
+      trace_id: v.traceId, correlation_id: v.correlationId, client_id: v.clientId, metadata: v.metadata, tags: v.tags,
     })));
     await updateMessages(sql, messagesOk.filter((p) => !isNew('message')(p)), updated);
 
@@ -341,7 +341,10 @@ const KIND_ORDER: Record<IngestKind, number> = { execution: 0, span: 1, decision
 /** What the ledger copies from an execution written in this batch (a stored one is looked up instead). */
 function ledgerAttributes(e: Pending<ExecutionItem> | undefined, agentOf: Map<ItemResult, string | null>) {
   if (!e) return { known: false };
-  return { known: true, user_id: e.item.userId, agent_id: agentOf.get(e.result), session_id: e.item.sessionId, plan_id: e.item.planId };
+  return {
+    known: true, user_id: e.item.userId, agent_id: agentOf.get(e.result), session_id: e.item.sessionId, plan_id: e.item.planId,
+    tags: e.item.tags ?? [],
+  };
 }
 
 /** Messages sent again move along their delivery lifecycle (see message-updates.ts). */

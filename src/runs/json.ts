@@ -1,2 +1,2 @@
 // The shared field schemas, re-exported where this module's schemas expect them.
-export { Json, JsonObject, MetadataObject, Text, Uuid } from '../http/json-schemas.js';
+export { Json, JsonObject, MetadataFilter, MetadataObject, Tag, Tags, Text, Uuid } from '../http/json-schemas.js';

@@ -1,4 +1,5 @@
 import type { Sql } from '../db/index.js';
+import { metadataParams } from './runs-repo.js';
 
 export interface MessageRow {
   id: string;
@@ -24,6 +25,8 @@ export interface MessageRow {
   processedAt: Date | null;
   traceId: string | null;
   correlationId: string | null;
+  metadata: Record<string, unknown>;
+  tags: string[];
   createdAt: Date;
 }
 
@@ -41,6 +44,8 @@ export interface MessageFilter {
   from?: string | undefined;
   to?: string | undefined;
   minPriority?: number | undefined;
+  tag?: string | undefined;
+  metadata?: Record<string, unknown>[] | undefined;
   /** The last row of the previous page: its sent_at as exact text (microseconds) and id. */
   after?: { sentAt: string; id: string } | undefined;
   limit: number;
@@ -69,7 +74,7 @@ export async function listMessages(sql: Sql, f: MessageFilter): Promise<Array<Me
        message_type AS "messageType", message_data AS "messageData", priority, response_data AS "responseData",
        response_time_ms AS "responseTimeMs", status, error_message AS "errorMessage", retry_count AS "retryCount",
        sent_at AS "sentAt", delivered_at AS "deliveredAt", received_at AS "receivedAt", processed_at AS "processedAt",
-       trace_id AS "traceId", correlation_id AS "correlationId", created_at AS "createdAt",
+       trace_id AS "traceId", correlation_id AS "correlationId", metadata, tags, created_at AS "createdAt",
        to_char(sent_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS "cursorAt"
      FROM agent_communications
      WHERE ($1::uuid IS NULL OR execution_id = $1) AND ($2::text IS NULL OR session_id = $2)
@@ -81,10 +86,12 @@ export async function listMessages(sql: Sql, f: MessageFilter): Promise<Array<Me
        AND ($11::timestamptz IS NULL OR sent_at >= $11) AND ($12::timestamptz IS NULL OR sent_at < $12)
        AND ($13::int IS NULL OR priority >= $13)
        AND ($14::timestamptz IS NULL OR (sent_at, id) < ($14, $15::uuid))
+       AND ($17::text IS NULL OR (tags @> ARRAY[$17::text] AND cardinality(tags) > 0))
+       AND ($18::jsonb IS NULL OR ((metadata @> $18 OR metadata @> $19) AND metadata <> '{}'))
      ORDER BY sent_at DESC, id DESC LIMIT $16`,
     [f.executionId ?? null, f.sessionId ?? null, f.planId ?? null, f.fromAgentId ?? null, f.toAgentId ?? null,
       f.agent ?? null, agentId, f.messageType ?? null, f.status ?? null, f.traceId ?? null, f.from ?? null, f.to ?? null,
-      f.minPriority ?? null, f.after?.sentAt ?? null, f.after?.id ?? null, f.limit],
+      f.minPriority ?? null, f.after?.sentAt ?? null, f.after?.id ?? null, f.limit, f.tag ?? null, ...metadataParams(f.metadata)],
   );
   return r.rows;
 }

@@ -39,6 +39,7 @@ export interface ExecutionRow {
   correlationId: string | null;
   requestId: string | null;
   metadata: Record<string, unknown>;
+  tags: string[];
   createdAt: Date;
 }
 
@@ -85,7 +86,7 @@ const EXECUTION_COLUMNS = `id, client_id AS "clientId", agent_id AS "agentId", a
   reasoning_tokens AS "reasoningTokens", total_tokens AS "totalTokens", cost_usd::float8 AS "costUsd",
   result_quality_score::float8 AS "resultQualityScore", user_satisfaction_score AS "userSatisfactionScore",
   tool_calls AS "toolCalls", trace_id AS "traceId", span_id AS "spanId", parent_span_id AS "parentSpanId",
-  correlation_id AS "correlationId", request_id AS "requestId", metadata, created_at AS "createdAt"`;
+  correlation_id AS "correlationId", request_id AS "requestId", metadata, tags, created_at AS "createdAt"`;
 
 const SPAN_COLUMNS = `id, client_id AS "clientId", execution_id AS "executionId", kind, trace_id AS "traceId",
   span_id AS "spanId", parent_span_id AS "parentSpanId", name, model, provider, prompt_tokens AS "promptTokens",
@@ -104,8 +105,17 @@ export interface ExecutionFilter {
   to?: string | undefined;
   minCost?: number | undefined;
   maxCost?: number | undefined;
+  tag?: string | undefined;
+  /** metadata containing one of these objects (a key:value filter, see MetadataFilter) */
+  metadata?: Record<string, unknown>[] | undefined;
   after?: { createdAt: string; id: string } | undefined;
   limit: number;
+}
+
+/** The two containment objects of a metadata filter (the second repeats the first when there is no typed alternative). */
+export function metadataParams(m: Record<string, unknown>[] | undefined): [string | null, string | null] {
+  if (!m?.length) return [null, null];
+  return [JSON.stringify(m[0]), JSON.stringify(m[1] ?? m[0])];
 }
 
 /** Newest first; (created_at, id) is an exact keyset. */
@@ -117,9 +127,13 @@ export async function listExecutions(sql: Sql, f: ExecutionFilter): Promise<Exec
        AND ($6::numeric IS NULL OR cost_usd >= $6) AND ($7::numeric IS NULL OR cost_usd <= $7)
        AND ($8::timestamptz IS NULL OR (created_at, id) < ($8, $9::uuid))
        AND ($11::uuid IS NULL OR agent_version_id = $11)
+       -- the extra conditions match the partial GIN indexes' predicates, so they can be used
+       AND ($12::text IS NULL OR (tags @> ARRAY[$12::text] AND cardinality(tags) > 0))
+       AND ($13::jsonb IS NULL OR ((metadata @> $13 OR metadata @> $14) AND metadata <> '{}'))
      ORDER BY created_at DESC, id DESC LIMIT $10`,
     [f.agentId ?? null, f.status ?? null, f.sessionId ?? null, f.from ?? null, f.to ?? null, f.minCost ?? null,
-      f.maxCost ?? null, f.after?.createdAt ?? null, f.after?.id ?? null, f.limit, f.agentVersionId ?? null],
+      f.maxCost ?? null, f.after?.createdAt ?? null, f.after?.id ?? null, f.limit, f.agentVersionId ?? null,
+      f.tag ?? null, ...metadataParams(f.metadata)],
   );
   return r.rows;
 }

@@ -96,6 +96,7 @@ describe('GET /v1/decisions', () => {
       modelUsed: 'gpt-4o',
       latencyMs: 100,
       errorMessage: 'retried once',
+      tags: [],
       decidedAt: expect.any(String),
       createdAt: expect.any(String),
     });

@@ -111,6 +111,8 @@ describe('GET /v1/messages', () => {
       processedAt: expect.any(String),
       traceId: TRACE,
       correlationId: 'c-1',
+      metadata: {},
+      tags: [],
       createdAt: expect.any(String),
     });
     expect(Date.parse(m1.processedAt) - Date.parse(m1.sentAt)).toBe(100);

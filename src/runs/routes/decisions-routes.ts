@@ -5,7 +5,7 @@ import { principal } from '../../http/context.js';
 import { decodeCursor, page, pageQuery } from '../../http/pagination.js';
 import * as decisions from '../decisions-service.js';
 import type { RunsDeps } from '../deps.js';
-import { Text, Uuid } from '../json.js';
+import { MetadataFilter, Tag, Text, Uuid } from '../json.js';
 
 const Instant = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time with a zone, such as 2026-01-31T12:00:00Z' });
 const Cursor = z.object({ decidedAt: z.iso.datetime({ offset: true }), id: Uuid });
@@ -27,6 +27,8 @@ export function decisionRoutes(deps: RunsDeps): FastifyPluginAsync {
           from: Instant.optional().describe('decided at or after'),
           to: Instant.optional().describe('decided before'),
           minConfidence: z.coerce.number().min(0).max(1).optional().describe('confidence score at least this, 0..1'),
+          tag: Tag.optional().describe('carrying this tag'),
+          metadata: MetadataFilter.optional().describe('metadata holding key:value, such as customer:acme'),
           ...pageQuery,
         }),
       },

@@ -6,7 +6,7 @@ import { principal } from '../../http/context.js';
 import { decodeCursor, page, pageQuery } from '../../http/pagination.js';
 import type { RunsDeps } from '../deps.js';
 import { EXECUTION_STATUSES } from '../ingest-schemas.js';
-import { Text, Uuid } from '../json.js';
+import { MetadataFilter, Tag, Text, Uuid } from '../json.js';
 import * as runs from '../runs-service.js';
 
 const Instant = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time with a zone, such as 2026-01-31T12:00:00Z' });
@@ -31,6 +31,8 @@ export function executionRoutes(deps: RunsDeps): FastifyPluginAsync {
           to: Instant.optional().describe('created before'),
           minCost: Cost.optional(),
           maxCost: Cost.optional(),
+          tag: Tag.optional().describe('carrying this tag'),
+          metadata: MetadataFilter.optional().describe('metadata holding key:value, such as customer:acme'),
           ...pageQuery,
         }),
       },
@@ -42,7 +44,7 @@ export function executionRoutes(deps: RunsDeps): FastifyPluginAsync {
       const after = decodeCursor(q.cursor, Cursor);
       const rows = await runs.listExecutions(deps, principal(req).orgId, {
         agentId: q.agentId, agentVersionId: q.agentVersionId, status: q.status, sessionId: q.sessionId, from: q.from, to: q.to,
-        minCost: q.minCost, maxCost: q.maxCost, after, limit: q.limit + 1,
+        minCost: q.minCost, maxCost: q.maxCost, tag: q.tag, metadata: q.metadata, after, limit: q.limit + 1,
       });
       return page(rows, q.limit, (e) => ({ createdAt: new Date(e.createdAt).toISOString(), id: e.id }));
     });

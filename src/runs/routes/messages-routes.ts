@@ -5,7 +5,7 @@ import { principal } from '../../http/context.js';
 import { decodeCursor, page, pageQuery } from '../../http/pagination.js';
 import type { RunsDeps } from '../deps.js';
 import { MESSAGE_STATUSES } from '../ingest-schemas.js';
-import { Text, Uuid } from '../json.js';
+import { MetadataFilter, Tag, Text, Uuid } from '../json.js';
 import * as messages from '../messages-service.js';
 
 const Instant = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time with a zone, such as 2026-01-31T12:00:00Z' });
@@ -34,6 +34,8 @@ export function messageRoutes(deps: RunsDeps): FastifyPluginAsync {
           from: Instant.optional().describe('sent at or after'),
           to: Instant.optional().describe('sent before'),
           minPriority: z.coerce.number().int().min(1).max(10).optional().describe('priority at least this, 1..10'),
+          tag: Tag.optional().describe('carrying this tag'),
+          metadata: MetadataFilter.optional().describe('metadata holding key:value, such as customer:acme'),
           ...pageQuery,
         }),
       },
