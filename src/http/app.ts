@@ -157,7 +157,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(auditRoutes({ db }));
   const runtime = opts.runtime ?? createRuntime({ db, config: opts.config.runtime, keys: opts.identity.keys, log: app.log });
   await app.register(agentRoutes({ db, builtinTools: new Set(runtime.builtins.names()) }));
-  await app.register(runsRoutes({ db }));
+  await app.register(runsRoutes({ db, onIngested: (r) => metrics.ingested(r) }));
   await app.register(usageRoutes({ db, costSince }));
   await app.register(runtimeRoutes(runtime));
   await app.register(jobsRoutes({ db }));

@@ -30,8 +30,23 @@ export function createMetrics(db: Database) {
       this.set({ state: 'waiting' }, s.waiting);
     },
   });
+  const ingested = new client.Counter({
+    name: 'agentbase_ingested_items_total',
+    help: 'Ingested telemetry items by kind (execution, span, decision, message) and outcome (accepted, updated, duplicate, rejected)',
+    labelNames: ['kind', 'status'] as const,
+    registers: [registry],
+  });
   return {
     registry,
+    /** Ingestion is counted here and in usage, not in the audit log (which records state changes by people and keys). */
+    ingested(results: readonly { kind: string; status: string }[]) {
+      const counts = new Map<string, number>();
+      for (const r of results) counts.set(`${r.kind}\u0000${r.status}`, (counts.get(`${r.kind}\u0000${r.status}`) ?? 0) + 1);
+      for (const [k, n] of counts) {
+        const [kind, status] = k.split('\u0000') as [string, string];
+        ingested.inc({ kind, status }, n);
+      }
+    },
     observe(method: string, route: string, status: number, seconds: number) {
       requests.inc({ method, route, status: String(status) });
       duration.observe({ method, route }, seconds);

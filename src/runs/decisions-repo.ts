@@ -29,7 +29,8 @@ export interface DecisionStat {
 
 export interface DecisionFilter {
   decisionType?: string | undefined;
-  sessionId?: string | undefined;
+  /** what session_id may hold for the session asked for (see sessionMatchKeys) */
+  sessionIds?: string[] | undefined;
   agentId?: string | undefined;
   executionId?: string | undefined;
   from?: string | undefined;
@@ -55,7 +56,7 @@ export async function listDecisions(sql: Sql, f: DecisionFilter): Promise<Array<
        latency_ms AS "latencyMs", error_message AS "errorMessage", tags, decided_at AS "decidedAt", created_at AS "createdAt",
        to_char(decided_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS "cursorAt"
      FROM agent_decisions
-     WHERE ($1::text IS NULL OR decision_type = $1) AND ($2::text IS NULL OR session_id = $2)
+     WHERE ($1::text IS NULL OR decision_type = $1) AND ($2::text[] IS NULL OR session_id = ANY($2::text[]))
        AND ($3::uuid IS NULL OR agent_id = $3) AND ($4::uuid IS NULL OR execution_id = $4)
        AND ($5::timestamptz IS NULL OR decided_at >= $5) AND ($6::timestamptz IS NULL OR decided_at < $6)
        AND ($7::numeric IS NULL OR confidence_score >= $7)
@@ -63,7 +64,7 @@ export async function listDecisions(sql: Sql, f: DecisionFilter): Promise<Array<
        AND ($11::text IS NULL OR (tags @> ARRAY[$11::text] AND cardinality(tags) > 0))
        AND ($12::jsonb IS NULL OR ((decision_metadata @> $12 OR decision_metadata @> $13) AND decision_metadata IS NOT NULL))
      ORDER BY decided_at DESC, id DESC LIMIT $10`,
-    [f.decisionType ?? null, f.sessionId ?? null, f.agentId ?? null, f.executionId ?? null, f.from ?? null, f.to ?? null,
+    [f.decisionType ?? null, f.sessionIds ?? null, f.agentId ?? null, f.executionId ?? null, f.from ?? null, f.to ?? null,
       f.minConfidence ?? null, f.after?.decidedAt ?? null, f.after?.id ?? null, f.limit, f.tag ?? null, ...metadataParams(f.metadata)],
   );
   return r.rows;

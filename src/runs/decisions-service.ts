@@ -2,15 +2,20 @@ import { clock, type RunsDeps } from './deps.js';
 import * as repo from './decisions-repo.js';
 import type { DecisionFilter, DecisionRow, DecisionStat } from './decisions-repo.js';
 import { checkRangeOrder } from './query-range.js';
+import { withSessionKeys } from './session-filter.js';
 
 export type { DecisionFilter, DecisionRow, DecisionStat } from './decisions-repo.js';
 
 const STATS_DEFAULT_MS = 30 * 86_400_000;
 
 /** Decisions newest first; the caller asks for limit + 1 and pages on (cursorAt, id). */
-export function listDecisions(deps: RunsDeps, orgId: string, f: DecisionFilter): Promise<Array<DecisionRow & { cursorAt: string }>> {
+export function listDecisions(
+  deps: RunsDeps,
+  orgId: string,
+  f: DecisionFilter & { sessionId?: string | undefined },
+): Promise<Array<DecisionRow & { cursorAt: string }>> {
   checkRangeOrder(f.from, f.to);
-  return deps.db.tenant(orgId, (sql) => repo.listDecisions(sql, f));
+  return deps.db.tenant(orgId, async (sql) => repo.listDecisions(sql, await withSessionKeys(sql, orgId, f)));
 }
 
 /**

@@ -8,6 +8,7 @@ import { metricRoutes } from './routes/metrics-routes.js';
 import { otlpRoutes } from './routes/otlp-routes.js';
 import { priceRoutes } from './routes/prices-routes.js';
 import { statsRoutes } from './routes/stats-routes.js';
+import { timelineRoutes } from './routes/timeline-routes.js';
 
 /**
  * Terminology:
@@ -36,6 +37,7 @@ export { pruneIngestKeys } from './ingest-keys-prune.js';
 export { listExecutions, getExecution, findExecution, getTrace, costs, performance, spanTree } from './runs-service.js';
 export type { ExecutionRow, SpanRow } from './runs-repo.js';
 export { costSince } from './stats-repo.js';
+export { sessionTimeline } from './timeline-service.js';
 export { findModelPrice } from './prices-service.js';
 export type { PriceRow } from './prices-repo.js';
 export { recordMetrics, listMetrics, metricSeries, type MetricInput, type MetricRow, type MetricPoint } from './metrics-service.js';
@@ -51,6 +53,7 @@ export function runsRoutes(deps: RunsDeps): FastifyPluginAsync {
     await app.register(decisionRoutes(deps));
     await app.register(messageRoutes(deps));
     await app.register(statsRoutes(deps));
+    await app.register(timelineRoutes(deps));
     await app.register(priceRoutes(deps));
   };
 }

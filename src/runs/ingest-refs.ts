@@ -15,11 +15,13 @@ import { isOpen, reject, type ItemResult, type Pending } from './ingest-types.js
  *
  * Checked: the agent (agentId / agentSlug) and agentVersionId (a version of
  * that agent), userId (a member, or former member, of the organization) and
- * parentExecutionId of executions; agentId of decisions; fromAgentId and
- * toAgentId of messages. (executionClientId is resolved through the ingestion
- * keys by the batch itself.) Not references: sessionId is the caller's label
- * for a conversation, and planId names a plan, which this release does not
- * store yet.
+ * parentExecutionId of executions; agentId / agentSlug of decisions;
+ * fromAgentId and toAgentId of messages. A message's fromAgent / toAgent are
+ * names, not references: one that is the slug of a live agent also sets the
+ * matching id (when the item gives none), any other name stays a name.
+ * (executionClientId is resolved through the ingestion keys by the batch
+ * itself; sessionId through the sessions, see resolveSessionKeys.) planId
+ * names a plan, which this release does not store yet.
  *
  * References are checked when an item arrives, not enforced afterwards:
  * telemetry outlives what it describes (an agent deleted later keeps its
@@ -57,7 +59,11 @@ export async function resolveReferences(
     ...decisions.map((d) => d.item.agentId),
     ...messages.flatMap((m) => [m.item.fromAgentId, m.item.toAgentId]),
   ]);
-  const slugs = uniq(executions.map((e) => (e.item.agentId ? undefined : e.item.agentSlug)));
+  const slugs = uniq([
+    ...executions.map((e) => (e.item.agentId ? undefined : e.item.agentSlug)),
+    ...decisions.map((d) => (d.item.agentId ? undefined : d.item.agentSlug)),
+    ...messages.flatMap((m) => [m.item.fromAgentId ? undefined : m.item.fromAgent, m.item.toAgentId ? undefined : m.item.toAgent]),
+  ]);
   const versionIds = uniq(executions.map((e) => e.item.agentVersionId));
   const userIds = uniq(executions.map((e) => e.item.userId));
   const parentIds = uniq(executions.map((e) => e.item.parentExecutionId));
@@ -96,6 +102,10 @@ export async function resolveReferences(
   for (const d of decisions) {
     if (d.item.agentId && !has(agentById, d.item.agentId)) {
       reject(d.result, 'unknown_reference', `agentId: no agent ${d.item.agentId} in this organization`, 'agentId');
+    } else if (!d.item.agentId && d.item.agentSlug) {
+      const id = agentBySlug.get(d.item.agentSlug);
+      if (id) d.item.agentId = id;
+      else reject(d.result, 'unknown_reference', `agentSlug: no live agent with slug ${d.item.agentSlug} in this organization`, 'agentSlug');
     }
   }
   for (const m of messages) {
@@ -103,6 +113,8 @@ export async function resolveReferences(
       const id = m.item[field];
       if (id && !has(agentById, id) && isOpen(m)) reject(m.result, 'unknown_reference', `${field}: no agent ${id} in this organization`, field);
     }
+    if (!m.item.fromAgentId && m.item.fromAgent) m.item.fromAgentId = agentBySlug.get(m.item.fromAgent);
+    if (!m.item.toAgentId && m.item.toAgent) m.item.toAgentId = agentBySlug.get(m.item.toAgent);
   }
   return { agentOf, versionAgent };
 }

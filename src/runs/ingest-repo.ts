@@ -219,19 +219,33 @@ export async function rollUp(sql: Sql, executionIds: string[]): Promise<void> {
   );
 }
 
+/**
+ * Decisions and messages linked to an execution take what they leave out
+ * (agent and session; session and plan) from it. The execution is written
+ * earlier in the batch or was stored before: one primary-key probe each, and
+ * only for items that leave something out.
+ */
+const INHERIT_FROM_EXECUTION = (when: string) => `LEFT JOIN LATERAL (
+       SELECT p.agent_id, p.session_id, p.plan_id FROM executions p
+       WHERE p.id = x.execution_id AND p.created_at = x.execution_created_at
+       OFFSET 0 -- keeps it a per-row probe
+     ) e ON ${when}`;
+
 export async function insertDecisions(sql: Sql, orgId: string, rows: Record<string, unknown>[]): Promise<void> {
   if (!rows.length) return;
   await sql.query(
     `INSERT INTO agent_decisions (id, org_id, decision_id, agent_id, execution_id, execution_created_at, session_id,
        decided_at, decision_type, reasoning_chain, data_sources, confidence_score, decision_metadata, model_used,
        latency_ms, error_message, tags)
-     SELECT x.id, $1, x.decision_id, x.agent_id, x.execution_id, x.execution_created_at, x.session_id, x.decided_at,
+     SELECT x.id, $1, x.decision_id, coalesce(x.agent_id, e.agent_id), x.execution_id, x.execution_created_at,
+       coalesce(x.session_id, e.session_id), x.decided_at,
        x.decision_type, x.reasoning_chain, coalesce(x.data_sources, '[]'), x.confidence, x.metadata, x.model_used,
        x.latency_ms, x.error_message, coalesce(x.tags, '{}')
      FROM jsonb_to_recordset($2::jsonb) AS x(id uuid, decision_id text, agent_id uuid, execution_id uuid,
        execution_created_at timestamptz, session_id text, decided_at timestamptz, decision_type text,
        reasoning_chain jsonb, data_sources jsonb, confidence numeric, metadata jsonb, model_used text,
-       latency_ms float8, error_message text, tags text[])`,
+       latency_ms float8, error_message text, tags text[])
+     ${INHERIT_FROM_EXECUTION('x.agent_id IS NULL OR x.session_id IS NULL')}`,
     [orgId, JSON.stringify(rows)],
   );
 }
@@ -243,7 +257,8 @@ export async function insertMessages(sql: Sql, orgId: string, rows: Record<strin
        from_agent_id, to_agent_id, from_agent, to_agent, message_type, message_data, priority, response_data,
        response_time_ms, status, error_message, retry_count, sent_at, delivered_at, received_at, processed_at,
        trace_id, correlation_id, client_id, metadata, tags)
-     SELECT x.id, $1, x.plan_id, x.execution_id, x.execution_created_at, x.session_id, x.from_agent_id, x.to_agent_id,
+     SELECT x.id, $1, coalesce(x.plan_id, e.plan_id), x.execution_id, x.execution_created_at,
+       coalesce(x.session_id, e.session_id), x.from_agent_id, x.to_agent_id,
        x.from_agent, x.to_agent, x.message_type, x.message_data, x.priority, coalesce(x.response_data, '{}'),
        x.response_time_ms, x.status, x.error_message, coalesce(x.retry_count, 0), x.sent_at, x.delivered_at,
        x.received_at, x.processed_at, x.trace_id, x.correlation_id, x.client_id, coalesce(x.metadata, '{}'),
@@ -252,7 +267,8 @@ export async function insertMessages(sql: Sql, orgId: string, rows: Record<strin
        session_id text, from_agent_id uuid, to_agent_id uuid, from_agent text, to_agent text, message_type text,
        message_data jsonb, priority int, response_data jsonb, response_time_ms int, status text, error_message text,
        retry_count int, sent_at timestamptz, delivered_at timestamptz, received_at timestamptz,
-       processed_at timestamptz, trace_id text, correlation_id text, client_id text, metadata jsonb, tags text[])`,
+       processed_at timestamptz, trace_id text, correlation_id text, client_id text, metadata jsonb, tags text[])
+     ${INHERIT_FROM_EXECUTION('x.plan_id IS NULL OR x.session_id IS NULL')}`,
     [orgId, JSON.stringify(rows)],
   );
 }

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { v7 } from 'uuid';
 import type { z } from 'zod';
-import { appendAudit, type Actor } from '../audit/index.js';
+import type { Actor } from '../audit/index.js';
 import { PARTITIONED_TABLES, ensureMonthPartitions, type Sql } from '../db/index.js';
+import { resolveSessionKeys } from '../sessions/index.js';
 import { chargeIngestedSpans } from '../usage/index.js';
 import { clock, type RunsDeps } from './deps.js';
 import { applyExecutionUpdates } from './execution-updates.js';
@@ -49,6 +50,12 @@ export interface IngestOptions {
    * runtime records its own runs with false (runs have a limit of their own).
    */
   telemetry?: boolean;
+  /**
+   * The items' sessionIds are already session ids (the runtime's, whose new
+   * session is created later in the same transaction by `within`): stored as
+   * given, not resolved as keys.
+   */
+  sessionIdsResolved?: boolean;
 }
 
 export interface IngestResult {
@@ -105,7 +112,13 @@ async function ensurePartitions(deps: RunsDeps, wanted: { table: string; month: 
  * Validates every item on its own, then applies all valid, new items in one
  * transaction: ingestion keys first (only new keys proceed, so a retried batch
  * creates nothing twice), then one multi-row statement per table, the cost
- * ledger, the roll-up of span costs into their executions, and one audit row.
+ * ledger and the roll-up of span costs into their executions.
+ *
+ * No audit row: the audit log records state changes people and keys make
+ * (configuration, permissions, keys, deletions); telemetry is the record of
+ * what agents did, counted in usage (GET /v1/usage) and the ingestion metrics,
+ * and an audit row per batch would serialize every batch of an organization
+ * on its hash chain.
  */
 export async function ingestBatch(deps: RunsDeps, actor: Actor, body: IngestBody, opts: IngestOptions = {}): Promise<IngestResult> {
   const now = clock(deps);
@@ -177,6 +190,11 @@ export async function ingestBatch(deps: RunsDeps, actor: Actor, body: IngestBody
       unknownAgents: opts.unknownAgents ?? 'reject', stored,
     });
     const executionsOk = executions.filter(isOpen);
+    // Sessions: each key names a session (created on first sight); items store its id from here on.
+    const sessionItems = opts.sessionIdsResolved ? [] : [...executionsOk, ...decisions.filter(isOpen), ...messages.filter(isOpen)]
+      .filter((p) => p.item.sessionId !== undefined);
+    const sessionIds = await resolveSessionKeys(sql, orgId, sessionItems.map((p) => p.item.sessionId!));
+    for (const p of sessionItems) p.item.sessionId = sessionIds.get(p.item.sessionId!);
 
     // Executions: claim keys; the new ones are written, the others may update what is stored.
     const newExec = await repo.claimKeys(sql, orgId, executionsOk.map((e) => ({
@@ -316,23 +334,10 @@ export async function ingestBatch(deps: RunsDeps, actor: Actor, body: IngestBody
 
     const counts = tally(results);
     if (opts.within) await opts.within(sql, { ...counts, results: [...results] });
-    if (counts.accepted > 0 || counts.updated > 0) {
-      await appendAudit(sql, actor, {
-        action: 'ingest.batch',
-        resourceType: 'ingest_batch',
-        newValues: {
-          ...counts,
-          executions: execToWrite.length,
-          executionsUpdated: execUpdated.length,
-          spans: spansToWrite.length,
-          decisions: decisionsToWrite.length,
-          messages: messagesToWrite.length,
-        },
-      });
-    }
   });
 
   results.sort((a, b) => KIND_ORDER[a.kind] - KIND_ORDER[b.kind] || a.index - b.index);
+  deps.onIngested?.(results);
   return { ...tally(results), results };
 }
 

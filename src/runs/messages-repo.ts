@@ -32,7 +32,8 @@ export interface MessageRow {
 
 export interface MessageFilter {
   executionId?: string | undefined;
-  sessionId?: string | undefined;
+  /** what session_id may hold for the session asked for (see sessionMatchKeys) */
+  sessionIds?: string[] | undefined;
   planId?: string | undefined;
   fromAgentId?: string | undefined;
   toAgentId?: string | undefined;
@@ -77,7 +78,7 @@ export async function listMessages(sql: Sql, f: MessageFilter): Promise<Array<Me
        trace_id AS "traceId", correlation_id AS "correlationId", metadata, tags, created_at AS "createdAt",
        to_char(sent_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS "cursorAt"
      FROM agent_communications
-     WHERE ($1::uuid IS NULL OR execution_id = $1) AND ($2::text IS NULL OR session_id = $2)
+     WHERE ($1::uuid IS NULL OR execution_id = $1) AND ($2::text[] IS NULL OR session_id = ANY($2::text[]))
        AND ($3::uuid IS NULL OR plan_id = $3)
        AND ($4::uuid IS NULL OR from_agent_id = $4) AND ($5::uuid IS NULL OR to_agent_id = $5)
        AND ($6::text IS NULL OR from_agent = $6 OR to_agent = $6 OR from_agent_id = $7::uuid OR to_agent_id = $7::uuid)
@@ -89,7 +90,7 @@ export async function listMessages(sql: Sql, f: MessageFilter): Promise<Array<Me
        AND ($17::text IS NULL OR (tags @> ARRAY[$17::text] AND cardinality(tags) > 0))
        AND ($18::jsonb IS NULL OR ((metadata @> $18 OR metadata @> $19) AND metadata <> '{}'))
      ORDER BY sent_at DESC, id DESC LIMIT $16`,
-    [f.executionId ?? null, f.sessionId ?? null, f.planId ?? null, f.fromAgentId ?? null, f.toAgentId ?? null,
+    [f.executionId ?? null, f.sessionIds ?? null, f.planId ?? null, f.fromAgentId ?? null, f.toAgentId ?? null,
       f.agent ?? null, agentId, f.messageType ?? null, f.status ?? null, f.traceId ?? null, f.from ?? null, f.to ?? null,
       f.minPriority ?? null, f.after?.sentAt ?? null, f.after?.id ?? null, f.limit, f.tag ?? null, ...metadataParams(f.metadata)],
   );

@@ -4,6 +4,7 @@ import { MESSAGE_STATUSES } from './ingest-schemas.js';
 import * as repo from './messages-repo.js';
 import type { MessageAggregate, MessageFilter, MessageRow } from './messages-repo.js';
 import { checkRangeOrder } from './query-range.js';
+import { withSessionKeys } from './session-filter.js';
 
 export type { MessageFilter, MessageRow } from './messages-repo.js';
 
@@ -38,9 +39,13 @@ function withRate<T extends MessageAggregate>(a: T): T & { failureRate: number |
 }
 
 /** Messages newest first; the caller asks for limit + 1 and pages on (cursorAt, id). */
-export function listMessages(deps: RunsDeps, orgId: string, f: MessageFilter): Promise<Array<MessageRow & { cursorAt: string }>> {
+export function listMessages(
+  deps: RunsDeps,
+  orgId: string,
+  f: MessageFilter & { sessionId?: string | undefined },
+): Promise<Array<MessageRow & { cursorAt: string }>> {
   checkRangeOrder(f.from, f.to);
-  return deps.db.tenant(orgId, (sql) => repo.listMessages(sql, f));
+  return deps.db.tenant(orgId, async (sql) => repo.listMessages(sql, await withSessionKeys(sql, orgId, f)));
 }
 
 /**

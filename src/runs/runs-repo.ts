@@ -100,7 +100,8 @@ export interface ExecutionFilter {
   agentId?: string | undefined;
   agentVersionId?: string | undefined;
   status?: string | undefined;
-  sessionId?: string | undefined;
+  /** what session_id may hold for the session asked for (see sessionMatchKeys) */
+  sessionIds?: string[] | undefined;
   from?: string | undefined;
   to?: string | undefined;
   minCost?: number | undefined;
@@ -122,7 +123,7 @@ export function metadataParams(m: Record<string, unknown>[] | undefined): [strin
 export async function listExecutions(sql: Sql, f: ExecutionFilter): Promise<ExecutionRow[]> {
   const r = await sql.query<ExecutionRow>(
     `SELECT ${EXECUTION_COLUMNS} FROM executions
-     WHERE ($1::uuid IS NULL OR agent_id = $1) AND ($2::text IS NULL OR status = $2) AND ($3::text IS NULL OR session_id = $3)
+     WHERE ($1::uuid IS NULL OR agent_id = $1) AND ($2::text IS NULL OR status = $2) AND ($3::text[] IS NULL OR session_id = ANY($3::text[]))
        AND ($4::timestamptz IS NULL OR created_at >= $4) AND ($5::timestamptz IS NULL OR created_at < $5)
        AND ($6::numeric IS NULL OR cost_usd >= $6) AND ($7::numeric IS NULL OR cost_usd <= $7)
        AND ($8::timestamptz IS NULL OR (created_at, id) < ($8, $9::uuid))
@@ -131,7 +132,7 @@ export async function listExecutions(sql: Sql, f: ExecutionFilter): Promise<Exec
        AND ($12::text IS NULL OR (tags @> ARRAY[$12::text] AND cardinality(tags) > 0))
        AND ($13::jsonb IS NULL OR ((metadata @> $13 OR metadata @> $14) AND metadata <> '{}'))
      ORDER BY created_at DESC, id DESC LIMIT $10`,
-    [f.agentId ?? null, f.status ?? null, f.sessionId ?? null, f.from ?? null, f.to ?? null, f.minCost ?? null,
+    [f.agentId ?? null, f.status ?? null, f.sessionIds ?? null, f.from ?? null, f.to ?? null, f.minCost ?? null,
       f.maxCost ?? null, f.after?.createdAt ?? null, f.after?.id ?? null, f.limit, f.agentVersionId ?? null,
       f.tag ?? null, ...metadataParams(f.metadata)],
   );

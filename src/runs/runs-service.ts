@@ -3,6 +3,7 @@ import { notFound } from '../errors.js';
 import type { RunsDeps } from './deps.js';
 import * as repo from './runs-repo.js';
 import type { ExecutionFilter, SpanRow } from './runs-repo.js';
+import { withSessionKeys } from './session-filter.js';
 import * as stats from './stats-repo.js';
 import type { CostGroup } from './stats-repo.js';
 
@@ -21,8 +22,8 @@ export function spanTree(spans: SpanRow[]): SpanNode[] {
   return roots;
 }
 
-export function listExecutions(deps: RunsDeps, orgId: string, f: ExecutionFilter) {
-  return deps.db.tenant(orgId, (sql) => repo.listExecutions(sql, f));
+export function listExecutions(deps: RunsDeps, orgId: string, f: ExecutionFilter & { sessionId?: string | undefined }) {
+  return deps.db.tenant(orgId, async (sql) => repo.listExecutions(sql, await withSessionKeys(sql, orgId, f)));
 }
 
 export function getExecution(deps: RunsDeps, orgId: string, id: string) {

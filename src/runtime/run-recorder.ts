@@ -39,7 +39,7 @@ export const newTraceId = (): string => randomBytes(16).toString('hex');
 
 /** The runtime's own writes: they alone may use the reserved run: clientIds, and they are runs, not telemetry. */
 export function ingestOwn(deps: RuntimeDeps, actor: Actor, body: IngestBody, opts: IngestOptions = {}): Promise<IngestResult> {
-  return ingestBatch(runsDeps(deps), actor, body, { ...opts, allowReservedClientIds: true, telemetry: false });
+  return ingestBatch(runsDeps(deps), actor, body, { ...opts, allowReservedClientIds: true, telemetry: false, sessionIdsResolved: true });
 }
 
 /** Ingests the runtime's own items; one that is refused is a bug here, so it fails loudly. */

@@ -87,7 +87,8 @@ describe('GET /v1/decisions', () => {
       decisionId: 'd1',
       agentId: agent1,
       executionId: exec1,
-      sessionId: 's-1',
+      // the session the key s-1 names (created on first sight)
+      sessionId: expect.stringMatching(/^[0-9a-f-]{36}$/),
       decisionType: 'route_selection',
       reasoningChain: [{ step: 1, thought: 'd1' }],
       dataSources: ['maps', 'weather'],

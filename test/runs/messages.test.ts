@@ -92,7 +92,8 @@ describe('GET /v1/messages', () => {
       clientId: 'm1',
       planId: PLAN,
       executionId: exec1,
-      sessionId: 's-1',
+      // the session the key s-1 names (created on first sight)
+      sessionId: expect.stringMatching(/^[0-9a-f-]{36}$/),
       fromAgentId: planner,
       toAgentId: booker,
       fromAgent: 'planner',
@@ -129,7 +130,8 @@ describe('GET /v1/messages', () => {
     expect(await list('?sessionId=s-1')).toEqual(['m2', 'm1']);
     expect(await list(`?planId=${PLAN}`)).toEqual(['m1']);
     expect(await list(`?fromAgentId=${planner}`)).toEqual(['m3', 'm1']);
-    expect(await list(`?toAgentId=${planner}`)).toEqual(['m2']);
+    // m4 names the planner by its slug, which sets toAgentId too.
+    expect(await list(`?toAgentId=${planner}`)).toEqual(['m4', 'm2']);
     expect(await list(`?fromAgentId=${booker}&toAgentId=${planner}`)).toEqual(['m2']);
     expect(await list('?messageType=request')).toEqual(['m4', 'm3', 'm1', 'old']);
     expect(await list('?status=timeout')).toEqual(['m4']);
@@ -144,8 +146,8 @@ describe('GET /v1/messages', () => {
   });
 
   it('finds an agent on either side, by id or by name', async () => {
-    // By id: m1 and m3 from the planner, m2 to it.
-    expect(await list(`?agent=${planner}`)).toEqual(['m3', 'm2', 'm1']);
+    // By id: m1 and m3 from the planner, m2 to it, m4 to it (its toAgent is the planner's slug).
+    expect(await list(`?agent=${planner}`)).toEqual(['m4', 'm3', 'm2', 'm1']);
     // By name: also m4, which names the planner but carries no ids.
     expect(await list('?agent=planner')).toEqual(['m4', 'm2', 'm1']);
     expect(await list('?agent=weather-bot')).toEqual(['m4']);

@@ -61,9 +61,11 @@ describe('POST /v1/otlp/v1/traces', () => {
     expect(okJson(await postJson(a.auth, otlpJson([run.chat, run.tool, run.root])))).toEqual({});
 
     const list = (await get(a.auth, `/v1/executions?sessionId=${run.conversation}`)).json();
+    // The conversation id names a session (created on first sight); executions hold its id.
+    const session = (await get(a.auth, `/v1/sessions/${run.conversation}/timeline`)).json().session.id as string;
     expect(list.data).toHaveLength(1);
     expect(list.data[0]).toMatchObject({
-      clientId: `otlp:${run.trace}`, traceId: run.trace, status: 'completed', sessionId: run.conversation,
+      clientId: `otlp:${run.trace}`, traceId: run.trace, status: 'completed', sessionId: session,
       modelName: 'gpt-4o-mini', modelProvider: 'openai', agentId: null, promptTokens: 1000, completionTokens: 500,
       cachedTokens: 400, reasoningTokens: 100, metadata: { genAiAgent: { name: 'Trip Planner' }, resource: { 'service.name': 'trip-service' } },
     });
@@ -87,7 +89,8 @@ describe('POST /v1/otlp/v1/traces', () => {
     expect(res.rawPayload).toHaveLength(0);
 
     const tr = await executionsOf(a.auth, run.trace);
-    expect(tr.executions[0]).toMatchObject({ status: 'completed', sessionId: run.conversation, promptTokens: 1000, completionTokens: 500 });
+    expect(tr.executions[0]).toMatchObject({ status: 'completed', promptTokens: 1000, completionTokens: 500 });
+    expect(tr.executions[0].sessionId).toBe((await get(a.auth, `/v1/sessions/${run.conversation}/timeline`)).json().session.id);
     expect(tr.executions[0].costUsd).toBeCloseTo(CHAT_COST, 9);
     const llm = tr.spans[0].children.find((c: { kind: string }) => c.kind === 'llm_call');
     expect(llm.costUsd).toBeCloseTo(CHAT_COST, 9);
@@ -128,7 +131,7 @@ describe('POST /v1/otlp/v1/traces', () => {
     tr = await executionsOf(a.auth, run.trace);
     expect(tr.executions).toHaveLength(1);
     expect(tr.executions[0]).toMatchObject({
-      clientId: `otlp:${run.trace}`, status: 'completed', agentId, sessionId: run.conversation, spanId: run.root.spanId, executionTimeMs: 5000,
+      clientId: `otlp:${run.trace}`, status: 'completed', agentId, sessionId: (await get(a.auth, `/v1/sessions/${run.conversation}/timeline`)).json().session.id, spanId: run.root.spanId, executionTimeMs: 5000,
     });
     expect(new Date(tr.executions[0].completedAt).getTime()).toBe(Number(run.root.endNs / 1_000_000n));
     expect(tr.executions[0].costUsd).toBeCloseTo(CHAT_COST, 9);

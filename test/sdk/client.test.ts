@@ -51,7 +51,9 @@ describe('AgentbaseClient against the real service', () => {
     expect(again.results[0]).toMatchObject({ status: 'duplicate', id: execId });
 
     const detail = await client.getExecution(execId);
-    expect(detail).toMatchObject({ id: execId, agentId, sessionId, status: 'completed', traceId });
+    // sessionId is a key: it names a session (created on first sight), whose id the execution holds.
+    expect(detail).toMatchObject({ id: execId, agentId, status: 'completed', traceId });
+    expect(detail.sessionId).toMatch(/^[0-9a-f-]{36}$/);
     expect(typeof detail.createdAt).toBe('string');
     expect(detail.spans).toHaveLength(1);
     expect(detail.spans[0]!.name).toBe('chat');
