@@ -10,6 +10,7 @@ import type {
   Page,
   PerformanceQuery,
   PerformanceReport,
+  SessionTimeline,
   Trace,
   UsageReport,
 } from './types.js';
@@ -122,6 +123,14 @@ export class AgentbaseClient {
    */
   usage(month?: string, opts?: CallOptions): Promise<UsageReport> {
     return this.request('GET', '/v1/usage', { ...opts, query: { month } });
+  }
+
+  /**
+   * GET /v1/sessions/{id}/timeline: what happened in a session (named by its
+   * id or your key for it), oldest first: executions, decisions, messages.
+   */
+  sessionTimeline(session: string, page: { limit?: number; cursor?: string } = {}, opts?: CallOptions): Promise<SessionTimeline> {
+    return this.request('GET', `/v1/sessions/${encodeURIComponent(session)}/timeline`, { ...opts, query: { ...page } });
   }
 
   /** Any API call: the answer's JSON, or an AgentbaseError. */

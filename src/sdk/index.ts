@@ -38,8 +38,10 @@ export type {
   PerformanceQuery,
   PerformanceReport,
   PerformanceRow,
+  SessionTimeline,
   SpanItemInput,
   SpanNode,
+  TimelineEntry,
   Trace,
   UsageReport,
 } from './types.js';

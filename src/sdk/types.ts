@@ -13,6 +13,7 @@ import type {
   getTrace,
   listExecutions,
   performance,
+  sessionTimeline,
 } from '../runs/index.js';
 import type { UsageReport } from '../usage/index.js';
 
@@ -91,6 +92,10 @@ export interface ExecutionFilters {
   to?: Date | string;
   minCost?: number;
   maxCost?: number;
+  /** carrying this tag */
+  tag?: string;
+  /** metadata holding key:value, such as `customer:acme` */
+  metadata?: string;
   /** page size, 1..100 (default 20) */
   limit?: number;
   cursor?: string;
@@ -102,4 +107,12 @@ export interface CostQuery {
   from?: Date | string;
   /** a day (YYYY-MM-DD) or a Date (its UTC day); default today (UTC) */
   to?: Date | string;
+}
+
+type TimelineAnswer = Answer<typeof sessionTimeline>;
+/** One entry of a session's timeline: an execution, decision or message. */
+export type TimelineEntry = Omit<TimelineAnswer['entries'][number], 'cursorAt'>;
+/** GET /v1/sessions/{id}/timeline: the session and one page of what happened in it, oldest first. */
+export interface SessionTimeline extends Page<TimelineEntry> {
+  session: TimelineAnswer['session'];
 }

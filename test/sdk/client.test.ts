@@ -87,6 +87,23 @@ describe('AgentbaseClient against the real service', () => {
     expect(seen.sort()).toEqual(Array.from({ length: 5 }, (_, i) => `${sessionId}-${i}`).sort());
   });
 
+  it('reads a session\'s timeline by its key and filters by tag and metadata', async () => {
+    const key = `conv-${randomUUID()}`;
+    await client.ingestBatch({
+      executions: [
+        { clientId: `${key}-a`, agentId, sessionId: key, tags: ['sdk'], metadata: { tier: 'gold' }, startedAt: new Date(Date.now() - 1000).toISOString() },
+        { clientId: `${key}-b`, agentId, sessionId: key, startedAt: now() },
+      ],
+    });
+    const first = await client.sessionTimeline(key, { limit: 1 });
+    expect(first.session.sessionToken).toBe(key);
+    expect(first.data.map((e) => [e.type, e.item.clientId])).toEqual([['execution', `${key}-a`]]);
+    const second = await client.sessionTimeline(first.session.id, { limit: 1, cursor: first.nextCursor! });
+    expect(second.data.map((e) => e.item.clientId)).toEqual([`${key}-b`]);
+    expect((await client.listExecutions({ sessionId: key, tag: 'sdk' })).data.map((e) => e.clientId)).toEqual([`${key}-a`]);
+    expect((await client.listExecutions({ sessionId: key, metadata: 'tier:gold' })).data.map((e) => e.tags)).toEqual([['sdk']]);
+  });
+
   it('accepts an access token as well as an API key', async () => {
     const viaToken = new AgentbaseClient({ baseUrl: url, apiKey: accessToken });
     expect((await viaToken.listExecutions({ limit: 1 })).data.length).toBeLessThanOrEqual(1);
