@@ -5,6 +5,7 @@ import * as repo from './runs-repo.js';
 import type { ExecutionFilter, SpanRow } from './runs-repo.js';
 import * as stats from './stats-repo.js';
 import type { CostGroup } from './stats-repo.js';
+import { subtreeOf } from './subtree-repo.js';
 
 export type SpanNode = SpanRow & { children: SpanNode[] };
 
@@ -31,7 +32,9 @@ export function getExecution(deps: RunsDeps, orgId: string, id: string) {
     const e = at ? await repo.getExecution(sql, id, at) : undefined;
     if (!e) throw notFound('execution', id);
     const spans = await repo.spansOfExecution(sql, id, at!);
-    return { ...e, spans: spanTree(spans) };
+    // The row exists, so the walk from it finds at least the row itself.
+    const { subtree, children } = (await subtreeOf(sql, id, at!))!;
+    return { ...e, spans: spanTree(spans), subtree, children };
   });
 }
 

@@ -49,7 +49,7 @@ export function executionRoutes(deps: RunsDeps): FastifyPluginAsync {
 
     r.get('/v1/executions/:id', {
       config: { permission: 'executions:read' },
-      schema: { tags: ['executions'], summary: 'One execution with its span tree', params: z.strictObject({ id: Uuid }) },
+      schema: { tags: ['executions'], summary: 'One execution with its span tree, the roll-up of its subtree of child executions, and its direct children', params: z.strictObject({ id: Uuid }) },
     }, async (req) => runs.getExecution(deps, principal(req).orgId, req.params.id));
 
     r.get('/v1/traces/:traceId', {
