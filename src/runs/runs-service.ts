@@ -1,6 +1,7 @@
 import { uuidV7Time } from '../db/index.js';
 import { notFound } from '../errors.js';
 import type { RunsDeps } from './deps.js';
+import { nest } from './forest.js';
 import * as repo from './runs-repo.js';
 import type { ExecutionFilter, SpanRow } from './runs-repo.js';
 import * as stats from './stats-repo.js';
@@ -9,17 +10,16 @@ import { subtreeOf } from './subtree-repo.js';
 
 export type SpanNode = SpanRow & { children: SpanNode[] };
 
-/** Nests spans under their parent span id; spans whose parent is absent are roots. */
+/**
+ * Nests spans under their parent span id (within their execution); spans
+ * whose parent is absent are roots, and so is a span whose parent link would
+ * close a cycle.
+ */
 export function spanTree(spans: SpanRow[]): SpanNode[] {
   const nodes = spans.map((s) => ({ ...s, children: [] as SpanNode[] }));
-  const bySpanId = new Map(nodes.map((n) => [`${n.executionId}:${n.spanId}`, n]));
-  const roots: SpanNode[] = [];
-  for (const n of nodes) {
-    const parent = n.parentSpanId ? bySpanId.get(`${n.executionId}:${n.parentSpanId}`) : undefined;
-    if (parent && parent !== n) parent.children.push(n);
-    else roots.push(n);
-  }
-  return roots;
+  const bySpanId = new Map<string, SpanNode>();
+  for (const n of nodes) if (!bySpanId.has(`${n.executionId}:${n.spanId}`)) bySpanId.set(`${n.executionId}:${n.spanId}`, n);
+  return nest(nodes, (n) => (n.parentSpanId ? bySpanId.get(`${n.executionId}:${n.parentSpanId}`) : undefined), (p, c) => p.children.push(c));
 }
 
 export function listExecutions(deps: RunsDeps, orgId: string, f: ExecutionFilter) {
