@@ -7,6 +7,7 @@ import type { ExecutionFilter, SpanRow } from './runs-repo.js';
 import * as stats from './stats-repo.js';
 import type { CostGroup } from './stats-repo.js';
 import { subtreeOf } from './subtree-repo.js';
+import { traceTree } from './trace-tree.js';
 
 export type SpanNode = SpanRow & { children: SpanNode[] };
 
@@ -45,12 +46,40 @@ export function findExecution(deps: RunsDeps, orgId: string, id: string) {
   return deps.db.tenant(orgId, (sql) => repo.getExecution(sql, id, at));
 }
 
+/**
+ * A trace: its totals, its tree (trace-tree.ts), and, as before, the flat
+ * list of its executions and the span forest. One row past each limit is
+ * read to tell a trace of exactly the limit from a longer one.
+ */
 export function getTrace(deps: RunsDeps, orgId: string, traceId: string) {
   return deps.db.tenant(orgId, async (sql) => {
-    const executions = await repo.executionsOfTrace(sql, traceId);
-    const spans = await repo.spansOfTrace(sql, traceId);
+    const executions = await repo.executionsOfTrace(sql, traceId, repo.TRACE_MAX_EXECUTIONS + 1);
+    const spans = await repo.spansOfTrace(sql, traceId, repo.TRACE_MAX_SPANS + 1);
     if (!executions.length && !spans.length) throw notFound('trace', traceId);
-    return { traceId, executions, spans: spanTree(spans) };
+    const truncated = executions.length > repo.TRACE_MAX_EXECUTIONS || spans.length > repo.TRACE_MAX_SPANS;
+    executions.length = Math.min(executions.length, repo.TRACE_MAX_EXECUTIONS);
+    spans.length = Math.min(spans.length, repo.TRACE_MAX_SPANS);
+    const agents = await repo.agentLabels(sql, [...new Set(executions.flatMap((e) => (e.agentId ? [e.agentId] : [])))]);
+    const t = traceTree(executions, spans, agents);
+    return {
+      traceId,
+      startedAt: t.startedAt,
+      endedAt: t.endedAt,
+      durationMs: t.durationMs,
+      totalCostUsd: t.costUsd,
+      promptTokens: t.promptTokens,
+      completionTokens: t.completionTokens,
+      cachedTokens: t.cachedTokens,
+      cacheWriteTokens: t.cacheWriteTokens,
+      reasoningTokens: t.reasoningTokens,
+      totalTokens: t.totalTokens,
+      executionCount: t.executionCount,
+      spanCount: t.spanCount,
+      truncated,
+      tree: t.roots,
+      executions,
+      spans: spanTree(spans),
+    };
   });
 }
 

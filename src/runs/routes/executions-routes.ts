@@ -56,7 +56,7 @@ export function executionRoutes(deps: RunsDeps): FastifyPluginAsync {
       config: { permission: 'executions:read' },
       schema: {
         tags: ['executions'],
-        summary: 'The executions and span tree of one W3C trace',
+        summary: 'One W3C trace: totals, one tree of executions and spans (child executions under the span that called them), and the flat executions and span forest',
         params: z.strictObject({ traceId: z.string().regex(/^[0-9a-f]{32}$/, 'must be 32 lower-case hex characters') }),
       },
     }, async (req) => runs.getTrace(deps, principal(req).orgId, req.params.traceId));
