@@ -25,6 +25,7 @@ export type {
   CostRow,
   DecisionItemInput,
   Execution,
+  ExecutionChild,
   ExecutionDetail,
   ExecutionFilters,
   ExecutionItemInput,
@@ -40,6 +41,8 @@ export type {
   PerformanceRow,
   SpanItemInput,
   SpanNode,
+  SubtreeTotals,
   Trace,
+  TraceNode,
   UsageReport,
 } from './types.js';
