@@ -14,7 +14,7 @@ export type SpanNode = SpanRow & { children: SpanNode[] };
 /**
  * Nests spans under their parent span id (within their execution); spans
  * whose parent is absent are roots, and so is a span whose parent link would
- * close a cycle.
+ * close a cycle. Below 100 levels spans are listed flat (see forest.ts).
  */
 export function spanTree(spans: SpanRow[]): SpanNode[] {
   const nodes = spans.map((s) => ({ ...s, children: [] as SpanNode[] }));

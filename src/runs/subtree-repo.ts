@@ -5,7 +5,10 @@ import type { Sql } from '../db/index.js';
  * through parent_execution_id. One recursive statement walks the tree down
  * the idx_executions_parent index (one probe per node and partition: a child
  * may carry any created_at, so the walk cannot prune by time) and sums the
- * executions' own totals, which are the sums of their ledger rows.
+ * executions' own totals. Those are the sums of their ledger rows (kept so by
+ * ingestion's roll-up), or what the client reported for an execution none of
+ * whose spans was priced; the execution rows are read anyway, so the ledger
+ * is not read a second time.
  */
 
 /** How deep and how wide a roll-up walks; past either it reports truncated. */
