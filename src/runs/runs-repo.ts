@@ -153,12 +153,28 @@ export async function spansOfExecution(sql: Sql, id: string, createdAt: Date): P
   return r.rows;
 }
 
-export async function executionsOfTrace(sql: Sql, traceId: string): Promise<ExecutionRow[]> {
-  const r = await sql.query<ExecutionRow>(`SELECT ${EXECUTION_COLUMNS} FROM executions WHERE trace_id = $1 ORDER BY created_at, id LIMIT 1000`, [traceId]);
+/** A trace answers at most this many executions and spans; past either it says truncated. */
+export const TRACE_MAX_EXECUTIONS = 1000;
+export const TRACE_MAX_SPANS = 10_000;
+
+/** Up to `limit` of the trace's executions, oldest first (idx_executions_trace, one probe per partition). */
+export async function executionsOfTrace(sql: Sql, traceId: string, limit = TRACE_MAX_EXECUTIONS): Promise<ExecutionRow[]> {
+  const r = await sql.query<ExecutionRow>(`SELECT ${EXECUTION_COLUMNS} FROM executions WHERE trace_id = $1 ORDER BY created_at, id LIMIT $2`, [traceId, limit]);
   return r.rows;
 }
 
-export async function spansOfTrace(sql: Sql, traceId: string): Promise<SpanRow[]> {
-  const r = await sql.query<SpanRow>(`SELECT ${SPAN_COLUMNS} FROM spans WHERE trace_id = $1 ORDER BY started_at, id LIMIT 10000`, [traceId]);
+/** Up to `limit` of the trace's spans, earliest first (idx_spans_trace). */
+export async function spansOfTrace(sql: Sql, traceId: string, limit = TRACE_MAX_SPANS): Promise<SpanRow[]> {
+  const r = await sql.query<SpanRow>(`SELECT ${SPAN_COLUMNS} FROM spans WHERE trace_id = $1 ORDER BY started_at, id LIMIT $2`, [traceId, limit]);
   return r.rows;
+}
+
+/** Slug and name of the organization's live agents among these ids (a deleted or unknown one is absent). */
+export async function agentLabels(sql: Sql, ids: string[]): Promise<Map<string, { slug: string; name: string }>> {
+  if (!ids.length) return new Map();
+  const r = await sql.query<{ id: string; slug: string; name: string }>(
+    `SELECT id, slug, name FROM agents WHERE id = ANY($1::uuid[]) AND deleted_at IS NULL`,
+    [ids],
+  );
+  return new Map(r.rows.map((a) => [a.id, { slug: a.slug, name: a.name }]));
 }

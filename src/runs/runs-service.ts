@@ -1,25 +1,27 @@
 import { uuidV7Time } from '../db/index.js';
 import { notFound } from '../errors.js';
 import type { RunsDeps } from './deps.js';
+import { nest } from './forest.js';
 import * as repo from './runs-repo.js';
 import type { ExecutionFilter, SpanRow } from './runs-repo.js';
 import { withSessionKeys } from './session-filter.js';
 import * as stats from './stats-repo.js';
 import type { CostGroup } from './stats-repo.js';
+import { subtreeOf } from './subtree-repo.js';
+import { traceTree } from './trace-tree.js';
 
 export type SpanNode = SpanRow & { children: SpanNode[] };
 
-/** Nests spans under their parent span id; spans whose parent is absent are roots. */
+/**
+ * Nests spans under their parent span id (within their execution); spans
+ * whose parent is absent are roots, and so is a span whose parent link would
+ * close a cycle. Below 100 levels spans are listed flat (see forest.ts).
+ */
 export function spanTree(spans: SpanRow[]): SpanNode[] {
   const nodes = spans.map((s) => ({ ...s, children: [] as SpanNode[] }));
-  const bySpanId = new Map(nodes.map((n) => [`${n.executionId}:${n.spanId}`, n]));
-  const roots: SpanNode[] = [];
-  for (const n of nodes) {
-    const parent = n.parentSpanId ? bySpanId.get(`${n.executionId}:${n.parentSpanId}`) : undefined;
-    if (parent && parent !== n) parent.children.push(n);
-    else roots.push(n);
-  }
-  return roots;
+  const bySpanId = new Map<string, SpanNode>();
+  for (const n of nodes) if (!bySpanId.has(`${n.executionId}:${n.spanId}`)) bySpanId.set(`${n.executionId}:${n.spanId}`, n);
+  return nest(nodes, (n) => (n.parentSpanId ? bySpanId.get(`${n.executionId}:${n.parentSpanId}`) : undefined), (p, c) => p.children.push(c));
 }
 
 export function listExecutions(deps: RunsDeps, orgId: string, f: ExecutionFilter & { sessionId?: string | undefined }) {
@@ -32,7 +34,9 @@ export function getExecution(deps: RunsDeps, orgId: string, id: string) {
     const e = at ? await repo.getExecution(sql, id, at) : undefined;
     if (!e) throw notFound('execution', id);
     const spans = await repo.spansOfExecution(sql, id, at!);
-    return { ...e, spans: spanTree(spans) };
+    // The row exists, so the walk from it finds at least the row itself.
+    const { subtree, children } = (await subtreeOf(sql, id, at!))!;
+    return { ...e, spans: spanTree(spans), subtree, children };
   });
 }
 
@@ -43,12 +47,40 @@ export function findExecution(deps: RunsDeps, orgId: string, id: string) {
   return deps.db.tenant(orgId, (sql) => repo.getExecution(sql, id, at));
 }
 
+/**
+ * A trace: its totals, its tree (trace-tree.ts), and, as before, the flat
+ * list of its executions and the span forest. One row past each limit is
+ * read to tell a trace of exactly the limit from a longer one.
+ */
 export function getTrace(deps: RunsDeps, orgId: string, traceId: string) {
   return deps.db.tenant(orgId, async (sql) => {
-    const executions = await repo.executionsOfTrace(sql, traceId);
-    const spans = await repo.spansOfTrace(sql, traceId);
+    const executions = await repo.executionsOfTrace(sql, traceId, repo.TRACE_MAX_EXECUTIONS + 1);
+    const spans = await repo.spansOfTrace(sql, traceId, repo.TRACE_MAX_SPANS + 1);
     if (!executions.length && !spans.length) throw notFound('trace', traceId);
-    return { traceId, executions, spans: spanTree(spans) };
+    const truncated = executions.length > repo.TRACE_MAX_EXECUTIONS || spans.length > repo.TRACE_MAX_SPANS;
+    executions.length = Math.min(executions.length, repo.TRACE_MAX_EXECUTIONS);
+    spans.length = Math.min(spans.length, repo.TRACE_MAX_SPANS);
+    const agents = await repo.agentLabels(sql, [...new Set(executions.flatMap((e) => (e.agentId ? [e.agentId] : [])))]);
+    const t = traceTree(executions, spans, agents);
+    return {
+      traceId,
+      startedAt: t.startedAt,
+      endedAt: t.endedAt,
+      durationMs: t.durationMs,
+      totalCostUsd: t.costUsd,
+      promptTokens: t.promptTokens,
+      completionTokens: t.completionTokens,
+      cachedTokens: t.cachedTokens,
+      cacheWriteTokens: t.cacheWriteTokens,
+      reasoningTokens: t.reasoningTokens,
+      totalTokens: t.totalTokens,
+      executionCount: t.executionCount,
+      spanCount: t.spanCount,
+      truncated,
+      tree: t.roots,
+      executions,
+      spans: spanTree(spans),
+    };
   });
 }
 

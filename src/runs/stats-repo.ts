@@ -7,19 +7,28 @@ import type { Sql } from '../db/index.js';
  * 10M spans as at 10.
  */
 
-/** groupBy → the cost_daily dimension holding it ('day' sums the totals). An allow-list. */
+/**
+ * groupBy → the cost_daily dimension holding it ('day' sums the totals). An
+ * allow-list. A ledger row counts once under each of its tags, so the groups
+ * of 'tag' need not add up to the total (untagged rows are in no group).
+ */
 export const COST_DIMENSIONS = {
   day: 'total',
   model: 'model',
+  provider: 'provider',
   agent: 'agent',
   user: 'user',
   session: 'session',
   plan: 'plan',
+  tag: 'tag',
 } as const;
 export type CostGroup = keyof typeof COST_DIMENSIONS;
 
 export interface CostRow {
   key: string | null;
+  /** groupBy=agent only: the agent's slug and name, null when it was deleted or is unknown */
+  slug?: string | null;
+  name?: string | null;
   costUsd: number;
   alternativeCostUsd: number;
   savingsUsd: number;
@@ -34,17 +43,25 @@ export interface CostRow {
 
 export async function costs(sql: Sql, groupBy: CostGroup, from: string, to: string): Promise<CostRow[]> {
   const byDay = groupBy === 'day';
+  // The agents join runs on the (at most 1000) groups, not on cost_daily's rows.
+  const labels = groupBy === 'agent';
   const r = await sql.query<CostRow>(
-    `SELECT ${byDay ? 'day::text' : `nullif(key, '')`} AS key, sum(cost_usd)::float8 AS "costUsd",
-       sum(alternative_cost_usd)::float8 AS "alternativeCostUsd", sum(savings_usd)::float8 AS "savingsUsd",
-       sum(prompt_tokens)::float8 AS "promptTokens", sum(completion_tokens)::float8 AS "completionTokens",
-       sum(cached_tokens)::float8 AS "cachedTokens", sum(cache_write_tokens)::float8 AS "cacheWriteTokens",
-       sum(reasoning_tokens)::float8 AS "reasoningTokens", sum(total_tokens)::float8 AS "totalTokens",
-       sum(spans)::float8 AS spans
-     FROM cost_daily
-     WHERE dimension = $1 AND day >= $2::date AND day <= $3::date
-     GROUP BY 1 HAVING sum(spans) <> 0
-     ORDER BY ${byDay ? '1' : '2 DESC, 1'} LIMIT 1000`,
+    `WITH g AS (
+       SELECT ${byDay ? 'day::text' : `nullif(key, '')`} AS key, sum(cost_usd)::float8 AS "costUsd",
+         sum(alternative_cost_usd)::float8 AS "alternativeCostUsd", sum(savings_usd)::float8 AS "savingsUsd",
+         sum(prompt_tokens)::float8 AS "promptTokens", sum(completion_tokens)::float8 AS "completionTokens",
+         sum(cached_tokens)::float8 AS "cachedTokens", sum(cache_write_tokens)::float8 AS "cacheWriteTokens",
+         sum(reasoning_tokens)::float8 AS "reasoningTokens", sum(total_tokens)::float8 AS "totalTokens",
+         sum(spans)::float8 AS spans
+       FROM cost_daily
+       WHERE dimension = $1 AND day >= $2::date AND day <= $3::date
+       GROUP BY 1 HAVING sum(spans) <> 0
+       ORDER BY ${byDay ? '1' : '2 DESC, 1'} LIMIT 1000
+     )
+     SELECT g.key${labels ? ', a.slug, a.name' : ''}, g."costUsd", g."alternativeCostUsd", g."savingsUsd", g."promptTokens",
+       g."completionTokens", g."cachedTokens", g."cacheWriteTokens", g."reasoningTokens", g."totalTokens", g.spans
+     FROM g${labels ? ' LEFT JOIN agents a ON a.id = g.key::uuid AND a.deleted_at IS NULL' : ''}
+     ORDER BY ${byDay ? 'g.key' : 'g."costUsd" DESC, g.key'}`,
     [COST_DIMENSIONS[groupBy], from, to],
   );
   return r.rows;

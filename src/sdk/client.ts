@@ -90,17 +90,21 @@ export class AgentbaseClient {
     } while (cursor);
   }
 
-  /** GET /v1/executions/{id}: the execution with its span tree. */
+  /** GET /v1/executions/{id}: the execution with its span tree, its subtree's totals and its direct children. */
   getExecution(id: string, opts?: CallOptions): Promise<ExecutionDetail> {
     return this.request('GET', `/v1/executions/${encodeURIComponent(id)}`, opts);
   }
 
-  /** GET /v1/traces/{traceId}: the executions and span tree of one W3C trace. */
+  /**
+   * GET /v1/traces/{traceId}: one W3C trace as a tree (executions holding their
+   * spans, called executions under the span that called them) with its totals,
+   * plus the flat executions and span forest.
+   */
   getTrace(traceId: string, opts?: CallOptions): Promise<Trace> {
     return this.request('GET', `/v1/traces/${encodeURIComponent(traceId)}`, opts);
   }
 
-  /** GET /v1/costs: cost and tokens, grouped, over billing days (UTC, inclusive). */
+  /** GET /v1/costs: cost and tokens by day, model, provider, agent, user, session, plan or tag, over billing days (UTC, inclusive). */
   costs(q: CostQuery = {}, opts?: CallOptions): Promise<CostReport> {
     return this.request('GET', '/v1/costs', {
       ...opts,

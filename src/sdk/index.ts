@@ -25,6 +25,7 @@ export type {
   CostRow,
   DecisionItemInput,
   Execution,
+  ExecutionChild,
   ExecutionDetail,
   ExecutionFilters,
   ExecutionItemInput,
@@ -41,7 +42,9 @@ export type {
   SessionTimeline,
   SpanItemInput,
   SpanNode,
+  SubtreeTotals,
   TimelineEntry,
   Trace,
+  TraceNode,
   UsageReport,
 } from './types.js';

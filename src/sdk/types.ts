@@ -42,11 +42,21 @@ type Answer<F extends (...args: never[]) => unknown> = Jsonify<Awaited<ReturnTyp
 
 /** One execution as GET /v1/executions lists it. */
 export type Execution = Answer<typeof listExecutions>[number];
-/** GET /v1/executions/{id}: the execution (every column, as listed) with its span tree. */
+/**
+ * GET /v1/executions/{id}: the execution (every column, as listed) with its
+ * span tree, the roll-up of its subtree of child executions, and its direct children.
+ */
 export type ExecutionDetail = Answer<typeof getExecution> & Omit<Execution, 'spans'>;
 export type SpanNode = ExecutionDetail['spans'][number];
-/** GET /v1/traces/{traceId}: the executions and span tree of one trace. */
+/** An execution's subtree totals: itself, its children, their children… (truncated: a lower bound). */
+export type SubtreeTotals = ExecutionDetail['subtree'];
+/** A direct child execution, with its own and its subtree's figures: fetch it by id to walk down. */
+export type ExecutionChild = ExecutionDetail['children'][number];
+/** GET /v1/traces/{traceId}: totals, the tree, and the flat executions and span forest of one trace. */
 export type Trace = Answer<typeof getTrace>;
+/** A node of Trace['tree']: an execution (its spans and called executions below) or a span. */
+export type TraceNode = Trace['tree'][number];
+/** A row of GET /v1/costs; slug and name come with groupBy 'agent' only. */
 export type CostRow = Answer<typeof costs>[number];
 export type CostGroupBy = Parameters<typeof costs>[2];
 export type PerformanceRow = Answer<typeof performance>[number];

@@ -59,8 +59,17 @@ describe('AgentbaseClient against the real service', () => {
     expect(detail.spans[0]!.name).toBe('chat');
     expect(detail.spans[0]!.children.map((c) => c.name)).toEqual(['search']);
 
+    // The subtree roll-up of a childless execution is the execution itself.
+    expect(detail.subtree).toMatchObject({ executions: 1, depth: 0, truncated: false, costUsd: detail.costUsd });
+    expect(detail.children).toEqual([]);
+
     const trace = await client.getTrace(traceId);
     expect(trace.executions.map((e) => e.id)).toEqual([execId]);
+    expect(trace).toMatchObject({ executionCount: 1, spanCount: 2, truncated: false, totalCostUsd: detail.costUsd });
+    const [node] = trace.tree;
+    expect(node).toMatchObject({ type: 'execution', id: execId, subtree: { executions: 1, spans: 2 } });
+    expect(node!.children.map((c) => (c.type === 'span' ? c.name : c.id))).toEqual(['chat']);
+    expect(typeof trace.startedAt).toBe('string');
 
     const page = await client.listExecutions({ sessionId, limit: 5, from: new Date(Date.now() - 3_600_000) });
     expect(page.data.map((e) => e.id)).toEqual([execId]);
@@ -71,6 +80,7 @@ describe('AgentbaseClient against the real service', () => {
     expect(report.groupBy).toBe('agent');
     const mine = report.data.find((r) => r.key === agentId);
     expect(mine).toMatchObject({ promptTokens: 1000, completionTokens: 500, spans: 1 });
+    expect(typeof mine!.slug).toBe('string');
     expect(mine!.costUsd).toBeGreaterThan(0);
 
     const perf = await client.performance({ agentId, from: new Date(Date.now() - 86_400_000), to: new Date(Date.now() + 86_400_000) });

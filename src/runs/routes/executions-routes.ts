@@ -51,14 +51,14 @@ export function executionRoutes(deps: RunsDeps): FastifyPluginAsync {
 
     r.get('/v1/executions/:id', {
       config: { permission: 'executions:read' },
-      schema: { tags: ['executions'], summary: 'One execution with its span tree', params: z.strictObject({ id: Uuid }) },
+      schema: { tags: ['executions'], summary: 'One execution with its span tree, the roll-up of its subtree of child executions, and its direct children', params: z.strictObject({ id: Uuid }) },
     }, async (req) => runs.getExecution(deps, principal(req).orgId, req.params.id));
 
     r.get('/v1/traces/:traceId', {
       config: { permission: 'executions:read' },
       schema: {
         tags: ['executions'],
-        summary: 'The executions and span tree of one W3C trace',
+        summary: 'One W3C trace: totals, one tree of executions and spans (child executions under the span that called them), and the flat executions and span forest',
         params: z.strictObject({ traceId: z.string().regex(/^[0-9a-f]{32}$/, 'must be 32 lower-case hex characters') }),
       },
     }, async (req) => runs.getTrace(deps, principal(req).orgId, req.params.traceId));

@@ -9,6 +9,8 @@ import * as runs from '../runs-service.js';
 import { COST_DIMENSIONS, type CostGroup } from '../stats-repo.js';
 
 const Day = z.iso.date('must be a date such as 2026-01-31');
+const GROUPS = Object.keys(COST_DIMENSIONS) as [CostGroup, ...CostGroup[]];
+const GroupBy = z.enum(GROUPS, { message: `must be one of ${GROUPS.join(', ')}` });
 const MAX_DAYS = 366;
 
 /** from/to as inclusive UTC days: defaults to the 30 days up to today; at most a year. */
@@ -35,9 +37,9 @@ export function statsRoutes(deps: RunsDeps): FastifyPluginAsync {
       config: { permission: 'executions:read' },
       schema: {
         tags: ['executions'],
-        summary: 'Cost and tokens by day, model, agent, user, session or plan, from the daily aggregates (UTC billing days, inclusive)',
+        summary: 'Cost and tokens by day, model, provider, agent (with its slug and name), user, session, plan or tag, from the daily aggregates (UTC billing days, inclusive)',
         querystring: z.strictObject({
-          groupBy: z.enum(Object.keys(COST_DIMENSIONS) as [CostGroup, ...CostGroup[]]).default('day'),
+          groupBy: GroupBy.default('day').describe('a ledger row counts once under each of its tags, so tag groups need not add up to the total'),
           ...range,
         }),
       },
