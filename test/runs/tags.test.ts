@@ -97,10 +97,9 @@ describe('tags and metadata', () => {
     const late = await t.db.admin.query<{ tags: unknown }>(`SELECT tags FROM cost_ledger WHERE org_id = $1 AND prompt_tokens = 10`, [a.orgId]);
     expect(late.rows[0]!.tags).toEqual(['checkout']);
     const res = await get(a, '/v1/costs?groupBy=tag');
-    if (res.statusCode === 200) {
-      const data = res.json().data as Array<{ key: string; spans: number }>;
-      expect(Object.fromEntries(data.map((d) => [d.key, d.spans]))).toEqual({ checkout: 2, beta: 1 });
-    }
+    expect(res.statusCode, res.body).toBe(200);
+    const data = res.json().data as Array<{ key: string; spans: number }>;
+    expect(Object.fromEntries(data.map((d) => [d.key, d.spans]))).toEqual({ checkout: 2, beta: 1 });
   });
 
   it('refuses bad tags and filters with a 400 naming the field', async () => {
