@@ -29,6 +29,8 @@ export interface CostRow {
   /** groupBy=agent only: the agent's slug and name, null when it was deleted or is unknown */
   slug?: string | null;
   name?: string | null;
+  /** groupBy=session only: the session's token (your key for the conversation), null when the key names no session */
+  sessionToken?: string | null;
   costUsd: number;
   alternativeCostUsd: number;
   savingsUsd: number;
@@ -45,6 +47,7 @@ export async function costs(sql: Sql, groupBy: CostGroup, from: string, to: stri
   const byDay = groupBy === 'day';
   // The agents join runs on the (at most 1000) groups, not on cost_daily's rows.
   const labels = groupBy === 'agent';
+  const sessions = groupBy === 'session';
   const r = await sql.query<CostRow>(
     `WITH g AS (
        SELECT ${byDay ? 'day::text' : `nullif(key, '')`} AS key, sum(cost_usd)::float8 AS "costUsd",
@@ -58,9 +61,12 @@ export async function costs(sql: Sql, groupBy: CostGroup, from: string, to: stri
        GROUP BY 1 HAVING sum(spans) <> 0
        ORDER BY ${byDay ? '1' : '2 DESC, 1'} LIMIT 1000
      )
-     SELECT g.key${labels ? ', a.slug, a.name' : ''}, g."costUsd", g."alternativeCostUsd", g."savingsUsd", g."promptTokens",
+     SELECT g.key${labels ? ', a.slug, a.name' : ''}${sessions ? ', s.session_token AS "sessionToken"' : ''}, g."costUsd", g."alternativeCostUsd", g."savingsUsd", g."promptTokens",
        g."completionTokens", g."cachedTokens", g."cacheWriteTokens", g."reasoningTokens", g."totalTokens", g.spans
-     FROM g${labels ? ' LEFT JOIN agents a ON a.id = g.key::uuid AND a.deleted_at IS NULL' : ''}
+     FROM g${labels ? ' LEFT JOIN agents a ON a.id = g.key::uuid AND a.deleted_at IS NULL' : ''}${sessions
+       // keys ingested before sessions were one notion may be any text: only a UUID can name a session row
+       ? ` LEFT JOIN user_sessions s ON s.id = CASE WHEN g.key ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN g.key::uuid END`
+       : ''}
      ORDER BY ${byDay ? 'g.key' : 'g."costUsd" DESC, g.key'}`,
     [COST_DIMENSIONS[groupBy], from, to],
   );

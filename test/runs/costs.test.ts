@@ -170,6 +170,13 @@ describe('GET /v1/costs agrees with the ledger', () => {
     expect(byModel.every((r) => !('slug' in r) && !('name' in r))).toBe(true);
   });
 
+  it('groupBy=session names each session by its token (the key the items were sent with)', async () => {
+    const rows = (await get(`/v1/costs?groupBy=session&from=${from}&to=${to}`)).data as Array<ApiRow & { sessionToken?: string | null }>;
+    const tokens = rows.map((r) => r.sessionToken).filter((x) => x).sort();
+    expect(tokens).toEqual(['trip-1', 'trip-2']);
+    for (const r of rows.filter((x) => x.sessionToken)) expect(r.key).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
   it('another organization sees none of it', async () => {
     for (const groupBy of ['provider', 'tag', 'agent']) {
       const rows = (await get(`/v1/costs?groupBy=${groupBy}&from=${from}&to=${to}`, b)).data as ApiRow[];
