@@ -31,12 +31,18 @@ export interface Proc {
 
 /** Runs the CLI as a process in embedded mode on `dir` (DATABASE_URL empty unless `extra` sets it). */
 export function spawnCli(args: string[], dir: string, extra: Record<string, string> = {}): { child: ChildProcess; done: Promise<Proc> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-    cwd: ROOT,
-    // DATABASE_URL empty: embedded mode even if the caller's environment (or a .env) names a server.
-    env: { ...process.env, AGENTBASE_DATA_DIR: dir, DATABASE_URL: '', LOG_LEVEL: 'silent', ...extra },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  // DATABASE_URL empty: embedded mode even if the caller's environment (or a .env) names a server.
+  const env = { ...process.env, AGENTBASE_DATA_DIR: dir, DATABASE_URL: '', LOG_LEVEL: 'silent', ...extra };
+  return spawnProcess(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: ROOT, env });
+}
+
+/** Any command as a process (killed by cleanupProcesses() if still running); output collected. */
+export function spawnProcess(
+  command: string,
+  args: string[],
+  opts: { cwd: string; env: NodeJS.ProcessEnv },
+): { child: ChildProcess; done: Promise<Proc> } {
+  const child = spawn(command, args, { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let out = '';
   let err = '';
