@@ -42,5 +42,7 @@ JSON
 
 echo "== the execution made of trace $TRACE"
 EXECUTION=$(api GET "/v1/traces/$TRACE" | get executions.0)
-echo "agent $(echo "$EXECUTION" | get agentId), session $(echo "$EXECUTION" | get sessionId)"
+# The conversation id names a session (created on first sight); the execution holds its id.
+SESSION=$(api GET "/v1/sessions/$(echo "$EXECUTION" | get sessionId)/timeline" | get session.sessionToken)
+echo "agent $(echo "$EXECUTION" | get agentId), session $SESSION"
 echo "tokens $(echo "$EXECUTION" | get promptTokens) in, $(echo "$EXECUTION" | get completionTokens) out; \$$(echo "$EXECUTION" | get costUsd)"
