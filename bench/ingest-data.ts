@@ -52,8 +52,8 @@ export interface GenExecution {
   createdAt: Date;
   completedAt: Date;
   spans: GenSpan[];
-  /** references the batch body carries when set (the reference-resolution benchmark) */
-  refs?: { agentVersionId: string; userId: string; parentExecutionId: string };
+  /** more fields of the execution item (the A/B benchmarks: references, tags…); a field set to undefined is left out */
+  extra?: Record<string, unknown>;
 }
 
 const hex = (bytes: number) => randomBytes(bytes).toString('hex');
@@ -132,7 +132,7 @@ export function batchBody(execs: GenExecution[]): string {
       input: { request: 'Plan a trip to Oslo' },
       output: { answer: 'Booked TP1234' },
       metadata: { sdk: 'bench' },
-      ...(e.refs ?? {}),
+      ...(e.extra ?? {}),
     })),
     spans: execs.flatMap((e) => e.spans.map((s) => ({
       clientId: s.clientId,

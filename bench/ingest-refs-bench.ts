@@ -1,128 +1,20 @@
-import { cpus, loadavg } from 'node:os';
-import { parseConfig } from '../src/config/index.js';
-import { createService } from '../src/server.js';
-import { benchDatabase, envNumber, fmt, type Stats } from './bench-db.js';
-import { benchOrg } from './bench-org.js';
-import { sendBatches } from './ingest-client.js';
-import { batchBody, generate, type GenExecution } from './ingest-data.js';
+import { ingestAb } from './ingest-ab.js';
 
 /**
- * What resolving references costs ingestion (issue 10): the batch endpoint
- * with every execution naming an agent version, a user and a parent
- * execution — each resolved inside the tenant, one set-based query per kind
- * per batch — against the same endpoint with executions naming their agent
- * only. Both in one run on one database, in alternating rounds (which goes
- * first alternates too), so the machine's drift falls on both; the figure is
- * the ratio of the medians.
- *
- * Environment (defaults in brackets):
- *   BENCH_DATABASE_URL        server for the throw-away database [TEST_DATABASE_URL, then local postgres]
- *   BENCH_REFS_SPANS          spans per timed run [50000]
- *   BENCH_REFS_ROUNDS         rounds of (plain, with references) [5]
- *   BENCH_INGEST_BATCH        spans per request (plus one execution per 10 spans) [1000]
- *   BENCH_INGEST_CONCURRENCY  concurrent HTTP connections [4]
- *   BENCH_AGENTS              agents (each with a published version) [5]
- *   BENCH_KEEP=1              keep the database
+ * What resolving references costs ingestion (issue 10): every execution
+ * naming an agent version, a user and a parent execution — each resolved
+ * inside the tenant, one set-based query per kind per batch — against
+ * executions naming their agent only. `npm run bench -- ingest-refs`;
+ * environment in ingest-ab.ts.
  */
-
-const SPANS_PER_EXECUTION = 10;
-
-export async function ingestRefsBench(): Promise<string> {
-  const o = {
-    spans: envNumber('BENCH_REFS_SPANS', 50_000),
-    rounds: Math.max(1, envNumber('BENCH_REFS_ROUNDS', 5)),
-    batch: Math.max(SPANS_PER_EXECUTION, envNumber('BENCH_INGEST_BATCH', 1000)),
-    concurrency: Math.max(1, envNumber('BENCH_INGEST_CONCURRENCY', 4)),
-    agents: Math.max(1, envNumber('BENCH_AGENTS', 5)),
-    keep: process.env.BENCH_KEEP === '1',
-  };
-  const log = (s: string) => process.stderr.write(`[ingest-refs] ${s}\n`);
-  const loadBefore = loadavg()[0]!;
-  const b = await benchDatabase({ log, dropOnSignal: !o.keep });
-  let close = async () => {};
-  try {
-    const config = parseConfig({ DATABASE_URL: b.url, AGENTBASE_SECRET: 'bench-secret-bench-secret-bench-secret-000', LOG_LEVEL: 'silent' });
-    const svc = await createService(config, b.db, false);
-    const app = svc.app;
-    close = () => app.close();
-
-    const { orgId, userId, authorization, agentIds, versionOf } = await benchOrg(app, b.db, { name: 'Refs Bench', agents: o.agents, versions: true });
-    const base = await app.listen({ host: '127.0.0.1', port: 0 });
-    const url = `${base}/v1/ingest/batch`;
-
-    let seq = 0;
-    const executions = (spans: number): GenExecution[] => {
-      const count = Math.ceil(spans / SPANS_PER_EXECUTION);
-      const out = generate({ count, spansPerExecution: SPANS_PER_EXECUTION, agentIds, from: new Date(Date.now() - 10 * 60_000), stepMs: 1, seq });
-      seq += count;
-      return out;
-    };
-    const perRequest = o.batch / SPANS_PER_EXECUTION;
-    const bodiesOf = (execs: GenExecution[]) => {
-      const out: string[] = [];
-      for (let i = 0; i < execs.length; i += perRequest) out.push(batchBody(execs.slice(i, i + perRequest)));
-      return out;
-    };
-
-    // Parents: executions ingested before the timed runs, named at random.
-    const warm = executions(5 * o.batch);
-    const warmRun = await sendBatches(url, authorization, bodiesOf(warm), o.concurrency);
-    if (warmRun.accepted !== warm.length * (1 + SPANS_PER_EXECUTION)) throw new Error(`warm-up: ${warmRun.accepted} accepted`);
-    const parents = (await b.db.admin.query<{ id: string }>(`SELECT id FROM executions WHERE org_id = $1`, [orgId])).rows.map((r) => r.id);
-    await b.db.admin.query('ANALYZE');
-
-    const run = async (withRefs: boolean) => {
-      const execs = executions(o.spans);
-      if (withRefs) {
-        execs.forEach((e, i) => {
-          e.refs = { agentVersionId: versionOf.get(e.agentId)!, userId, parentExecutionId: parents[(i * 7919) % parents.length]! };
-        });
-      }
-      const r = await sendBatches(url, authorization, bodiesOf(execs), o.concurrency);
-      const items = execs.length * (1 + SPANS_PER_EXECUTION);
-      if (r.accepted !== items) throw new Error(`${withRefs ? 'with' : 'without'} references: ${r.accepted} of ${items} accepted`);
-      const spans = execs.length * SPANS_PER_EXECUTION;
-      return { rate: spans / r.seconds, latency: r.latency };
-    };
-
-    const plain: { rate: number; latency: Stats }[] = [];
-    const refs: { rate: number; latency: Stats }[] = [];
-    for (let i = 0; i < o.rounds; i++) {
-      const order = i % 2 === 0 ? [false, true] : [true, false];
-      for (const withRefs of order) {
-        const r = await run(withRefs);
-        (withRefs ? refs : plain).push(r);
-        log(`round ${i + 1}: ${withRefs ? 'with references' : 'agent only'} ${Math.round(r.rate)} spans/s`);
-      }
-    }
-    const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
-    const p = median(plain.map((x) => x.rate));
-    const r = median(refs.map((x) => x.rate));
-    const n = (x: number) => Math.round(x).toLocaleString('en');
-    const row = (name: string, rs: { rate: number; latency: Stats }[]) => {
-      const rates = rs.map((x) => x.rate);
-      const p50s = rs.map((x) => x.latency.p50);
-      return `| ${name} | ${n(median(rates))} (${n(Math.min(...rates))}–${n(Math.max(...rates))}) | ${fmt(median(p50s))} |`;
-    };
-    const server = (await b.db.admin.query<{ v: string }>(`SELECT current_setting('server_version') AS v`)).rows[0]!.v;
-    return [
-      `### Ingestion with references (PostgreSQL ${server}, ${cpus().length} cores shared by server, client and database)`,
-      '',
-      `1-minute load average ${loadBefore.toFixed(2)} at the start, ${loadavg()[0]!.toFixed(2)} at the end.`,
-      `POST /v1/ingest/batch over HTTP on loopback, ${o.concurrency} connections, ${o.batch} spans + ${perRequest} executions per request,`,
-      `${n(o.spans)} spans per run, ${o.rounds} rounds alternating which goes first; medians, with the slowest and fastest run.`,
-      '',
-      '| executions name | spans/s | request p50 |',
-      '| --- | ---: | ---: |',
-      row('their agent only (baseline)', plain),
-      row('agent, agentVersionId, userId and parentExecutionId', refs),
-      '',
-      '| goal (issue 10) | measured | target | result |',
-      '| --- | ---: | ---: | --- |',
-      `| with references / agent only | ${(r / p).toFixed(3)}× | ≥ 0.95× | ${r / p >= 0.95 ? 'pass' : '**fail**'} |`,
-    ].join('\n');
-  } finally {
-    await close().catch((err: unknown) => log(`closing the server: ${String(err)}`));
-    await b.finish(o.keep);
-  }
-}
+export const ingestRefsBench = () => ingestAb({
+  name: 'ingest-refs',
+  title: 'Ingestion with references',
+  baseline: 'their agent only',
+  variant: 'agent, agentVersionId, userId and parentExecutionId',
+  goalOf: 'issue 10',
+  goal: 0.95,
+  fields: (e, i, ctx, variant) => (variant
+    ? { agentVersionId: ctx.versionOf.get(e.agentId)!, userId: ctx.userId, parentExecutionId: ctx.earlier[(i * 7919) % ctx.earlier.length]! }
+    : {}),
+});

@@ -1,6 +1,7 @@
 import { identityBench } from './identity-bench.js';
 import { ingestBench } from './ingest-bench.js';
 import { ingestRefsBench } from './ingest-refs-bench.js';
+import { ingestSessionsBench } from './ingest-sessions-bench.js';
 import { jobsBench } from './jobs-bench.js';
 
 /**
@@ -14,6 +15,7 @@ const benches: Record<string, () => Promise<string>> = {
   identity: () => identityBench({ seconds, connections }),
   ingest: () => ingestBench(),
   'ingest-refs': () => ingestRefsBench(),
+  'ingest-sessions': () => ingestSessionsBench(),
   jobs: () => jobsBench(),
 };
 const only = (process.argv.slice(2).join(',') || process.env.BENCH_ONLY || Object.keys(benches).join(','))
