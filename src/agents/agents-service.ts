@@ -1,9 +1,10 @@
 import { appendAudit, type Actor } from '../audit/index.js';
 import { isPgError, type Sql } from '../db/index.js';
-import { AppError, badRequest, conflict, notFound, versionConflict } from '../errors.js';
+import { AppError, badRequest, conflict, versionConflict } from '../errors.js';
 import { lockOrganizationLimits } from '../identity/index.js';
 import * as repo from './agents-repo.js';
 import type { AgentFields, AgentRow } from './agents-repo.js';
+import { requireAgent } from './agent-ref.js';
 import type { AgentsDeps } from './deps.js';
 import { splitToolRefs } from './builtin-tools.js';
 import { firstFreeSlug, slugify } from './slug.js';
@@ -39,13 +40,6 @@ const defined = <T extends object>(o: T): Partial<T> =>
   Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 
 const slugTaken = (slug: string) => conflict(`an agent with slug ${slug} already exists; choose another slug`, { field: 'slug', slug });
-
-/** The agent, locked as asked; a missing, deleted or other tenant's agent is 404 alike. */
-export async function requireAgent(sql: Sql, id: string, lock?: 'update' | 'share'): Promise<AgentRow> {
-  const agent = lock ? await repo.lockAgent(sql, id, lock) : await repo.getAgent(sql, id);
-  if (!agent) throw notFound('agent', id);
-  return agent;
-}
 
 /**
  * Every tool id must name a live tool of this organization, every other entry
@@ -103,8 +97,9 @@ export async function createAgent(deps: AgentsDeps, actor: Actor, input: CreateA
   }
 }
 
-export async function getAgent(deps: AgentsDeps, orgId: string, id: string): Promise<AgentRow> {
-  return deps.db.tenant(orgId, (sql) => requireAgent(sql, id));
+/** By id or slug (agent-ref.ts). */
+export async function getAgent(deps: AgentsDeps, orgId: string, ref: string): Promise<AgentRow> {
+  return deps.db.tenant(orgId, (sql) => requireAgent(sql, ref));
 }
 
 export function listAgents(deps: AgentsDeps, orgId: string, f: Parameters<typeof repo.listAgents>[1]): Promise<AgentRow[]> {
@@ -116,11 +111,12 @@ export function listAgents(deps: AgentsDeps, orgId: string, f: Parameters<typeof
  * published version, so this never affects a running agent until a new
  * version is published. The slug is kept when the name changes: it is an address.
  */
-export async function updateAgent(deps: AgentsDeps, actor: Actor, id: string, input: UpdateAgentInput): Promise<AgentRow> {
+export async function updateAgent(deps: AgentsDeps, actor: Actor, ref: string, input: UpdateAgentInput): Promise<AgentRow> {
   const { version, ...patch } = input;
   try {
     return await deps.db.tenant(actor.orgId, async (sql) => {
-      const before = await requireAgent(sql, id);
+      const before = await requireAgent(sql, ref);
+      const id = before.id;
       if (before.version !== version) throw versionConflict('agent', version);
       assertNotArchived(before.status, 'changing it');
       if (patch.tools) await assertToolsExist(sql, patch.tools, deps.builtinTools);
@@ -139,31 +135,36 @@ export async function updateAgent(deps: AgentsDeps, actor: Actor, id: string, in
 export async function changeAgentStatus(
   deps: AgentsDeps,
   actor: Actor,
-  id: string,
+  ref: string,
   input: { status: AgentStatus; version: number },
 ): Promise<AgentRow> {
   return deps.db.tenant(actor.orgId, async (sql) => {
-    const before = await requireAgent(sql, id, 'update');
+    const before = await requireAgent(sql, ref, 'update');
     if (before.version !== input.version) throw versionConflict('agent', input.version);
-    assertTransition(before.status, input.status, before.currentVersionId !== null);
-    const after = (await repo.setAgentStatus(sql, id, input.version, input.status))!;
-    await appendAudit(sql, actor, {
-      action: 'agent.status_changed',
-      resourceType: 'agent',
-      resourceId: id,
-      agentId: id,
-      oldValues: { status: before.status, version: before.version },
-      newValues: { status: after.status, version: after.version },
-    });
-    return after;
+    return moveStatus(sql, actor, before, input.status);
   });
 }
 
+/** The move and its audit row, for an agent this transaction holds locked (or has just created). */
+export async function moveStatus(sql: Sql, actor: Actor, before: AgentRow, status: AgentStatus): Promise<AgentRow> {
+  assertTransition(before.status, status, before.currentVersionId !== null);
+  const after = (await repo.setAgentStatus(sql, before.id, before.version, status))!;
+  await appendAudit(sql, actor, {
+    action: 'agent.status_changed',
+    resourceType: 'agent',
+    resourceId: before.id,
+    agentId: before.id,
+    oldValues: { status: before.status, version: before.version },
+    newValues: { status: after.status, version: after.version },
+  });
+  return after;
+}
+
 /** Soft delete: the row, its versions and checkpoints stay for history; the API no longer shows it. */
-export async function deleteAgent(deps: AgentsDeps, actor: Actor, id: string): Promise<void> {
+export async function deleteAgent(deps: AgentsDeps, actor: Actor, ref: string): Promise<void> {
   await deps.db.tenant(actor.orgId, async (sql) => {
-    const before = await requireAgent(sql, id, 'update');
-    await repo.softDeleteAgent(sql, id);
-    await appendAudit(sql, actor, { action: 'agent.deleted', resourceType: 'agent', resourceId: id, agentId: id, oldValues: before });
+    const before = await requireAgent(sql, ref, 'update');
+    await repo.softDeleteAgent(sql, before.id);
+    await appendAudit(sql, actor, { action: 'agent.deleted', resourceType: 'agent', resourceId: before.id, agentId: before.id, oldValues: before });
   });
 }
