@@ -10,8 +10,18 @@ import { splitToolRefs } from './builtin-tools.js';
 import { firstFreeSlug, slugify } from './slug.js';
 import { assertNotArchived, assertTransition, type AgentStatus } from './status.js';
 import { lockLiveTools } from './tools-repo.js';
+import { publishLocked } from './versions-service.js';
 
-export type CreateAgentInput = Partial<AgentFields> & { name: string };
+export type CreateAgentInput = Partial<AgentFields> & {
+  name: string;
+  /** active: publish the configuration as FIRST_VERSION and activate it, in the same transaction */
+  status?: 'draft' | 'active' | undefined;
+  /** the changelog of that first version (status active only) */
+  changelog?: string | null | undefined;
+};
+
+/** The version a one-call create (status active) publishes. */
+export const FIRST_VERSION = '1.0.0';
 export type UpdateAgentInput = Partial<AgentFields> & { version: number };
 
 // The same defaults as the table's; the insert names every column, so they live here too.
@@ -66,35 +76,52 @@ async function assertToolsExist(sql: Sql, refs: readonly string[], builtinTools:
   }
 }
 
+/**
+ * Creates a draft; with status active also publishes its configuration as
+ * version 1.0.0 and activates it, what the three calls (create, publish,
+ * status) do, with the same audit rows, but in one transaction: whatever
+ * fails leaves no agent behind.
+ */
 export async function createAgent(deps: AgentsDeps, actor: Actor, input: CreateAgentInput): Promise<AgentRow> {
+  const { status, changelog, ...fields } = input;
+  if (changelog !== undefined && status !== 'active') {
+    throw badRequest('changelog describes the first version, which only status "active" publishes; drop changelog or send status "active"', { field: 'changelog' });
+  }
   for (let attempt = 1; ; attempt++) {
     try {
       return await deps.db.tenant(actor.orgId, async (sql) => {
-        await assertToolsExist(sql, input.tools ?? [], deps.builtinTools);
-        const limits = await lockOrganizationLimits(sql, actor.orgId);
-        if (limits && (await repo.countLiveAgents(sql)) >= limits.maxAgents) {
-          throw new AppError(402, 'quota_exceeded', `this organization has reached its limit of ${limits.maxAgents} agents; archive and delete one, or raise maxAgents`, {
-            limit: limits.maxAgents,
-          });
-        }
-        let slug = input.slug;
-        if (slug === undefined) {
-          const base = slugify(input.name);
-          slug = firstFreeSlug(base, new Set(await repo.slugsLike(sql, base)));
-        } else if (await repo.slugOwner(sql, slug)) {
-          throw slugTaken(slug);
-        }
-        const agent = await repo.insertAgent(sql, actor.orgId, actor.userId, { ...DEFAULTS, ...defined(input), name: input.name, slug });
-        await appendAudit(sql, actor, { action: 'agent.created', resourceType: 'agent', resourceId: agent.id, agentId: agent.id, newValues: agent });
-        return agent;
+        const agent = await insertDraft(sql, deps, actor, fields);
+        if (status !== 'active') return agent;
+        const published = await publishLocked(sql, deps, actor, agent, { version: FIRST_VERSION, changelog });
+        return moveStatus(sql, actor, published.agent, 'active');
       });
     } catch (err) {
-      // The only unique index on agents besides the key is the live slug.
+      // The only unique index on agents besides the key is the live slug (a new agent has no versions to clash).
       if (!isPgError(err, '23505')) throw err;
-      if (input.slug !== undefined) throw slugTaken(input.slug);
+      if (fields.slug !== undefined) throw slugTaken(fields.slug);
       if (attempt >= SLUG_ATTEMPTS) throw conflict('could not find a free slug for this name; send a slug');
     }
   }
+}
+
+async function insertDraft(sql: Sql, deps: AgentsDeps, actor: Actor, input: Partial<AgentFields> & { name: string }): Promise<AgentRow> {
+  await assertToolsExist(sql, input.tools ?? [], deps.builtinTools);
+  const limits = await lockOrganizationLimits(sql, actor.orgId);
+  if (limits && (await repo.countLiveAgents(sql)) >= limits.maxAgents) {
+    throw new AppError(402, 'quota_exceeded', `this organization has reached its limit of ${limits.maxAgents} agents; archive and delete one, or raise maxAgents`, {
+      limit: limits.maxAgents,
+    });
+  }
+  let slug = input.slug;
+  if (slug === undefined) {
+    const base = slugify(input.name);
+    slug = firstFreeSlug(base, new Set(await repo.slugsLike(sql, base)));
+  } else if (await repo.slugOwner(sql, slug)) {
+    throw slugTaken(slug);
+  }
+  const agent = await repo.insertAgent(sql, actor.orgId, actor.userId, { ...DEFAULTS, ...defined(input), name: input.name, slug });
+  await appendAudit(sql, actor, { action: 'agent.created', resourceType: 'agent', resourceId: agent.id, agentId: agent.id, newValues: agent });
+  return agent;
 }
 
 /** By id or slug (agent-ref.ts). */

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, errorOf, type SignedUp, type TestApp } from '../helpers/app.js';
-import { client, counts, createAgent, lockVersion, ok, publish, setStatus, signupBuilder, type Body } from './fixtures.js';
+import { client, counts, createAgent, lockVersion, ok, signupBuilder, type Body } from './fixtures.js';
 
 /**
  * Every /v1/agents/{id}/… route takes the agent's slug as well as its id
@@ -20,9 +20,7 @@ beforeAll(async () => {
   t = await createTestApp();
   owner = await signupBuilder(t);
   c = client(t);
-  agent = await createAgent(t, owner.auth, { name: 'Ref Bot', slug: 'ref-bot' });
-  await publish(t, owner.auth, agent.id, '1.0.0');
-  ok(await setStatus(t, owner.auth, agent.id, 'active'));
+  agent = ok(await c.post('/v1/agents', owner.auth, { name: 'Ref Bot', slug: 'ref-bot', status: 'active' }), 201);
 });
 afterAll(async () => t?.close());
 

@@ -62,7 +62,8 @@ const CASES: Case[] = [
   ['agent: metadata nested too deep', 'POST', () => '/v1/agents', { name: 'x', metadata: deep }],
   ['agent: systemPrompt holding NUL', 'POST', () => '/v1/agents', { name: 'x', systemPrompt: `a${NUL}b` }],
   ['agent: type with a space', 'POST', () => '/v1/agents', { name: 'x', type: 'has space' }],
-  ['agent: status on create', 'POST', () => '/v1/agents', { name: 'x', status: 'active' }],
+  ['agent: status paused on create', 'POST', () => '/v1/agents', { name: 'x', status: 'paused' }],
+  ['agent: changelog without status active', 'POST', () => '/v1/agents', { name: 'x', changelog: 'first' }],
   ['agent: UUID-shaped slug', 'POST', () => '/v1/agents', { name: 'x', slug: '0b7e5a6c-1111-4222-8333-944455556666' }],
   ['agent: body an array', 'POST', () => '/v1/agents', [{ name: 'x' }]],
   // GET /v1/agents

@@ -41,8 +41,16 @@ export function agentRoutes(deps: AgentsDeps): FastifyPluginAsync {
       config: { permission: 'agents:write' },
       schema: {
         tags: ['agents'],
-        summary: 'Create an agent (a draft); the slug is derived from the name when not sent',
-        body: z.strictObject({ name: Name, slug: Slug.optional(), ...optional(fields) }),
+        summary: 'Create an agent: a draft, or with status "active" also its version 1.0.0, published and activated in the same '
+          + 'transaction (ready to run). The slug is derived from the name when not sent',
+        body: z.strictObject({
+          name: Name,
+          slug: Slug.optional(),
+          ...optional(fields),
+          status: z.enum(['draft', 'active']).optional()
+            .describe('draft (the default), or active: publish this configuration as version 1.0.0 and activate it, all or nothing'),
+          changelog: Text(10_000).nullable().optional().describe('the changelog of version 1.0.0 (status active only)'),
+        }),
       },
     }, async (req, reply) => reply.status(201).send(await agents.createAgent(deps, actor(req), req.body)));
 
