@@ -79,9 +79,16 @@ export async function insertAgent(sql: Sql, orgId: string, createdBy: string | n
   return r.rows[0]!;
 }
 
+/** An agent by its id or by its slug (agent-ref.ts decides which a path names). */
+export type AgentKey = { id: string } | { slug: string };
+
+// Both are unique among live agents: the primary key, and unique_agent_slug_per_org.
+const keyClause = (k: AgentKey) => ('id' in k ? 'a.id = $1' : 'a.slug = $1');
+const keyValue = (k: AgentKey) => ('id' in k ? k.id : k.slug);
+
 /** A live agent; deleted ones do not exist for the API. */
-export async function getAgent(sql: Sql, id: string): Promise<AgentRow | undefined> {
-  const r = await sql.query<AgentRow>(`SELECT ${COLUMNS} FROM agents a WHERE a.id = $1 AND a.deleted_at IS NULL`, [id]);
+export async function getAgent(sql: Sql, key: AgentKey): Promise<AgentRow | undefined> {
+  const r = await sql.query<AgentRow>(`SELECT ${COLUMNS} FROM agents a WHERE ${keyClause(key)} AND a.deleted_at IS NULL`, [keyValue(key)]);
   return r.rows[0];
 }
 
@@ -90,10 +97,10 @@ export async function getAgent(sql: Sql, id: string): Promise<AgentRow | undefin
  * publishing and status changes serialize), `share` for writes to its children
  * (capabilities, checkpoints), which must not race a delete or an archive.
  */
-export async function lockAgent(sql: Sql, id: string, mode: keyof typeof LOCKS): Promise<AgentRow | undefined> {
+export async function lockAgent(sql: Sql, key: AgentKey, mode: keyof typeof LOCKS): Promise<AgentRow | undefined> {
   const r = await sql.query<AgentRow>(
-    `SELECT ${COLUMNS} FROM agents a WHERE a.id = $1 AND a.deleted_at IS NULL ${LOCKS[mode]}`,
-    [id],
+    `SELECT ${COLUMNS} FROM agents a WHERE ${keyClause(key)} AND a.deleted_at IS NULL ${LOCKS[mode]}`,
+    [keyValue(key)],
   );
   return r.rows[0];
 }

@@ -1,16 +1,27 @@
 import { appendAudit, type Actor } from '../audit/index.js';
 import { isPgError, type Sql } from '../db/index.js';
-import { AppError, badRequest, conflict, notFound, versionConflict } from '../errors.js';
+import { AppError, badRequest, conflict, versionConflict } from '../errors.js';
 import { lockOrganizationLimits } from '../identity/index.js';
 import * as repo from './agents-repo.js';
 import type { AgentFields, AgentRow } from './agents-repo.js';
+import { requireAgent } from './agent-ref.js';
 import type { AgentsDeps } from './deps.js';
 import { splitToolRefs } from './builtin-tools.js';
 import { firstFreeSlug, slugify } from './slug.js';
 import { assertNotArchived, assertTransition, type AgentStatus } from './status.js';
 import { lockLiveTools } from './tools-repo.js';
+import { publishLocked } from './versions-service.js';
 
-export type CreateAgentInput = Partial<AgentFields> & { name: string };
+export type CreateAgentInput = Partial<AgentFields> & {
+  name: string;
+  /** active: publish the configuration as FIRST_VERSION and activate it, in the same transaction */
+  status?: 'draft' | 'active' | undefined;
+  /** the changelog of that first version (status active only) */
+  changelog?: string | null | undefined;
+};
+
+/** The version a one-call create (status active) publishes. */
+export const FIRST_VERSION = '1.0.0';
 export type UpdateAgentInput = Partial<AgentFields> & { version: number };
 
 // The same defaults as the table's; the insert names every column, so they live here too.
@@ -40,13 +51,6 @@ const defined = <T extends object>(o: T): Partial<T> =>
 
 const slugTaken = (slug: string) => conflict(`an agent with slug ${slug} already exists; choose another slug`, { field: 'slug', slug });
 
-/** The agent, locked as asked; a missing, deleted or other tenant's agent is 404 alike. */
-export async function requireAgent(sql: Sql, id: string, lock?: 'update' | 'share'): Promise<AgentRow> {
-  const agent = lock ? await repo.lockAgent(sql, id, lock) : await repo.getAgent(sql, id);
-  if (!agent) throw notFound('agent', id);
-  return agent;
-}
-
 /**
  * Every tool id must name a live tool of this organization, every other entry
  * a registered built-in (a body reference: 400, not 404).
@@ -72,39 +76,57 @@ async function assertToolsExist(sql: Sql, refs: readonly string[], builtinTools:
   }
 }
 
+/**
+ * Creates a draft; with status active also publishes its configuration as
+ * version 1.0.0 and activates it, what the three calls (create, publish,
+ * status) do, with the same audit rows, but in one transaction: whatever
+ * fails leaves no agent behind.
+ */
 export async function createAgent(deps: AgentsDeps, actor: Actor, input: CreateAgentInput): Promise<AgentRow> {
+  const { status, changelog, ...fields } = input;
+  if (changelog !== undefined && status !== 'active') {
+    throw badRequest('changelog describes the first version, which only status "active" publishes; drop changelog or send status "active"', { field: 'changelog' });
+  }
   for (let attempt = 1; ; attempt++) {
     try {
       return await deps.db.tenant(actor.orgId, async (sql) => {
-        await assertToolsExist(sql, input.tools ?? [], deps.builtinTools);
-        const limits = await lockOrganizationLimits(sql, actor.orgId);
-        if (limits && (await repo.countLiveAgents(sql)) >= limits.maxAgents) {
-          throw new AppError(402, 'quota_exceeded', `this organization has reached its limit of ${limits.maxAgents} agents; archive and delete one, or raise maxAgents`, {
-            limit: limits.maxAgents,
-          });
-        }
-        let slug = input.slug;
-        if (slug === undefined) {
-          const base = slugify(input.name);
-          slug = firstFreeSlug(base, new Set(await repo.slugsLike(sql, base)));
-        } else if (await repo.slugOwner(sql, slug)) {
-          throw slugTaken(slug);
-        }
-        const agent = await repo.insertAgent(sql, actor.orgId, actor.userId, { ...DEFAULTS, ...defined(input), name: input.name, slug });
-        await appendAudit(sql, actor, { action: 'agent.created', resourceType: 'agent', resourceId: agent.id, agentId: agent.id, newValues: agent });
-        return agent;
+        const agent = await insertDraft(sql, deps, actor, fields);
+        if (status !== 'active') return agent;
+        const published = await publishLocked(sql, deps, actor, agent, { version: FIRST_VERSION, changelog });
+        return moveStatus(sql, actor, published.agent, 'active');
       });
     } catch (err) {
-      // The only unique index on agents besides the key is the live slug.
+      // The only unique index on agents besides the key is the live slug (a new agent has no versions to clash).
       if (!isPgError(err, '23505')) throw err;
-      if (input.slug !== undefined) throw slugTaken(input.slug);
+      if (fields.slug !== undefined) throw slugTaken(fields.slug);
       if (attempt >= SLUG_ATTEMPTS) throw conflict('could not find a free slug for this name; send a slug');
     }
   }
 }
 
-export async function getAgent(deps: AgentsDeps, orgId: string, id: string): Promise<AgentRow> {
-  return deps.db.tenant(orgId, (sql) => requireAgent(sql, id));
+async function insertDraft(sql: Sql, deps: AgentsDeps, actor: Actor, input: Partial<AgentFields> & { name: string }): Promise<AgentRow> {
+  await assertToolsExist(sql, input.tools ?? [], deps.builtinTools);
+  const limits = await lockOrganizationLimits(sql, actor.orgId);
+  if (limits && (await repo.countLiveAgents(sql)) >= limits.maxAgents) {
+    throw new AppError(402, 'quota_exceeded', `this organization has reached its limit of ${limits.maxAgents} agents; archive and delete one, or raise maxAgents`, {
+      limit: limits.maxAgents,
+    });
+  }
+  let slug = input.slug;
+  if (slug === undefined) {
+    const base = slugify(input.name);
+    slug = firstFreeSlug(base, new Set(await repo.slugsLike(sql, base)));
+  } else if (await repo.slugOwner(sql, slug)) {
+    throw slugTaken(slug);
+  }
+  const agent = await repo.insertAgent(sql, actor.orgId, actor.userId, { ...DEFAULTS, ...defined(input), name: input.name, slug });
+  await appendAudit(sql, actor, { action: 'agent.created', resourceType: 'agent', resourceId: agent.id, agentId: agent.id, newValues: agent });
+  return agent;
+}
+
+/** By id or slug (agent-ref.ts). */
+export async function getAgent(deps: AgentsDeps, orgId: string, ref: string): Promise<AgentRow> {
+  return deps.db.tenant(orgId, (sql) => requireAgent(sql, ref));
 }
 
 export function listAgents(deps: AgentsDeps, orgId: string, f: Parameters<typeof repo.listAgents>[1]): Promise<AgentRow[]> {
@@ -116,11 +138,12 @@ export function listAgents(deps: AgentsDeps, orgId: string, f: Parameters<typeof
  * published version, so this never affects a running agent until a new
  * version is published. The slug is kept when the name changes: it is an address.
  */
-export async function updateAgent(deps: AgentsDeps, actor: Actor, id: string, input: UpdateAgentInput): Promise<AgentRow> {
+export async function updateAgent(deps: AgentsDeps, actor: Actor, ref: string, input: UpdateAgentInput): Promise<AgentRow> {
   const { version, ...patch } = input;
   try {
     return await deps.db.tenant(actor.orgId, async (sql) => {
-      const before = await requireAgent(sql, id);
+      const before = await requireAgent(sql, ref);
+      const id = before.id;
       if (before.version !== version) throw versionConflict('agent', version);
       assertNotArchived(before.status, 'changing it');
       if (patch.tools) await assertToolsExist(sql, patch.tools, deps.builtinTools);
@@ -139,31 +162,36 @@ export async function updateAgent(deps: AgentsDeps, actor: Actor, id: string, in
 export async function changeAgentStatus(
   deps: AgentsDeps,
   actor: Actor,
-  id: string,
+  ref: string,
   input: { status: AgentStatus; version: number },
 ): Promise<AgentRow> {
   return deps.db.tenant(actor.orgId, async (sql) => {
-    const before = await requireAgent(sql, id, 'update');
+    const before = await requireAgent(sql, ref, 'update');
     if (before.version !== input.version) throw versionConflict('agent', input.version);
-    assertTransition(before.status, input.status, before.currentVersionId !== null);
-    const after = (await repo.setAgentStatus(sql, id, input.version, input.status))!;
-    await appendAudit(sql, actor, {
-      action: 'agent.status_changed',
-      resourceType: 'agent',
-      resourceId: id,
-      agentId: id,
-      oldValues: { status: before.status, version: before.version },
-      newValues: { status: after.status, version: after.version },
-    });
-    return after;
+    return moveStatus(sql, actor, before, input.status);
   });
 }
 
+/** The move and its audit row, for an agent this transaction holds locked (or has just created). */
+export async function moveStatus(sql: Sql, actor: Actor, before: AgentRow, status: AgentStatus): Promise<AgentRow> {
+  assertTransition(before.status, status, before.currentVersionId !== null);
+  const after = (await repo.setAgentStatus(sql, before.id, before.version, status))!;
+  await appendAudit(sql, actor, {
+    action: 'agent.status_changed',
+    resourceType: 'agent',
+    resourceId: before.id,
+    agentId: before.id,
+    oldValues: { status: before.status, version: before.version },
+    newValues: { status: after.status, version: after.version },
+  });
+  return after;
+}
+
 /** Soft delete: the row, its versions and checkpoints stay for history; the API no longer shows it. */
-export async function deleteAgent(deps: AgentsDeps, actor: Actor, id: string): Promise<void> {
+export async function deleteAgent(deps: AgentsDeps, actor: Actor, ref: string): Promise<void> {
   await deps.db.tenant(actor.orgId, async (sql) => {
-    const before = await requireAgent(sql, id, 'update');
-    await repo.softDeleteAgent(sql, id);
-    await appendAudit(sql, actor, { action: 'agent.deleted', resourceType: 'agent', resourceId: id, agentId: id, oldValues: before });
+    const before = await requireAgent(sql, ref, 'update');
+    await repo.softDeleteAgent(sql, before.id);
+    await appendAudit(sql, actor, { action: 'agent.deleted', resourceType: 'agent', resourceId: before.id, agentId: before.id, oldValues: before });
   });
 }

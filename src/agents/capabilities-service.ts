@@ -1,6 +1,6 @@
 import { appendAudit, type Actor } from '../audit/index.js';
 import { notFound } from '../errors.js';
-import { requireAgent } from './agents-service.js';
+import { requireAgent } from './agent-ref.js';
 import * as repo from './capabilities-repo.js';
 import type { CapabilityRow } from './capabilities-repo.js';
 import type { AgentsDeps } from './deps.js';
@@ -10,12 +10,13 @@ import { assertNotArchived } from './status.js';
 export async function setCapability(
   deps: AgentsDeps,
   actor: Actor,
-  agentId: string,
+  agentRef: string,
   capability: string,
   proficiency: number,
 ): Promise<{ capability: CapabilityRow; created: boolean }> {
   return deps.db.tenant(actor.orgId, async (sql) => {
-    const agent = await requireAgent(sql, agentId, 'share');
+    const agent = await requireAgent(sql, agentRef, 'share');
+    const agentId = agent.id;
     assertNotArchived(agent.status, 'changing its capabilities');
     const before = await repo.getCapability(sql, agentId, capability);
     const after = await repo.upsertCapability(sql, actor.orgId, agentId, capability, proficiency);
@@ -31,16 +32,17 @@ export async function setCapability(
   });
 }
 
-export function listCapabilities(deps: AgentsDeps, orgId: string, agentId: string, opts: { after?: string; limit: number }) {
+export function listCapabilities(deps: AgentsDeps, orgId: string, agentRef: string, opts: { after?: string; limit: number }) {
   return deps.db.tenant(orgId, async (sql) => {
-    await requireAgent(sql, agentId);
+    const { id: agentId } = await requireAgent(sql, agentRef);
     return repo.listCapabilities(sql, agentId, opts);
   });
 }
 
-export async function removeCapability(deps: AgentsDeps, actor: Actor, agentId: string, capability: string): Promise<void> {
+export async function removeCapability(deps: AgentsDeps, actor: Actor, agentRef: string, capability: string): Promise<void> {
   await deps.db.tenant(actor.orgId, async (sql) => {
-    const agent = await requireAgent(sql, agentId, 'share');
+    const agent = await requireAgent(sql, agentRef, 'share');
+    const agentId = agent.id;
     assertNotArchived(agent.status, 'changing its capabilities');
     const before = await repo.getCapability(sql, agentId, capability);
     if (!before || !(await repo.deleteCapability(sql, agentId, capability))) throw notFound(`capability ${capability} of agent`, agentId);

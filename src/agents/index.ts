@@ -23,6 +23,8 @@ import { versionRoutes } from './routes/versions-routes.js';
  * - checkpoint:    a saved copy of an agent's working state (agent_states,
  *                  partitioned by month). Restoring appends a copy; nothing is rewritten.
  * - version (int): the optimistic-locking counter on agents and tools — not the semver.
+ * - agent ref:     how a path names an agent: its id or its slug (agent-ref.ts).
+ *                  Other modules' agent routes take AgentRef and resolve it here.
  */
 
 export type { AgentsDeps } from './deps.js';
@@ -37,10 +39,12 @@ export { compareSemver } from './semver.js';
 export { findAgentRefs } from './agents-repo.js';
 export { findVersionRefs } from './versions-repo.js';
 export { slugify } from './slug.js';
+export { isAgentId, resolveAgentRef } from './agent-ref.js';
+export { AgentRef } from './routes/schemas.js';
 export { findLiveTools } from './tools-repo.js';
 export { compileValidator, type SchemaValidator } from './json-schema.js';
 export { parseApiToolConfig, type ApiToolConfig, type ToolType } from './tool-config.js';
-export { createAgent, getAgent, listAgents, updateAgent, changeAgentStatus, deleteAgent } from './agents-service.js';
+export { FIRST_VERSION, createAgent, getAgent, listAgents, updateAgent, changeAgentStatus, deleteAgent } from './agents-service.js';
 export { publishVersion, getAgentVersion, listVersions, diffVersions, rollbackAgent } from './versions-service.js';
 export { createTool, getTool, listTools, updateTool, deleteTool } from './tools-service.js';
 export { setCapability, listCapabilities, removeCapability } from './capabilities-service.js';

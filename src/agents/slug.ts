@@ -2,7 +2,10 @@
  * Agents are addressed by a slug unique among the organization's live agents.
  * When the caller sends none it is derived from the name ("Trip Planner" →
  * "trip-planner") and made unique with a numeric suffix ("trip-planner-2").
+ * Paths take an agent's id or its slug (agent-ref.ts), so a slug never has
+ * the shape of a UUID: one derived from such a name gets a prefix.
  */
+import { isUuid } from './builtin-tools.js';
 
 export const SLUG_RE = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
 const MAX_SLUG = 100;
@@ -17,6 +20,7 @@ export function slugify(name: string): string {
     .replace(/^-+|-+$/g, '')
     .slice(0, MAX_BASE)
     .replace(/-+$/, '');
+  if (isUuid(s)) return `agent-${s}`;
   return s || 'agent';
 }
 

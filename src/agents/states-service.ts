@@ -1,7 +1,7 @@
 import { appendAudit, type Actor } from '../audit/index.js';
 import { uuidv7 } from '../db/index.js';
 import { notFound } from '../errors.js';
-import { requireAgent } from './agents-service.js';
+import { requireAgent } from './agent-ref.js';
 import { clock, type AgentsDeps } from './deps.js';
 import * as repo from './states-repo.js';
 import type { StateRow } from './states-repo.js';
@@ -16,11 +16,12 @@ const auditView = (s: StateRow) => ({ id: s.id, checkpointType: s.checkpointType
 export async function createCheckpoint(
   deps: AgentsDeps,
   actor: Actor,
-  agentId: string,
+  agentRef: string,
   input: { checkpointType: string; stateData: Record<string, unknown> },
 ): Promise<StateRow> {
   return deps.db.tenant(actor.orgId, async (sql) => {
-    const agent = await requireAgent(sql, agentId, 'share');
+    const agent = await requireAgent(sql, agentRef, 'share');
+    const agentId = agent.id;
     assertNotArchived(agent.status, 'saving a checkpoint');
     const state = await repo.insertState(sql, actor.orgId, agentId, actor.userId, {
       id: uuidv7(),
@@ -34,25 +35,25 @@ export async function createCheckpoint(
   });
 }
 
-export function listCheckpoints(deps: AgentsDeps, orgId: string, agentId: string, opts: { beforeId?: string; limit: number }) {
+export function listCheckpoints(deps: AgentsDeps, orgId: string, agentRef: string, opts: { beforeId?: string; limit: number }) {
   return deps.db.tenant(orgId, async (sql) => {
-    await requireAgent(sql, agentId);
+    const { id: agentId } = await requireAgent(sql, agentRef);
     return repo.listStates(sql, agentId, opts);
   });
 }
 
-export function latestCheckpoint(deps: AgentsDeps, orgId: string, agentId: string): Promise<StateRow> {
+export function latestCheckpoint(deps: AgentsDeps, orgId: string, agentRef: string): Promise<StateRow> {
   return deps.db.tenant(orgId, async (sql) => {
-    await requireAgent(sql, agentId);
+    const { id: agentId } = await requireAgent(sql, agentRef);
     const [latest] = await repo.listStates(sql, agentId, { limit: 1 });
     if (!latest) throw notFound('checkpoint of agent', agentId);
     return latest;
   });
 }
 
-export function getCheckpoint(deps: AgentsDeps, orgId: string, agentId: string, stateId: string): Promise<StateRow> {
+export function getCheckpoint(deps: AgentsDeps, orgId: string, agentRef: string, stateId: string): Promise<StateRow> {
   return deps.db.tenant(orgId, async (sql) => {
-    await requireAgent(sql, agentId);
+    const { id: agentId } = await requireAgent(sql, agentRef);
     const state = await repo.getState(sql, agentId, stateId);
     if (!state) throw notFound('checkpoint', stateId);
     return state;
@@ -63,9 +64,10 @@ export function getCheckpoint(deps: AgentsDeps, orgId: string, agentId: string, 
  * Restoring never rewrites history: it appends a new checkpoint that copies
  * the chosen one's state and points back at it, so it becomes the latest.
  */
-export async function restoreCheckpoint(deps: AgentsDeps, actor: Actor, agentId: string, stateId: string): Promise<StateRow> {
+export async function restoreCheckpoint(deps: AgentsDeps, actor: Actor, agentRef: string, stateId: string): Promise<StateRow> {
   return deps.db.tenant(actor.orgId, async (sql) => {
-    const agent = await requireAgent(sql, agentId, 'share');
+    const agent = await requireAgent(sql, agentRef, 'share');
+    const agentId = agent.id;
     assertNotArchived(agent.status, 'restoring a checkpoint');
     const source = await repo.getState(sql, agentId, stateId);
     if (!source) throw notFound('checkpoint', stateId);

@@ -3,7 +3,7 @@ import { isPgError, type Sql } from '../db/index.js';
 import { conflict, notFound } from '../errors.js';
 import type { AgentRow } from './agents-repo.js';
 import { setCurrentVersion } from './agents-repo.js';
-import { requireAgent } from './agents-service.js';
+import { requireAgent } from './agent-ref.js';
 import { diffConfig, type FieldChange } from './config-diff.js';
 import type { AgentsDeps } from './deps.js';
 import { builtinDefinition, isToolId, isUuid, splitToolRefs } from './builtin-tools.js';
@@ -68,46 +68,13 @@ async function requireVersion(sql: Sql, agentId: string, version: string): Promi
 export async function publishVersion(
   deps: AgentsDeps,
   actor: Actor,
-  agentId: string,
+  agentRef: string,
   input: { version: string; changelog?: string | null },
 ): Promise<VersionRow> {
   try {
     return await deps.db.tenant(actor.orgId, async (sql) => {
-      const agent = await requireAgent(sql, agentId, 'update');
-      assertNotArchived(agent.status, 'publishing a version');
-      const existing = await repo.versionNumbers(sql, agentId);
-      if (existing.includes(input.version)) throw conflict(`version ${input.version} already exists; versions never change, publish a higher one`, { version: input.version });
-      const latest = greatestSemver(existing);
-      if (latest !== undefined && compareSemver(input.version, latest) <= 0) {
-        throw conflict(`version ${input.version} is not greater than the latest version ${latest}`, { version: input.version, latest });
-      }
-      const refs = splitToolRefs(agent.tools);
-      const tools = await lockLiveTools(sql, refs.ids);
-      // Deleting a referenced tool is refused, so a missing one means the data was changed behind our back.
-      if (tools.length !== new Set(refs.ids).size) throw conflict('a tool this agent references no longer exists; update the agent\'s tools first');
-      const gone = refs.builtins.filter((name) => !deps.builtinTools?.has(name));
-      if (gone.length) throw conflict(`the built-in tools ${gone.join(', ')} are not available in this service; remove them from the agent's tools first`, { unknown: gone });
-      const config = snapshot(agent, tools);
-      const row = await repo.insertVersion(sql, actor.orgId, agentId, actor.userId, {
-        version: input.version,
-        changelog: input.changelog ?? null,
-        systemPrompt: agent.systemPrompt,
-        model: agent.model,
-        temperature: agent.temperature,
-        maxTokens: agent.maxTokens,
-        tools: config.tools as unknown[],
-        config,
-      });
-      await setCurrentVersion(sql, agentId, row.id, true);
-      await appendAudit(sql, actor, {
-        action: 'agent.version_published',
-        resourceType: 'agent_version',
-        resourceId: row.id,
-        agentId,
-        oldValues: { currentVersion: agent.currentVersion },
-        newValues: { version: row.version, changelog: row.changelog, config },
-      });
-      return { ...row, isCurrent: true };
+      const agent = await requireAgent(sql, agentRef, 'update');
+      return (await publishLocked(sql, deps, actor, agent, input)).version;
     });
   } catch (err) {
     // Two publishers of one version number: the unique constraint is the last word.
@@ -116,10 +83,58 @@ export async function publishVersion(
   }
 }
 
-export function listVersions(deps: AgentsDeps, orgId: string, agentId: string, opts: { beforeId?: string; limit: number }) {
+/**
+ * The publish itself, with its audit row, for an agent this transaction holds
+ * locked (or has just created): the new version and the agent pointing at it.
+ */
+export async function publishLocked(
+  sql: Sql,
+  deps: AgentsDeps,
+  actor: Actor,
+  agent: AgentRow,
+  input: { version: string; changelog?: string | null },
+): Promise<{ version: VersionRow; agent: AgentRow }> {
+  const agentId = agent.id;
+  assertNotArchived(agent.status, 'publishing a version');
+  const existing = await repo.versionNumbers(sql, agentId);
+  if (existing.includes(input.version)) throw conflict(`version ${input.version} already exists; versions never change, publish a higher one`, { version: input.version });
+  const latest = greatestSemver(existing);
+  if (latest !== undefined && compareSemver(input.version, latest) <= 0) {
+    throw conflict(`version ${input.version} is not greater than the latest version ${latest}`, { version: input.version, latest });
+  }
+  const refs = splitToolRefs(agent.tools);
+  const tools = await lockLiveTools(sql, refs.ids);
+  // Deleting a referenced tool is refused, so a missing one means the data was changed behind our back.
+  if (tools.length !== new Set(refs.ids).size) throw conflict('a tool this agent references no longer exists; update the agent\'s tools first');
+  const gone = refs.builtins.filter((name) => !deps.builtinTools?.has(name));
+  if (gone.length) throw conflict(`the built-in tools ${gone.join(', ')} are not available in this service; remove them from the agent's tools first`, { unknown: gone });
+  const config = snapshot(agent, tools);
+  const row = await repo.insertVersion(sql, actor.orgId, agentId, actor.userId, {
+    version: input.version,
+    changelog: input.changelog ?? null,
+    systemPrompt: agent.systemPrompt,
+    model: agent.model,
+    temperature: agent.temperature,
+    maxTokens: agent.maxTokens,
+    tools: config.tools as unknown[],
+    config,
+  });
+  const after = await setCurrentVersion(sql, agentId, row.id, true);
+  await appendAudit(sql, actor, {
+    action: 'agent.version_published',
+    resourceType: 'agent_version',
+    resourceId: row.id,
+    agentId,
+    oldValues: { currentVersion: agent.currentVersion },
+    newValues: { version: row.version, changelog: row.changelog, config },
+  });
+  return { version: { ...row, isCurrent: true }, agent: after };
+}
+
+export function listVersions(deps: AgentsDeps, orgId: string, agentRef: string, opts: { beforeId?: string; limit: number }) {
   return deps.db.tenant(orgId, async (sql) => {
-    await requireAgent(sql, agentId);
-    return repo.listVersions(sql, agentId, opts);
+    const agent = await requireAgent(sql, agentRef);
+    return repo.listVersions(sql, agent.id, opts);
   });
 }
 
@@ -128,9 +143,10 @@ export function listVersions(deps: AgentsDeps, orgId: string, agentId: string, o
  * version, the one it currently runs. Later modules (runs, runtime, evals)
  * resolve what to execute through this.
  */
-export function getAgentVersion(deps: AgentsDeps, orgId: string, agentId: string, version?: string): Promise<VersionRow> {
+export function getAgentVersion(deps: AgentsDeps, orgId: string, agentRef: string, version?: string): Promise<VersionRow> {
   return deps.db.tenant(orgId, async (sql) => {
-    const agent = await requireAgent(sql, agentId);
+    const agent = await requireAgent(sql, agentRef);
+    const agentId = agent.id;
     if (version !== undefined && isUuid(version)) {
       const v = await repo.getVersionById(sql, version);
       if (!v || v.agentId !== agentId) throw notFound(`version ${version} of agent`, agentId);
@@ -146,14 +162,14 @@ export function getAgentVersion(deps: AgentsDeps, orgId: string, agentId: string
 export function diffVersions(
   deps: AgentsDeps,
   orgId: string,
-  agentId: string,
+  agentRef: string,
   from: string,
   to: string,
 ): Promise<{ from: string; to: string; changes: FieldChange[] }> {
   return deps.db.tenant(orgId, async (sql) => {
-    await requireAgent(sql, agentId);
-    const a = await requireVersion(sql, agentId, from);
-    const b = await requireVersion(sql, agentId, to);
+    const agent = await requireAgent(sql, agentRef);
+    const a = await requireVersion(sql, agent.id, from);
+    const b = await requireVersion(sql, agent.id, to);
     return { from: a.version, to: b.version, changes: diffConfig(a.config, b.config) };
   });
 }
@@ -164,9 +180,10 @@ export function diffVersions(
  * runs changes. Any version but the current one is allowed, so a rollback
  * can itself be undone.
  */
-export async function rollbackAgent(deps: AgentsDeps, actor: Actor, agentId: string, version: string): Promise<AgentRow> {
+export async function rollbackAgent(deps: AgentsDeps, actor: Actor, agentRef: string, version: string): Promise<AgentRow> {
   return deps.db.tenant(actor.orgId, async (sql) => {
-    const agent = await requireAgent(sql, agentId, 'update');
+    const agent = await requireAgent(sql, agentRef, 'update');
+    const agentId = agent.id;
     assertNotArchived(agent.status, 'rolling back');
     const target = await requireVersion(sql, agentId, version);
     if (target.id === agent.currentVersionId) throw conflict(`version ${version} is already the current version`, { version });

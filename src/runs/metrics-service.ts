@@ -1,6 +1,6 @@
-import { findAgentRefs } from '../agents/index.js';
-import { DAILY_PARTITIONED_TABLES, ensureDayPartitions, type Sql } from '../db/index.js';
-import { notFound, validationFailed, type Issue } from '../errors.js';
+import { resolveAgentRef } from '../agents/index.js';
+import { DAILY_PARTITIONED_TABLES, ensureDayPartitions } from '../db/index.js';
+import { validationFailed, type Issue } from '../errors.js';
 import { clock, type RunsDeps } from './deps.js';
 import * as repo from './metrics-repo.js';
 import { BUCKET_UNITS, type MetricInterval, type MetricPoint, type MetricRow } from './metrics-repo.js';
@@ -66,11 +66,6 @@ async function ensurePartitions(deps: RunsDeps, days: Date[]): Promise<void> {
   for (const d of todo) known.add(d);
 }
 
-async function requireAgent(sql: Sql, agentId: string): Promise<void> {
-  // Under RLS: another organization's agent is not found, exactly like a missing one.
-  const found = await findAgentRefs(sql, [agentId], []);
-  if (!found.length) throw notFound('agent', agentId);
-}
 
 /**
  * Stores every point or none: the whole body is validated first (schema,
@@ -78,7 +73,7 @@ async function requireAgent(sql: Sql, agentId: string): Promise<void> {
  * Metrics are telemetry like spans, so no audit row: the per-organization
  * audit chain would serialize every metrics write of the organization.
  */
-export async function recordMetrics(deps: RunsDeps, orgId: string, agentId: string, items: MetricInput[]): Promise<{ recorded: number }> {
+export async function recordMetrics(deps: RunsDeps, orgId: string, agentRef: string, items: MetricInput[]): Promise<{ recorded: number }> {
   const now = clock(deps);
   const w = metricWindow(now);
   const issues: Issue[] = [];
@@ -98,8 +93,9 @@ export async function recordMetrics(deps: RunsDeps, orgId: string, agentId: stri
 
   await ensurePartitions(deps, rows.map((r) => new Date(r.recorded_at)));
   return deps.db.tenant(orgId, async (sql) => {
-    await requireAgent(sql, agentId);
-    return { recorded: await repo.insertMetrics(sql, orgId, agentId, rows) };
+    // By id or slug; under RLS another organization's agent is not found, exactly like a missing one.
+    const agent = await resolveAgentRef(sql, agentRef);
+    return { recorded: await repo.insertMetrics(sql, orgId, agent.id, rows) };
   });
 }
 
@@ -113,12 +109,12 @@ export interface MetricQuery {
 export async function listMetrics(
   deps: RunsDeps,
   orgId: string,
-  agentId: string,
+  agentRef: string,
   q: MetricQuery & { after?: { recordedAt: string; id: string } | undefined; limit: number },
 ): Promise<{ from: Date; to: Date; rows: MetricRow[] }> {
   const { from, to } = timeRange(q, clock(deps), DEFAULT_RAW_MS);
   const rows = await deps.db.tenant(orgId, async (sql) => {
-    await requireAgent(sql, agentId);
+    const { id: agentId } = await resolveAgentRef(sql, agentRef);
     return repo.listMetrics(sql, { agentId, type: q.type, from: from.toISOString(), to: to.toISOString(), after: q.after, limit: q.limit });
   });
   return { from, to, rows };
@@ -128,7 +124,7 @@ export async function listMetrics(
 export async function metricSeries(
   deps: RunsDeps,
   orgId: string,
-  agentId: string,
+  agentRef: string,
   q: MetricQuery & { interval: MetricInterval },
 ): Promise<{ from: Date; to: Date; data: MetricPoint[]; truncated: boolean }> {
   const { from, to } = timeRange(q, clock(deps), DEFAULT_SERIES_MS);
@@ -140,7 +136,7 @@ export async function metricSeries(
     throw validationFailed(`query.from: ${message}`, [{ path: 'query.from', message }]);
   }
   const rows = await deps.db.tenant(orgId, async (sql) => {
-    await requireAgent(sql, agentId);
+    const { id: agentId } = await resolveAgentRef(sql, agentRef);
     return repo.metricSeries(sql, {
       agentId, type: q.type, from: from.toISOString(), to: to.toISOString(), interval: q.interval, limit: MAX_SERIES_BUCKETS + 1,
     });

@@ -23,6 +23,9 @@ export interface RunFrame {
   priceProvider: string | undefined;
   tools: RunnableTool[];
   sessionId: string | undefined;
+  /** the plan and tags of the run, which the runs it calls inherit (run-types.ts RunLabels) */
+  planId: string | undefined;
+  tags: string[];
   /** the session's recent turns, sent before the input (top-level runs only) */
   history: HistoryEntry[];
   input: RunInput;

@@ -76,7 +76,9 @@ export async function runQueued(deps: RuntimeDeps, orgId: string, executionId: s
     return { status: 'failed' };
   }
   const budget = treeBudget(p.limits, costLeft, now.getTime());
-  const frame = frameFor(p, bare, { actor, userId: row.userId, budget, startedAt: now });
+  // The plan and tags recorded when it was queued, for the runs it calls to inherit.
+  const labels = { planId: row.planId ?? undefined, tags: row.tags };
+  const frame = frameFor(p, bare, { actor, userId: row.userId, budget, labels, startedAt: now });
   const onAbort = () => frame.controller.abort(new RunStop('interrupted', 'the worker running this execution stopped before it finished: start a new execution'));
   signal?.addEventListener('abort', onAbort, { once: true });
   // Aborted before the listener was attached: 'abort' does not fire twice.

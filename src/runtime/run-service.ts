@@ -30,7 +30,7 @@ import {
   recordOutcomeOrFail,
 } from './run-recorder.js';
 import { storableJson, storableText } from './storable.js';
-import { RUN_ERRORS, RunBudget, type RunEvent, type RunInput, type RunLimits, type RunMode, type RunOutcome } from './run-types.js';
+import { RUN_ERRORS, RunBudget, type RunEvent, type RunInput, type RunLabels, type RunLimits, type RunMode, type RunOutcome } from './run-types.js';
 import { attachRunSession, recordSessionRun, type SessionRef } from './sessions-service.js';
 import type { HistoryEntry } from './sessions-repo.js';
 import type { ToolOutcome } from './tools/types.js';
@@ -47,6 +47,7 @@ export interface RunRequest {
   limits?: Partial<RunLimits> | undefined;
   mode: RunMode;
   requestId?: string | undefined;
+  labels?: RunLabels | undefined;
 }
 
 export interface RunResult {
@@ -73,6 +74,14 @@ interface CreateOptions {
   userId: string | null;
   requestId?: string | undefined;
   parent?: { frame: RunFrame; spanId: string } | undefined;
+  /** a top-level run's; a child's are its parent's plan and tags (see RunLabels) */
+  labels?: RunLabels | undefined;
+}
+
+/** What the execution records of the labels: a child run inherits the plan and the tags, not the metadata. */
+function labelsOf(o: { parent?: RunFrame | undefined; labels?: RunLabels | undefined }): RunLabels {
+  if (o.parent) return { planId: o.parent.planId, tags: o.parent.tags };
+  return o.labels ?? {};
 }
 
 /**
@@ -86,6 +95,7 @@ async function createExecution(deps: RuntimeDeps, actor: Actor, p: PreparedRun, 
   const traceId = parent?.traceId ?? newTraceId();
   const spanId = newSpanId();
   const depth = parent ? parent.depth + 1 : 0;
+  const labels = labelsOf({ parent, labels: o.labels });
   const item: ExecutionItemInput = {
     clientId,
     agentId: p.agent.id,
@@ -103,7 +113,10 @@ async function createExecution(deps: RuntimeDeps, actor: Actor, p: PreparedRun, 
     traceId,
     spanId,
     ...(o.requestId ? { requestId: o.requestId.slice(0, 100) } : {}),
-    metadata: { runtime: { mode: o.mode, limits: p.limits, depth, version: p.version.version } },
+    ...(labels.planId ? { planId: labels.planId } : {}),
+    ...(labels.tags?.length ? { tags: labels.tags } : {}),
+    // The caller's keys beside the runtime's own (the route keeps `runtime` for it and leaves it room).
+    metadata: { ...labels.metadata, runtime: { mode: o.mode, limits: p.limits, depth, version: p.version.version } },
   };
   let jobId: string | undefined;
   let room: { costLeftUsd?: number } = {};
@@ -147,8 +160,17 @@ export function treeBudget(limits: RunLimits, costLeft: number | undefined, star
 export function frameFor(
   p: PreparedRun,
   c: Created,
-  f: { actor: Actor; userId: string | null; budget: RunBudget; parent?: RunFrame; startedAt: Date; emit?: (e: RunEvent) => void | Promise<void> },
+  f: {
+    actor: Actor;
+    userId: string | null;
+    budget: RunBudget;
+    parent?: RunFrame;
+    labels?: RunLabels;
+    startedAt: Date;
+    emit?: (e: RunEvent) => void | Promise<void>;
+  },
 ): RunFrame {
+  const labels = labelsOf(f);
   const controller = new AbortController();
   const outer = f.parent ? f.parent.signal : f.budget.deadlineSignal;
   return {
@@ -164,6 +186,8 @@ export function frameFor(
     priceProvider: p.priceProvider,
     tools: p.tools,
     sessionId: p.session?.id ?? f.parent?.sessionId,
+    planId: labels.planId,
+    tags: labels.tags ?? [],
     history: f.parent ? [] : (p.session?.history ?? []),
     input: p.input,
     depth: f.parent ? f.parent.depth + 1 : 0,
@@ -237,16 +261,19 @@ export async function runNow(
   deps: RuntimeDeps,
   actor: Actor,
   req: RunRequest,
-  opts: { emit?: (e: RunEvent) => void | Promise<void>; onCreated?: (executionId: string) => void } = {},
+  opts: { emit?: (e: RunEvent) => void | Promise<void>; onCreated?: (executionId: string, agentId: string) => void } = {},
 ): Promise<RunResult> {
   const now = clock(deps);
   const limits = resolveLimits(deps, req.limits);
   const p = await prepareRun(deps, actor.orgId, { agentId: req.agentId, version: req.version, input: req.input, session: req.session, limits }, now);
-  const created = await createExecution(deps, actor, p, { status: 'running', mode: req.mode, userId: actor.userId, requestId: req.requestId }, now);
-  opts.onCreated?.(created.executionId);
+  const created = await createExecution(deps, actor, p, {
+    status: 'running', mode: req.mode, userId: actor.userId, requestId: req.requestId, labels: req.labels,
+  }, now);
+  // With the agent's id: the request may have named it by slug.
+  opts.onCreated?.(created.executionId, p.agent.id);
   const budget = treeBudget(limits, created.costLeftUsd, now.getTime());
   try {
-    return await execute(deps, frameFor(p, created, { actor, userId: actor.userId, budget, startedAt: now, emit: opts.emit }));
+    return await execute(deps, frameFor(p, created, { actor, userId: actor.userId, budget, labels: req.labels, startedAt: now, emit: opts.emit }));
   } finally {
     budget.close();
   }
@@ -257,7 +284,9 @@ export async function enqueueRun(deps: RuntimeDeps, actor: Actor, req: RunReques
   const now = clock(deps);
   const limits = resolveLimits(deps, req.limits);
   const p = await prepareRun(deps, actor.orgId, { agentId: req.agentId, version: req.version, input: req.input, session: req.session, limits }, now);
-  const c = await createExecution(deps, actor, p, { status: 'queued', mode: 'async', userId: actor.userId, requestId: req.requestId }, now);
+  const c = await createExecution(deps, actor, p, {
+    status: 'queued', mode: 'async', userId: actor.userId, requestId: req.requestId, labels: req.labels,
+  }, now);
   return { executionId: c.executionId, jobId: c.jobId! };
 }
 

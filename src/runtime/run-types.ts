@@ -22,6 +22,20 @@ export interface RunLimits {
   maxCostUsd?: number | undefined;
 }
 
+/**
+ * What a caller labels a top-level run with, recorded on its execution:
+ * metadata (its own keys, beside the runtime's `runtime` key), tags, and the
+ * plan it belongs to (an id recorded as given: plans are not stored here yet).
+ * The runs it starts with call_agent inherit the plan and the tags, as they
+ * do its session, so a plan's or a tag's executions include the whole tree;
+ * metadata describes one execution and is not inherited.
+ */
+export interface RunLabels {
+  planId?: string | undefined;
+  tags?: string[] | undefined;
+  metadata?: Record<string, unknown> | undefined;
+}
+
 export interface InputMessage {
   role: 'system' | 'user' | 'assistant';
   content: string;

@@ -254,7 +254,7 @@ describe('partitions and the time window', () => {
     await read(a.auth, agent, q({ interval: 'day', from: ago(60 * DAY) }));
     expect((await badRequest(await get(a.auth, agent, '?interval=minute'))).code).toBe('validation_failed');
     expect((await badRequest(await get(a.auth, agent, '?limit=101'))).code).toBe('validation_failed');
-    expect((await badRequest(await get(a.auth, 'not-a-uuid'))).code).toBe('validation_failed');
+    expect((await badRequest(await get(a.auth, 'Not_A_Ref'))).code).toBe('validation_failed');
   });
 });
 

@@ -25,7 +25,8 @@ type Case = [name: string, method: 'GET' | 'POST' | 'DELETE', url: () => string,
 
 const run = () => `/v1/agents/${agentId}/executions`;
 const cases: Case[] = [
-  ['run: agent id not a uuid', 'POST', () => '/v1/agents/nope/executions', { input: 'x' }],
+  ['run: agent neither id nor slug', 'POST', () => '/v1/agents/No_pe/executions', { input: 'x' }],
+  ['run (/runs): agent neither id nor slug', 'POST', () => '/v1/agents/No_pe/runs', { input: 'x' }],
   ['run: no input', 'POST', run, {}],
   ['run: empty input', 'POST', run, { input: '' }],
   ['run: input a number', 'POST', run, { input: 42 }],
@@ -46,6 +47,12 @@ const cases: Case[] = [
   ['run: fractional maxTokens', 'POST', run, { input: 'x', limits: { maxTokens: 1.5 } }],
   ['run: unknown limit', 'POST', run, { input: 'x', limits: { maxDollars: 1 } }],
   ['run: empty version', 'POST', run, { input: 'x', version: '' }],
+  ['run: metadata not an object', 'POST', run, { input: 'x', metadata: ['a'] }],
+  ['run: metadata with the runtime key', 'POST', run, { input: 'x', metadata: { runtime: { mode: 'mine' } } }],
+  ['run: 21 tags', 'POST', run, { input: 'x', tags: Array.from({ length: 21 }, (_, i) => `t${i}`) }],
+  ['run: a tag with a comma', 'POST', run, { input: 'x', tags: ['a,b'] }],
+  ['run: tags a string', 'POST', run, { input: 'x', tags: 'beta' }],
+  ['run: planId not a uuid', 'POST', run, { input: 'x', planId: 'plan-1' }],
   ['cancel: id not a uuid', 'POST', () => '/v1/executions/nope/cancel'],
   ['sessions: unknown field', 'POST', () => '/v1/sessions', { token: 'x' }],
   ['sessions: ttl too short', 'POST', () => '/v1/sessions', { ttlSeconds: 5 }],

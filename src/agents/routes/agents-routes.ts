@@ -7,7 +7,7 @@ import * as agents from '../agents-service.js';
 import { BuiltinToolName } from '../builtin-tools.js';
 import type { AgentsDeps } from '../deps.js';
 import { AGENT_STATUSES } from '../status.js';
-import { IdParams, JsonObject, MetadataObject, Name, Slug, Text, Uuid, Version } from './schemas.js';
+import { AgentParams, JsonObject, MetadataObject, Name, Slug, Text, Uuid, Version } from './schemas.js';
 
 const Cursor = z.object({ id: z.uuid() });
 const AgentType = z.string().min(1).max(50).regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'letters, digits, "_", "." and "-"');
@@ -41,8 +41,16 @@ export function agentRoutes(deps: AgentsDeps): FastifyPluginAsync {
       config: { permission: 'agents:write' },
       schema: {
         tags: ['agents'],
-        summary: 'Create an agent (a draft); the slug is derived from the name when not sent',
-        body: z.strictObject({ name: Name, slug: Slug.optional(), ...optional(fields) }),
+        summary: 'Create an agent: a draft, or with status "active" also its version 1.0.0, published and activated in the same '
+          + 'transaction (ready to run). The slug is derived from the name when not sent',
+        body: z.strictObject({
+          name: Name,
+          slug: Slug.optional(),
+          ...optional(fields),
+          status: z.enum(['draft', 'active']).optional()
+            .describe('draft (the default), or active: publish this configuration as version 1.0.0 and activate it, all or nothing'),
+          changelog: Text(10_000).nullable().optional().describe('the changelog of version 1.0.0 (status active only)'),
+        }),
       },
     }, async (req, reply) => reply.status(201).send(await agents.createAgent(deps, actor(req), req.body)));
 
@@ -66,7 +74,7 @@ export function agentRoutes(deps: AgentsDeps): FastifyPluginAsync {
 
     r.get('/v1/agents/:id', {
       config: { permission: 'agents:read' },
-      schema: { tags: ['agents'], summary: 'One agent', params: IdParams },
+      schema: { tags: ['agents'], summary: 'One agent', params: AgentParams },
     }, async (req) => agents.getAgent(deps, principal(req).orgId, req.params.id));
 
     r.patch('/v1/agents/:id', {
@@ -74,7 +82,7 @@ export function agentRoutes(deps: AgentsDeps): FastifyPluginAsync {
       schema: {
         tags: ['agents'],
         summary: "Change an agent's working configuration; send the version you read. Status changes go through /status",
-        params: IdParams,
+        params: AgentParams,
         body: z.strictObject({ version: Version, name: Name.optional(), slug: Slug.optional(), ...optional(fields) }),
       },
     }, async (req) => agents.updateAgent(deps, actor(req), req.params.id, req.body));
@@ -84,14 +92,14 @@ export function agentRoutes(deps: AgentsDeps): FastifyPluginAsync {
       schema: {
         tags: ['agents'],
         summary: 'Move an agent through its lifecycle (draft, active, paused, stopped, learning, archived); illegal moves get 409',
-        params: IdParams,
+        params: AgentParams,
         body: z.strictObject({ status: z.enum(AGENT_STATUSES), version: Version }),
       },
     }, async (req) => agents.changeAgentStatus(deps, actor(req), req.params.id, req.body));
 
     r.delete('/v1/agents/:id', {
       config: { permission: 'agents:write' },
-      schema: { tags: ['agents'], summary: 'Delete an agent; its history stays but it is no longer visible', params: IdParams },
+      schema: { tags: ['agents'], summary: 'Delete an agent; its history stays but it is no longer visible', params: AgentParams },
     }, async (req, reply) => {
       await agents.deleteAgent(deps, actor(req), req.params.id);
       return reply.status(204).send();

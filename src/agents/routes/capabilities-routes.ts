@@ -5,14 +5,14 @@ import { actor, principal } from '../../http/context.js';
 import { decodeCursor, page, pageQuery } from '../../http/pagination.js';
 import * as capabilities from '../capabilities-service.js';
 import type { AgentsDeps } from '../deps.js';
-import { IdParams, Uuid } from './schemas.js';
+import { AgentParams, AgentRef } from './schemas.js';
 
 const Capability = z
   .string()
   .min(1)
   .max(100)
   .regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]*$/, 'letters, digits, "_", ".", ":" and "-", starting with a letter or digit');
-const CapabilityParams = z.strictObject({ id: Uuid, capability: Capability });
+const CapabilityParams = z.strictObject({ id: AgentRef, capability: Capability });
 const Cursor = z.object({ capability: Capability });
 
 export function capabilityRoutes(deps: AgentsDeps): FastifyPluginAsync {
@@ -34,7 +34,7 @@ export function capabilityRoutes(deps: AgentsDeps): FastifyPluginAsync {
 
     r.get('/v1/agents/:id/capabilities', {
       config: { permission: 'agents:read' },
-      schema: { tags: ['agent capabilities'], summary: "An agent's capabilities by name", params: IdParams, querystring: z.strictObject(pageQuery) },
+      schema: { tags: ['agent capabilities'], summary: "An agent's capabilities by name", params: AgentParams, querystring: z.strictObject(pageQuery) },
     }, async (req) => {
       const after = decodeCursor(req.query.cursor, Cursor);
       const rows = await capabilities.listCapabilities(deps, principal(req).orgId, req.params.id, {

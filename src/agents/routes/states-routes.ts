@@ -5,10 +5,10 @@ import { actor, principal } from '../../http/context.js';
 import { decodeCursor, page, pageQuery } from '../../http/pagination.js';
 import type { AgentsDeps } from '../deps.js';
 import * as states from '../states-service.js';
-import { IdParams, JsonObject, Uuid } from './schemas.js';
+import { AgentParams, AgentRef, JsonObject, Uuid } from './schemas.js';
 
 const Cursor = z.object({ id: z.uuid() });
-const StateParams = z.strictObject({ id: Uuid, stateId: Uuid });
+const StateParams = z.strictObject({ id: AgentRef, stateId: Uuid });
 const CheckpointType = z
   .string()
   .min(1)
@@ -25,14 +25,14 @@ export function stateRoutes(deps: AgentsDeps): FastifyPluginAsync {
       schema: {
         tags: ['agent states'],
         summary: "Save a checkpoint of an agent's working state",
-        params: IdParams,
+        params: AgentParams,
         body: z.strictObject({ checkpointType: CheckpointType.describe('e.g. manual, auto, pre_deploy'), stateData: JsonObject }),
       },
     }, async (req, reply) => reply.status(201).send(await states.createCheckpoint(deps, actor(req), req.params.id, req.body)));
 
     r.get('/v1/agents/:id/states', {
       config: { permission: 'agents:read' },
-      schema: { tags: ['agent states'], summary: "An agent's checkpoints, newest first", params: IdParams, querystring: z.strictObject(pageQuery) },
+      schema: { tags: ['agent states'], summary: "An agent's checkpoints, newest first", params: AgentParams, querystring: z.strictObject(pageQuery) },
     }, async (req) => {
       const before = decodeCursor(req.query.cursor, Cursor);
       const rows = await states.listCheckpoints(deps, principal(req).orgId, req.params.id, { beforeId: before?.id, limit: req.query.limit + 1 });
@@ -41,7 +41,7 @@ export function stateRoutes(deps: AgentsDeps): FastifyPluginAsync {
 
     r.get('/v1/agents/:id/states/latest', {
       config: { permission: 'agents:read' },
-      schema: { tags: ['agent states'], summary: "An agent's newest checkpoint", params: IdParams },
+      schema: { tags: ['agent states'], summary: "An agent's newest checkpoint", params: AgentParams },
     }, async (req) => states.latestCheckpoint(deps, principal(req).orgId, req.params.id));
 
     r.get('/v1/agents/:id/states/:stateId', {

@@ -5,10 +5,10 @@ import { actor, principal } from '../../http/context.js';
 import { decodeCursor, page, pageQuery } from '../../http/pagination.js';
 import type { AgentsDeps } from '../deps.js';
 import * as versions from '../versions-service.js';
-import { IdParams, Semver, Text, Uuid } from './schemas.js';
+import { AgentParams, AgentRef, Semver, Text } from './schemas.js';
 
 const Cursor = z.object({ id: z.uuid() });
-const VersionParams = z.strictObject({ id: Uuid, version: Semver });
+const VersionParams = z.strictObject({ id: AgentRef, version: Semver });
 
 export function versionRoutes(deps: AgentsDeps): FastifyPluginAsync {
   return async (app) => {
@@ -19,7 +19,7 @@ export function versionRoutes(deps: AgentsDeps): FastifyPluginAsync {
       schema: {
         tags: ['agent versions'],
         summary: "Publish the agent's configuration (tool definitions included) as an immutable version and make it current",
-        params: IdParams,
+        params: AgentParams,
         body: z.strictObject({
           version: Semver.describe('semantic version, greater than every existing one'),
           changelog: Text(10_000).nullable().optional(),
@@ -29,7 +29,7 @@ export function versionRoutes(deps: AgentsDeps): FastifyPluginAsync {
 
     r.get('/v1/agents/:id/versions', {
       config: { permission: 'agents:read' },
-      schema: { tags: ['agent versions'], summary: 'Versions of an agent, newest first', params: IdParams, querystring: z.strictObject(pageQuery) },
+      schema: { tags: ['agent versions'], summary: 'Versions of an agent, newest first', params: AgentParams, querystring: z.strictObject(pageQuery) },
     }, async (req) => {
       const before = decodeCursor(req.query.cursor, Cursor);
       const rows = await versions.listVersions(deps, principal(req).orgId, req.params.id, { beforeId: before?.id, limit: req.query.limit + 1 });
@@ -46,7 +46,7 @@ export function versionRoutes(deps: AgentsDeps): FastifyPluginAsync {
       schema: {
         tags: ['agent versions'],
         summary: 'Field-by-field differences between two versions: [{field, from, to}]',
-        params: z.strictObject({ id: Uuid, version: Semver, to: Semver }),
+        params: z.strictObject({ id: AgentRef, version: Semver, to: Semver }),
       },
     }, async (req) => versions.diffVersions(deps, principal(req).orgId, req.params.id, req.params.version, req.params.to));
 
@@ -55,7 +55,7 @@ export function versionRoutes(deps: AgentsDeps): FastifyPluginAsync {
       schema: {
         tags: ['agent versions'],
         summary: 'Make another existing version current; no version changes',
-        params: IdParams,
+        params: AgentParams,
         body: z.strictObject({ version: Semver }),
       },
     }, async (req) => versions.rollbackAgent(deps, actor(req), req.params.id, req.body.version));

@@ -5,6 +5,7 @@ import { validationFailed } from '../../errors.js';
 import { principal } from '../../http/context.js';
 import { decodeCursor, page, pageQuery } from '../../http/pagination.js';
 import type { RunsDeps } from '../deps.js';
+import { AgentRef } from '../../agents/index.js';
 import { MetadataObject, Uuid } from '../json.js';
 import * as metrics from '../metrics-service.js';
 
@@ -24,7 +25,7 @@ const MetricItem = z.strictObject({
   metadata: MetadataObject.optional(),
 });
 
-const params = z.strictObject({ agentId: Uuid });
+const params = z.strictObject({ agentId: AgentRef });
 
 export function metricRoutes(deps: RunsDeps): FastifyPluginAsync {
   return async (app) => {
