@@ -23,26 +23,26 @@ echo "== an API key for the examples (its secret is shown this once)"
 TOKEN=$(api POST /v1/api-keys '{"name": "examples", "scopes": ["agents:read", "agents:write",
   "executions:read", "executions:write", "workflows:read", "workflows:write", "orgs:read"]}' | get key)
 
-echo "== the agent greeter, published as 1.0.0 and active"
+echo "== the agent greeter, created active (version 1.0.0) in one call"
 AGENT=$(create_agent greeter greeter '["context_set"]')
 echo "agent $AGENT"
 
 echo "== a run, answered when it is done"
-RUN=$(api POST "/v1/agents/$AGENT/executions" \
-  '{"input": "I am in Oslo. What should I pack?", "sessionToken": "chat-42", "limits": {"maxSteps": 5}}')
+RUN=$(api POST /v1/agents/greeter/runs \
+  '{"input": "I am in Oslo. What should I pack?", "sessionToken": "chat-42", "tags": ["quickstart"], "limits": {"maxSteps": 5}}')
 echo "$RUN" | get status
 echo "$RUN" | get output.content
 echo "tokens $(echo "$RUN" | get promptTokens) in, $(echo "$RUN" | get completionTokens) out; \$$(echo "$RUN" | get costUsd)"
 
 echo "== a run streamed as server-sent events (their names; each data line is JSON)"
-EVENTS=$(curl -sS -N --fail-with-body -X POST "$URL/v1/agents/$AGENT/executions" \
+EVENTS=$(curl -sS -N --fail-with-body -X POST "$URL/v1/agents/greeter/runs" \
   -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' \
   -d '{"input": "Oslo again: what to pack?", "sessionToken": "chat-42", "mode": "stream"}')
 echo "$EVENTS" | grep '^event:' | uniq -c
 echo "$EVENTS" | grep -q '^event: done'
 
 echo "== a run queued for the job worker, then read until it ends"
-EXECUTION=$(api POST "/v1/agents/$AGENT/executions" \
+EXECUTION=$(api POST /v1/agents/greeter/runs \
   '{"input": "And for Oslo in winter?", "sessionToken": "chat-42", "mode": "async"}' | get executionId)
 for _ in $(seq 1 60); do
   STATUS=$(api GET "/v1/executions/$EXECUTION" | get status)
@@ -50,6 +50,12 @@ for _ in $(seq 1 60); do
 done
 echo "execution $EXECUTION: $STATUS"
 [ "$STATUS" = completed ]
+
+echo "== the conversation chat-42: its three runs in order"
+api GET /v1/sessions/chat-42/timeline | node -e '
+  let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => {
+    for (const e of JSON.parse(s).data) console.log(`${e.type} ${e.item.status} ${JSON.stringify(e.item.input)}`);
+  });'
 
 echo
 echo "# for the other examples:"

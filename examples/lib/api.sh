@@ -4,8 +4,9 @@
 #                            prints the answer, or prints the error to stderr and fails
 #   get FIELD                prints a field of the JSON on stdin: id, tokens.accessToken, data.0.status
 #   create_agent SLUG SCRIPT [TOOLS]
-#                            an agent that replays examples/scripts/SCRIPT.json, published as version
-#                            1.0.0 and made active, so it can run; TOOLS is a JSON list. Prints its id.
+#                            an agent that replays examples/scripts/SCRIPT.json, created active (its
+#                            configuration published as version 1.0.0) in one call, so it can run;
+#                            TOOLS is a JSON list. Prints its id.
 
 api() {
   local out status
@@ -36,13 +37,6 @@ get() {
 }
 
 create_agent() {
-  local body id lock
-  body=$(printf '{"name": "%s", "slug": "%s", "model": "gpt-4o-mini", "tools": %s,
-    "modelSettings": {"provider": "scripted", "script": "%s"}}' "$1" "$1" "${3:-[]}" "$2")
-  id=$(api POST /v1/agents "$body" | get id) || return 1
-  api POST "/v1/agents/$id/versions" '{"version": "1.0.0"}' >/dev/null || return 1
-  # The status change names the agent's lock version, which publishing moved.
-  lock=$(api GET "/v1/agents/$id" | get version) || return 1
-  api POST "/v1/agents/$id/status" "{\"status\": \"active\", \"version\": $lock}" >/dev/null || return 1
-  echo "$id"
+  api POST /v1/agents "$(printf '{"name": "%s", "slug": "%s", "model": "gpt-4o-mini", "tools": %s,
+    "modelSettings": {"provider": "scripted", "script": "%s"}, "status": "active"}' "$1" "$1" "${3:-[]}" "$2")" | get id
 }

@@ -9,6 +9,7 @@ export const EXPECTED_OUTPUT: Record<string, RegExp[]> = {
     /^ +1 event: tool_call$/m,
     /^ +1 event: done$/m,
     /^execution \S+: completed$/m,
+    /^execution completed .*What should I pack\?.*\nexecution completed .*what to pack\?.*\nexecution completed .*Oslo in winter\?.*$/m,
     /^export AGENTBASE_URL=http:\/\/\S+ AGENTBASE_API_KEY=ab_\S+$/m,
   ],
   'sdk-trace.ts': [
