@@ -24,7 +24,7 @@ export { runQueued, type QueuedRunOptions } from './run-queued.js';
 export { cancelExecution } from './run-cancel.js';
 export { RUN_ERRORS, type RunLimits, type RunInput, type RunEvent, type RunOutcome, type RunMode } from './run-types.js';
 export { SESSION_HISTORY_LIMIT, SESSION_CONTEXT_MAX_BYTES } from './sessions-service.js';
-export type { SessionRow, HistoryEntry } from './sessions-repo.js';
+export type { SessionRow, HistoryEntry } from '../sessions/index.js';
 export { isRunToolContext, type RunToolContext } from './agent-loop.js';
 
 /** POST /v1/agents/{id}/executions, POST /v1/executions/{id}/cancel, /v1/sessions. */

@@ -4,7 +4,7 @@ import type { ResolvedProvider } from './provider-for-agent.js';
 import type { Usage } from './providers/index.js';
 import type { RunnableTool } from './run-tools.js';
 import type { RunBudget, RunEvent, RunInput } from './run-types.js';
-import type { HistoryEntry } from './sessions-repo.js';
+import type { HistoryEntry } from '../sessions/index.js';
 
 /** What the loop, the recorder and the built-ins know about one execution while it runs. */
 export interface RunFrame {

@@ -32,7 +32,7 @@ import {
 import { storableJson, storableText } from './storable.js';
 import { RUN_ERRORS, RunBudget, type RunEvent, type RunInput, type RunLabels, type RunLimits, type RunMode, type RunOutcome } from './run-types.js';
 import { attachRunSession, recordSessionRun, type SessionRef } from './sessions-service.js';
-import type { HistoryEntry } from './sessions-repo.js';
+import type { HistoryEntry } from '../sessions/index.js';
 import type { ToolOutcome } from './tools/types.js';
 
 export const AGENT_RUN_TASK = 'agent.run';

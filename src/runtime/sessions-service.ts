@@ -16,8 +16,7 @@ import { uuidv7, type Sql } from '../db/index.js';
 import { AppError, badRequest, conflict, notFound } from '../errors.js';
 import type { RuntimeDeps } from './deps.js';
 import type { ChatMessage } from './providers/index.js';
-import * as repo from './sessions-repo.js';
-import type { HistoryEntry, SessionFilter, SessionRow } from './sessions-repo.js';
+import { sessionsRepo as repo, type HistoryEntry, type SessionFilter, type SessionRow } from '../sessions/index.js';
 
 /**
  * How many of the most recent history entries a run sees and a session keeps.
