@@ -1,5 +1,6 @@
 import { nest } from './forest.js';
 import type { ExecutionRow, SpanRow } from './runs-repo.js';
+import type { Totals } from './subtree-repo.js';
 
 /**
  * One trace as one tree: execution nodes hold their span trees, and a child
@@ -12,15 +13,8 @@ import type { ExecutionRow, SpanRow } from './runs-repo.js';
  * the totals are exact sums of the stored figures, not float drift.
  */
 
-export interface TreeTotals {
-  costUsd: number;
-  promptTokens: number;
-  completionTokens: number;
-  cachedTokens: number;
-  cacheWriteTokens: number;
-  reasoningTokens: number;
-  totalTokens: number;
-}
+/** The same figures as an execution's subtree roll-up. */
+export type TreeTotals = Totals;
 
 export interface SubtreeTotals extends TreeTotals {
   executions: number;
