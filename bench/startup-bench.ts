@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { envNumber, serverUrl } from './bench-db.js';
-import { freePort, measureStart, type StartSample } from './startup-probe.js';
+import { freePort, launch, waitQuiet, type RunningStart, type StartSample } from './startup-probe.js';
 
 /**
  * Startup and memory (issue 11): the real CLI (`node dist/cli/main.js start`,
@@ -13,7 +13,9 @@ import { freePort, measureStart, type StartSample } from './startup-probe.js';
  * in the same run. Each start is measured launch → first 200 from /readyz, the
  * CPU it used until then, its RSS after a settle period and its peak RSS
  * (VmHWM). Rounds run every kind of start once, interleaved, so background load
- * falls on all alike; medians are reported.
+ * falls on all alike; medians are reported. Cold starts run first, then the
+ * warm ones; a process settles while the next one is measured, but each launch
+ * first waits until the processes still settling are idle.
  *
  * - bare PGlite, empty folder (the baseline): a tiny script that opens PGlite
  *   on a fresh folder, runs `select 1` and answers /readyz.
@@ -25,7 +27,8 @@ import { freePort, measureStart, type StartSample } from './startup-probe.js';
  *
  * Environment (defaults in brackets):
  *   BENCH_STARTUP_RUNS       rounds; medians are reported [3]
- *   BENCH_STARTUP_SETTLE_S   seconds after ready before the idle RSS is read [5]
+ *   BENCH_STARTUP_SETTLE_S   seconds after ready before the idle RSS is read [12]: V8's memory
+ *                            reducer shrinks the heap ~8-10 s after startup's last full GC
  *   BENCH_STARTUP_TIMEOUT_S  a start still not ready after this fails the bench [120]
  *   BENCH_STARTUP_ONLY       comma list of bare,embedded,server to run a subset [all]
  *   BENCH_DATABASE_URL       server for the server-mode rows [TEST_DATABASE_URL, then local postgres]; a superuser
@@ -77,7 +80,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.le
 export async function startupBench(): Promise<string> {
   const o = {
     runs: Math.max(1, envNumber('BENCH_STARTUP_RUNS', 3)),
-    settleMs: envNumber('BENCH_STARTUP_SETTLE_S', 5) * 1000,
+    settleMs: envNumber('BENCH_STARTUP_SETTLE_S', 12) * 1000,
     timeoutMs: Math.max(1, envNumber('BENCH_STARTUP_TIMEOUT_S', 120)) * 1000,
     only: new Set((process.env.BENCH_STARTUP_ONLY || 'bare,embedded,server').split(',').map((s) => s.trim())),
   };
@@ -110,24 +113,42 @@ export async function startupBench(): Promise<string> {
       }
       const serverDb = new URL(serverUrl());
       serverDb.pathname = `/${dbName}`;
-      for (const row of rows) {
-        const port = await freePort();
-        const common = { cwd: ROOT, port, settleMs: o.settleMs, timeoutMs: o.timeoutMs };
-        const env = { ...baseEnv, PORT: String(port) };
-        const spec =
-          row.kind === 'bare'
-            ? { ...common, args: ['--input-type=module', '-e', BARE_PGLITE], env: { ...env, BARE_DIR: bareDir } }
-            : row.kind === 'embedded'
-              ? { ...common, args: [CLI, 'start'], env: { ...env, AGENTBASE_DATA_DIR: dataDir } }
-              : {
-                ...common,
-                args: [CLI, 'start'],
-                env: { ...env, DATABASE_URL: serverDb.toString(), AGENTBASE_SECRET: 'startup-bench-secret-startup-bench-secret' },
-              };
-        log(`round ${round}/${o.runs}: ${row.label}`);
-        const s = await measureStart(spec);
-        log(`  ready ${s.readyMs.toFixed(0)} ms, CPU ${s.cpuMs.toFixed(0)} ms, idle RSS ${s.idleRssMb.toFixed(0)} MB, peak ${s.peakRssMb.toFixed(0)} MB`);
-        row.samples.push(s);
+      // Cold starts first, then (once they have exited: a data folder has one process) the warm ones. A
+      // process settles while the next is measured, but a launch waits until the others are idle.
+      for (const phase of ['cold', 'warm']) {
+        const running: RunningStart[] = [];
+        try {
+          for (const row of rows.filter((r) => r.key.endsWith(phase))) {
+            await waitQuiet(running.map((r) => r.pid));
+            const port = await freePort();
+            const common = { cwd: ROOT, port, settleMs: o.settleMs, timeoutMs: o.timeoutMs };
+            const env = { ...baseEnv, PORT: String(port) };
+            const spec =
+              row.kind === 'bare'
+                ? { ...common, args: ['--input-type=module', '-e', BARE_PGLITE], env: { ...env, BARE_DIR: bareDir } }
+                : row.kind === 'embedded'
+                  ? { ...common, args: [CLI, 'start'], env: { ...env, AGENTBASE_DATA_DIR: dataDir } }
+                  : {
+                    ...common,
+                    args: [CLI, 'start'],
+                    env: { ...env, DATABASE_URL: serverDb.toString(), AGENTBASE_SECRET: 'startup-bench-secret-startup-bench-secret' },
+                  };
+            const r = await launch(spec);
+            log(`round ${round}/${o.runs}: ${row.label}: ready ${r.readyMs.toFixed(0)} ms, CPU ${r.cpuMs.toFixed(0)} ms`);
+            running.push(r);
+            void r.settled.then(
+              (s) => {
+                log(`round ${round}/${o.runs}: ${row.label}: idle RSS ${s.idleRssMb.toFixed(0)} MB, peak ${s.peakRssMb.toFixed(0)} MB`);
+                row.samples.push(s);
+              },
+              () => {},
+            );
+          }
+        } finally {
+          // (on a failed launch too: the others stop themselves once settled)
+          await Promise.allSettled(running.map((r) => r.settled));
+        }
+        for (const r of running) await r.settled;
       }
       await rm(bareDir, { recursive: true, force: true });
       await rm(dataDir, { recursive: true, force: true });
@@ -156,7 +177,8 @@ function report(rows: Row[], o: { runs: number; settleMs: number; loadBefore: nu
     `### Startup and memory (${cpus().length} cores, node ${process.version})`,
     '',
     `Launch → first 200 from GET /readyz, the process's CPU time (user + system, every thread) until then, its RSS ${o.settleMs / 1000} s after ready`,
-    `(idle) and its peak RSS (VmHWM). Medians of ${o.runs} rounds, every kind of start once per round, interleaved; after ready ms, the fastest and slowest.`,
+    `(idle) and its peak RSS (VmHWM). Medians of ${o.runs} rounds, every kind of start once per round (the cold ones, then the warm ones); after ready ms,`,
+    `the fastest and slowest. A process settles while the next is measured, but each launch waits until those still settling are idle.`,
     `× is the ratio to bare PGlite on an empty folder, measured in the same run. 1-minute load average ${o.loadBefore.toFixed(2)} at the start, ${loadavg()[0]!.toFixed(2)} at the end.`,
     '',
     '| start | ready ms | CPU ms | idle RSS MB | peak RSS MB | ready × | CPU × | idle RSS × |',

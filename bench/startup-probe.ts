@@ -78,8 +78,45 @@ async function isReady(port: number): Promise<boolean> {
   }
 }
 
-/** Spawns `node <args>`, measures it, then stops it with SIGTERM and waits for it to exit. */
-export async function measureStart(spec: StartSpec): Promise<StartSample> {
+/** Whether the process used less than `share` of one core over the next `windowMs`. */
+async function isQuiet(pid: number, windowMs: number, share: number): Promise<boolean> {
+  try {
+    const before = cpuMsOf(pid);
+    await sleep(windowMs);
+    return cpuMsOf(pid) - before < windowMs * share;
+  } catch {
+    return true; // gone
+  }
+}
+
+/**
+ * Waits (up to maxMs) until every one of `pids` is idle: after ready, a PGlite
+ * process still compiles hot WebAssembly functions on background threads, and
+ * a launch measured meanwhile would share the cores with that.
+ */
+export async function waitQuiet(pids: number[], maxMs = 15_000): Promise<void> {
+  const deadline = performance.now() + maxMs;
+  for (const pid of pids) {
+    while (performance.now() < deadline && !(await isQuiet(pid, 500, 0.05))) {
+      // keep waiting
+    }
+  }
+}
+
+export interface RunningStart {
+  pid: number;
+  readyMs: number;
+  cpuMs: number;
+  /** resolves settleMs after ready with the memory figures, once the process has been stopped */
+  settled: Promise<StartSample>;
+}
+
+/**
+ * Spawns `node <args>` and resolves once it is ready. It then settles on its
+ * own (other starts may be measured meanwhile: an idle process uses ~1% of a
+ * core), is measured, and is stopped with SIGTERM.
+ */
+export async function launch(spec: StartSpec): Promise<RunningStart> {
   const t0 = performance.now();
   const child = spawn(process.execPath, spec.args, { cwd: spec.cwd, env: spec.env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
@@ -88,13 +125,20 @@ export async function measureStart(spec: StartSpec): Promise<StartSample> {
   };
   child.stdout.on('data', keep);
   child.stderr.on('data', keep);
-  const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
   let gone = false;
+  const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
   void exited.then(() => (gone = true));
+  const stop = async () => {
+    if (gone) return;
+    child.kill('SIGTERM');
+    const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    await exited;
+    clearTimeout(killer);
+  };
+  const pid = child.pid!;
+  let readyMs = 0;
+  let cpuMs = 0;
   try {
-    const pid = child.pid!;
-    let readyMs = 0;
-    let cpuMs = 0;
     // 10 ms between polls: the figure is at most that late, on every row alike.
     for (;;) {
       if (gone) throw new Error(`exited before it was ready:\n${output}`);
@@ -106,15 +150,18 @@ export async function measureStart(spec: StartSpec): Promise<StartSample> {
       }
       await sleep(10);
     }
-    await sleep(spec.settleMs);
-    if (gone) throw new Error(`exited while settling:\n${output}`);
-    return { readyMs, cpuMs, idleRssMb: statusMbOf(pid, 'VmRSS'), peakRssMb: statusMbOf(pid, 'VmHWM') };
-  } finally {
-    if (!gone) {
-      child.kill('SIGTERM');
-      const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-      await exited;
-      clearTimeout(killer);
-    }
+  } catch (err) {
+    await stop();
+    throw err;
   }
+  const settled = (async () => {
+    try {
+      await sleep(spec.settleMs);
+      if (gone) throw new Error(`exited while settling:\n${output}`);
+      return { readyMs, cpuMs, idleRssMb: statusMbOf(pid, 'VmRSS'), peakRssMb: statusMbOf(pid, 'VmHWM') };
+    } finally {
+      await stop();
+    }
+  })();
+  return { pid, readyMs, cpuMs, settled };
 }
