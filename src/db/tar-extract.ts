@@ -48,11 +48,13 @@ function safeName(name: string): string {
   return parts.join('/');
 }
 
-/** Writes `data` at `position`, skipping runs of zeros (they stay holes). */
-function writeSparse(fd: number, data: Buffer, position: number): void {
+/** Writes `data` at `position`, skipping runs of zeros (they stay holes); returns where the last byte written ends. */
+function writeSparse(fd: number, data: Buffer, position: number): number {
+  let last = 0;
   let run = -1; // start of the pending run of non-zero bytes
   const flush = (end: number) => {
     for (let at = run; at < end; ) at += writeSync(fd, data, at, end - at, position + at);
+    last = position + end;
     run = -1;
   };
   for (let at = 0; at < data.length; at += SEGMENT) {
@@ -62,6 +64,7 @@ function writeSparse(fd: number, data: Buffer, position: number): void {
     else if (!zero && run < 0) run = at;
   }
   if (run >= 0) flush(data.length);
+  return last;
 }
 
 interface Entry {
@@ -69,6 +72,8 @@ interface Entry {
   size: number;
   /** where the data continues, and the open file (-1: a skipped entry) */
   written: number;
+  /** the end of the last byte actually written (what follows is a hole until the file is extended) */
+  end: number;
   fd: number;
   padding: number;
 }
@@ -117,13 +122,13 @@ export async function extractTarGz(archive: string, into: string, skip: (name: s
         throw new TarError(`unsupported entry type ${JSON.stringify(type)} for ${name}`);
       }
     }
-    entry = { name, size, written: 0, fd, padding };
+    entry = { name, size, written: 0, end: 0, fd, padding };
     if (size === 0) finishEntry();
   };
   const finishEntry = (): void => {
     const e = entry!;
     if (e.fd >= 0) {
-      ftruncateSync(e.fd, e.size); // the holes at the end
+      if (e.end < e.size) ftruncateSync(e.fd, e.size); // the hole at the end
       closeSync(e.fd);
     }
     skipPadding = e.padding;
@@ -150,7 +155,7 @@ export async function extractTarGz(archive: string, into: string, skip: (name: s
           at += n;
         } else if (entry) {
           const n = Math.min(entry.size - entry.written, chunk.length - at);
-          if (entry.fd >= 0) writeSparse(entry.fd, chunk.subarray(at, at + n), entry.written);
+          if (entry.fd >= 0) entry.end = Math.max(entry.end, writeSparse(entry.fd, chunk.subarray(at, at + n), entry.written));
           entry.written += n;
           at += n;
           if (entry.written === entry.size) finishEntry();
