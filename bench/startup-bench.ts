@@ -12,10 +12,11 @@ import { freePort, launch, waitQuiet, type RunningStart, type StartSample } from
  * so run `npm run build` first) spawned as a child process, against bare PGlite
  * in the same run. Each start is measured launch → first 200 from /readyz, the
  * CPU it used until then, its RSS after a settle period and its peak RSS
- * (VmHWM). Rounds run every kind of start once, interleaved, so background load
- * falls on all alike; medians are reported. Cold starts run first, then the
- * warm ones; a process settles while the next one is measured, but each launch
- * first waits until the processes still settling are idle.
+ * (VmHWM). Each round runs every kind of start once, so background load falls
+ * on all alike; medians are reported. In a round the cold starts run first,
+ * then the warm ones; a process settles while the next one is measured, but
+ * each launch first waits until the processes still settling are idle. The
+ * whole run takes ~3 minutes with the defaults.
  *
  * - bare PGlite, empty folder (the baseline): a tiny script that opens PGlite
  *   on a fresh folder, runs `select 1` and answers /readyz.
@@ -90,6 +91,7 @@ export async function startupBench(): Promise<string> {
   const log = (s: string) => process.stderr.write(`[startup] ${s}\n`);
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first (the bench measures the built CLI)`);
   if (newestMtime(join(ROOT, 'src')) > statSync(CLI).mtimeMs) log('warning: src/ has files newer than dist/: run npm run build to measure them');
+  if (!existsSync(join(ROOT, 'dist/pglite-template/manifest.json'))) log('warning: no dist/pglite-template: embedded cold starts will run initdb');
 
   const loadBefore = loadavg()[0]!;
   const work = await mkdtemp(join(tmpdir(), 'agentbase-startup-bench-'));
