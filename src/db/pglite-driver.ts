@@ -24,12 +24,13 @@ export interface PgliteDriverOptions {
   /**
    * false: V8 runs PostgreSQL's WebAssembly with its baseline compiler
    * (Liftoff) only, never recompiling hot functions with the optimizing one
-   * (TurboFan). Measured on a warm start: ~0.8 s less CPU until ready and
-   * ~65 MB less resident memory (TurboFan's code and the compile zones left
-   * in malloc's arenas), for a few per cent more CPU on agentbase's own
-   * workload (ingestion, listing: the time goes to JavaScript and the
-   * protocol, not to SQL execution) and up to ~1.5× on compute-heavy SQL
-   * (large sorts). undefined leaves V8 as it is.
+   * (TurboFan). Measured (npm run bench -- startup) on a warm start: ~0.9 s
+   * less CPU until ready and ~60 MB less idle memory, ~80 MB less at peak
+   * (TurboFan's work happens in background threads, and its compile zones
+   * stay behind in malloc's arenas). The price is speed once running: ~10 %
+   * more time for ingestion and listings through the API (most of that time
+   * is JavaScript and the protocol, not SQL), more on compute-heavy SQL such
+   * as large sorts. undefined leaves V8 as it is.
    */
   wasmTierUp?: boolean;
 }
@@ -44,7 +45,7 @@ function useBaselineWasmCompilerOnly(): void {
 }
 
 /** The postgres startup options PGlite's backend runs with: its defaults plus our memory sizing. */
-export function pgliteStartParams(opts: PgliteDriverOptions): string[] {
+function pgliteStartParams(opts: PgliteDriverOptions): string[] {
   return [
     ...PGlite.defaultStartParams,
     ...(opts.sharedBuffersMb === undefined ? [] : ['-c', `shared_buffers=${opts.sharedBuffersMb}MB`]),
