@@ -28,9 +28,10 @@ export interface PgliteDriverOptions {
    * less CPU until ready and ~60 MB less idle memory, ~80 MB less at peak
    * (TurboFan's work happens in background threads, and its compile zones
    * stay behind in malloc's arenas). The price is speed once running: ~10 %
-   * more time for ingestion and listings through the API (most of that time
-   * is JavaScript and the protocol, not SQL), more on compute-heavy SQL such
-   * as large sorts. undefined leaves V8 as it is.
+   * more time for ingestion and listings through the API in a one-off
+   * in-process measurement (most of that time is JavaScript and the protocol,
+   * not SQL), more on compute-heavy SQL such as large sorts. undefined leaves
+   * V8 as it is.
    */
   wasmTierUp?: boolean;
 }
