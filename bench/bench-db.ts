@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { createDatabase, createPgDriver, migrate, type Database } from '../src/db/index.js';
 
-const serverUrl = () => process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+/** The PostgreSQL server benchmarks create their throw-away databases on. */
+export const serverUrl = (): string => process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 /** A benchmark knob from the environment: a non-negative integer (underscores allowed, 10_000_000), or the default. */
 export function envNumber(name: string, def: number): number {

@@ -3,6 +3,7 @@ import { ingestBench } from './ingest-bench.js';
 import { ingestRefsBench } from './ingest-refs-bench.js';
 import { ingestSessionsBench } from './ingest-sessions-bench.js';
 import { jobsBench } from './jobs-bench.js';
+import { startupBench } from './startup-bench.js';
 
 /**
  * `npm run bench`: every benchmark, printed as Markdown for the README. Needs a PostgreSQL server (BENCH_DATABASE_URL).
@@ -17,6 +18,7 @@ const benches: Record<string, () => Promise<string>> = {
   'ingest-refs': () => ingestRefsBench(),
   'ingest-sessions': () => ingestSessionsBench(),
   jobs: () => jobsBench(),
+  startup: () => startupBench(),
 };
 const only = (process.argv.slice(2).join(',') || process.env.BENCH_ONLY || Object.keys(benches).join(','))
   .split(',').map((s) => s.trim()).filter(Boolean);

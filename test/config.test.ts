@@ -33,7 +33,7 @@ describe('parseConfig', () => {
     const c = parseConfig({});
     expect(c.http.host).toBe('127.0.0.1');
     expect(c.http.port).toBe(4100);
-    expect(c.database).toEqual({ mode: 'embedded', dataDir: './.agentbase' });
+    expect(c.database).toEqual({ mode: 'embedded', dataDir: './.agentbase', sharedBuffersMb: 16, wasmTierUp: false });
     expect(c.dataDir).toBe('./.agentbase');
     expect(c.secret).toBeUndefined();
     expect(c.http.bodyLimit).toBe(1_048_576);
@@ -58,7 +58,7 @@ describe('parseConfig', () => {
       ACCESS_TOKEN_TTL_SECONDS: '60',
     });
     expect(c.http).toEqual({ host: '0.0.0.0', port: 8080, bodyLimit: 2048, requestTimeoutMs: 60_000 });
-    expect(c.database).toEqual({ mode: 'embedded', dataDir: '/var/lib/agentbase' });
+    expect(c.database).toEqual({ mode: 'embedded', dataDir: '/var/lib/agentbase', sharedBuffersMb: 16, wasmTierUp: false });
     expect(c.secret).toBe(SECRET);
     expect(c.logLevel).toBe('warn');
     expect(c.auth.accessTokenTtl).toBe(60);
@@ -88,9 +88,32 @@ describe('parseConfig', () => {
     expect(e.message).not.toContain('hunter2-short');
   });
 
+  it('reads the embedded database settings: shared_buffers, wasm tier-up, the template', () => {
+    const c = parseConfig({
+      AGENTBASE_EMBEDDED_SHARED_BUFFERS_MB: '64',
+      AGENTBASE_EMBEDDED_WASM_TIER_UP: 'true',
+      AGENTBASE_EMBEDDED_TEMPLATE: '/opt/agentbase/template',
+    });
+    expect(c.database).toEqual({
+      mode: 'embedded',
+      dataDir: './.agentbase',
+      sharedBuffersMb: 64,
+      wasmTierUp: true,
+      template: '/opt/agentbase/template',
+    });
+    expect(parseConfig({ AGENTBASE_EMBEDDED_TEMPLATE: 'none' }).database).toMatchObject({ template: false });
+    for (const [name, value] of [
+      ['AGENTBASE_EMBEDDED_SHARED_BUFFERS_MB', '0'],
+      ['AGENTBASE_EMBEDDED_SHARED_BUFFERS_MB', '16MB'],
+      ['AGENTBASE_EMBEDDED_WASM_TIER_UP', 'yes'],
+    ]) {
+      expect(configError(() => parseConfig({ [name!]: value })).message).toContain(name);
+    }
+  });
+
   it('treats empty strings as unset', () => {
     const c = parseConfig({ DATABASE_URL: '', PORT: '', HOST: '', AGENTBASE_SECRET: '', AGENTBASE_DATA_DIR: '' });
-    expect(c.database).toEqual({ mode: 'embedded', dataDir: './.agentbase' });
+    expect(c.database).toEqual({ mode: 'embedded', dataDir: './.agentbase', sharedBuffersMb: 16, wasmTierUp: false });
     expect(c.http.port).toBe(4100);
     expect(c.http.host).toBe('127.0.0.1');
     expect(c.secret).toBeUndefined();

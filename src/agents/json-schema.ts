@@ -1,14 +1,20 @@
-import { Ajv, type Options } from 'ajv';
-import { Ajv2019 } from 'ajv/dist/2019.js';
-import { Ajv2020 } from 'ajv/dist/2020.js';
-import addFormatsModule from 'ajv-formats';
+import type * as AjvCore from 'ajv';
+import type { Ajv, Options } from 'ajv';
+import type * as Ajv2019Module from 'ajv/dist/2019.js';
+import type { Ajv2019 } from 'ajv/dist/2019.js';
+import type * as Ajv2020Module from 'ajv/dist/2020.js';
+import type { Ajv2020 } from 'ajv/dist/2020.js';
+import { lazyRequire } from '../lazy-require.js';
 import { validationFailed } from '../errors.js';
 
-// ajv-formats is CommonJS with `exports.default`; under NodeNext the default
-// import is the module object for the type checker but the function at run time.
+// Loaded by the first tool schema checked or compiled (~60 ms and several MB at startup otherwise).
+const ajvCore = lazyRequire<typeof AjvCore>('ajv');
+const ajv2019 = lazyRequire<typeof Ajv2019Module>('ajv/dist/2019.js');
+const ajv2020 = lazyRequire<typeof Ajv2020Module>('ajv/dist/2020.js');
+// ajv-formats is CommonJS: module.exports is the plugin (and so is its `default`).
 type AddFormats = (ajv: Ajv | Ajv2019 | Ajv2020) => unknown;
-const addFormats: AddFormats =
-  (addFormatsModule as unknown as { default?: AddFormats }).default ?? (addFormatsModule as unknown as AddFormats);
+const addFormatsModule = lazyRequire<AddFormats & { default?: AddFormats }>('ajv-formats');
+const addFormats: AddFormats = (ajv) => (addFormatsModule().default ?? addFormatsModule())(ajv);
 
 /**
  * Tool input and output schemas must be JSON Schemas a validator can compile
@@ -25,9 +31,9 @@ const addFormats: AddFormats =
 const OPTIONS: Options = { strict: true, allowUnionTypes: true, allErrors: true };
 
 const DIALECTS: Record<string, () => Ajv | Ajv2019 | Ajv2020> = {
-  'http://json-schema.org/draft-07/schema': () => new Ajv(OPTIONS),
-  'https://json-schema.org/draft/2019-09/schema': () => new Ajv2019(OPTIONS),
-  'https://json-schema.org/draft/2020-12/schema': () => new Ajv2020(OPTIONS),
+  'http://json-schema.org/draft-07/schema': () => new (ajvCore().Ajv)(OPTIONS),
+  'https://json-schema.org/draft/2019-09/schema': () => new (ajv2019().Ajv2019)(OPTIONS),
+  'https://json-schema.org/draft/2020-12/schema': () => new (ajv2020().Ajv2020)(OPTIONS),
 };
 const DEFAULT_DIALECT = 'http://json-schema.org/draft-07/schema';
 

@@ -15,6 +15,13 @@ const EnvSchema = z.object({
     .optional(),
   DATABASE_POOL_MAX: int(10, 1, 1000),
   AGENTBASE_DATA_DIR: z.string().min(1).default('./.agentbase'),
+  // Embedded PostgreSQL's buffer pool. All of it is resident from startup (see
+  // pglite-driver.ts), so it is the largest lever on an idle process's memory.
+  AGENTBASE_EMBEDDED_SHARED_BUFFERS_MB: int(16, 1, 4096),
+  // Whether V8 may recompile embedded PostgreSQL's hot code with its optimizing compiler (see pglite-driver.ts).
+  AGENTBASE_EMBEDDED_WASM_TIER_UP: z.enum(['true', 'false', '1', '0']).default('false'),
+  // The prebuilt database a new data folder starts from (see pglite-template.ts): a folder, or "none".
+  AGENTBASE_EMBEDDED_TEMPLATE: z.string().min(1).optional(),
   AGENTBASE_SECRET: z.string().min(32, 'must be at least 32 characters (use `openssl rand -base64 48`)').optional(),
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: int(4100, 0, 65535),
@@ -39,7 +46,7 @@ const EnvSchema = z.object({
 });
 
 export interface Config {
-  database: { mode: 'embedded'; dataDir: string } | { mode: 'server'; url: string; poolMax: number };
+  database: EmbeddedDatabaseConfig | { mode: 'server'; url: string; poolMax: number };
   dataDir: string;
   /** undefined until resolved: embedded mode generates one and keeps it in the data folder */
   secret: string | undefined;
@@ -55,6 +62,17 @@ export interface Config {
   runtime: RuntimeConfig;
   /** the in-process job worker (agent runs, workflow steps, schedules) */
   worker: { enabled: boolean; concurrency: number };
+}
+
+export interface EmbeddedDatabaseConfig {
+  mode: 'embedded';
+  dataDir: string;
+  /** PostgreSQL's shared_buffers, MB */
+  sharedBuffersMb: number;
+  /** whether V8 recompiles hot PostgreSQL code with its optimizing compiler */
+  wasmTierUp: boolean;
+  /** where the template for a new data folder is; undefined: the one built with agentbase; false: none */
+  template?: string | false;
 }
 
 export interface RuntimeConfig {
@@ -92,7 +110,15 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   return {
     database: e.DATABASE_URL
       ? { mode: 'server', url: e.DATABASE_URL, poolMax: e.DATABASE_POOL_MAX }
-      : { mode: 'embedded', dataDir: e.AGENTBASE_DATA_DIR },
+      : {
+        mode: 'embedded',
+        dataDir: e.AGENTBASE_DATA_DIR,
+        sharedBuffersMb: e.AGENTBASE_EMBEDDED_SHARED_BUFFERS_MB,
+        wasmTierUp: truthy(e.AGENTBASE_EMBEDDED_WASM_TIER_UP),
+        ...(e.AGENTBASE_EMBEDDED_TEMPLATE
+          ? { template: e.AGENTBASE_EMBEDDED_TEMPLATE === 'none' ? (false as const) : e.AGENTBASE_EMBEDDED_TEMPLATE }
+          : {}),
+      },
     dataDir: e.AGENTBASE_DATA_DIR,
     secret: e.AGENTBASE_SECRET,
     http: { host: e.HOST, port: e.PORT, bodyLimit: e.BODY_LIMIT_BYTES, requestTimeoutMs: e.REQUEST_TIMEOUT_SECONDS * 1000 },

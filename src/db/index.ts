@@ -1,14 +1,18 @@
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { Config } from '../config/config.js';
 import { createDatabase } from './database.js';
 import { lockDataDir, type LockHolder } from './data-dir-lock.js';
 import { createPgDriver } from './pg-driver.js';
+import { loadMigrations } from './migrate.js';
 import { createPgliteDriver } from './pglite-driver.js';
+import { createFromTemplate, DEFAULT_TEMPLATE_DIR, type TemplateOutcome } from './pglite-template.js';
 import type { Database } from './types.js';
 
 export type { AdminSql, Database, PoolStats, QueryResult, Sql } from './types.js';
 export { createDatabase, APP_ROLE } from './database.js';
-export { createPgliteDriver } from './pglite-driver.js';
+export { createPgliteDriver, type PgliteDriverOptions } from './pglite-driver.js';
+export { buildPgliteTemplate, DEFAULT_TEMPLATE_DIR, type TemplateOutcome } from './pglite-template.js';
 export { createPgDriver } from './pg-driver.js';
 export { migrate, migrationStatus, loadMigrations, MigrationError, type Migration } from './migrate.js';
 export {
@@ -31,6 +35,8 @@ export interface OpenOptions {
   onLockLost?: (err: Error) => void;
   /** the embedded data folder was held by a process of this host that no longer exists, and this open took it over */
   onTakeover?: (previous: LockHolder) => void;
+  /** a new embedded data folder was made: from the template, or (why not) by initdb */
+  onNewDataFolder?: (outcome: TemplateOutcome) => void;
 }
 
 /**
@@ -47,7 +53,20 @@ export async function openDatabase(config: Config, opts: OpenOptions = {}): Prom
   }));
   if (lock.tookOverFrom) opts.onTakeover?.(lock.tookOverFrom);
   try {
-    const driver = await createPgliteDriver(`${dir}/pgdata`);
+    const pgdata = join(dir, 'pgdata');
+    if (!existsSync(pgdata)) {
+      const template = config.database.template;
+      const outcome =
+        template === false
+          ? ({ used: false, reason: 'AGENTBASE_EMBEDDED_TEMPLATE is none' } as const)
+          : await createFromTemplate(pgdata, template ?? DEFAULT_TEMPLATE_DIR, await loadMigrations());
+      opts.onNewDataFolder?.(outcome);
+    }
+    const driver = await createPgliteDriver({
+      dataDir: pgdata,
+      sharedBuffersMb: config.database.sharedBuffersMb,
+      wasmTierUp: config.database.wasmTierUp,
+    });
     const db = createDatabase(driver);
     return {
       ...db,

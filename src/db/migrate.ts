@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { isPgError } from './pg-errors.js';
 import type { Database } from './types.js';
 
 /**
@@ -84,8 +85,30 @@ export interface MigrateResult {
   current: number;
 }
 
+/**
+ * Whether the database has exactly these migrations, each with its checksum,
+ * found with one query: what every start but the first finds, so it costs no
+ * lock and no per-file transaction. Anything else (no table yet, something
+ * pending, an edited or unknown migration) takes the full path, which applies
+ * or refuses as before.
+ */
+async function allApplied(db: Database, migrations: Migration[]): Promise<boolean> {
+  let done: Applied[];
+  try {
+    done = await applied(db);
+  } catch (err) {
+    if (isPgError(err, '42P01')) return false; // undefined_table: a new database
+    throw err;
+  }
+  return (
+    done.length === migrations.length &&
+    done.every((a, i) => a.version === migrations[i]!.version && a.checksum.trim() === migrations[i]!.checksum)
+  );
+}
+
 export async function migrate(db: Database, files?: Migration[]): Promise<MigrateResult> {
   const migrations = files ?? (await loadMigrations());
+  if (await allApplied(db, migrations)) return { applied: [], current: migrations.at(-1)?.version ?? 0 };
   await db.admin.transaction(async (sql) => {
     await sql.query('SELECT pg_advisory_xact_lock($1)', [LOCK_KEY]);
     await sql.query(ENSURE_TABLE);

@@ -1,10 +1,14 @@
-import pg from 'pg';
+import type pg from 'pg';
+import { lazyRequire } from '../lazy-require.js';
 import type { AdminSql, Driver, QueryResult } from './types.js';
+
+// Embedded mode never needs the client: loaded when a server connection is made.
+const pgModule = lazyRequire<typeof pg>('pg');
 
 const typeOverrides = {
   getTypeParser(oid: number, format?: 'text' | 'binary') {
     if (oid === 20) return (v: string) => Number(v); // int8: counts and sequences, < 2^53 in practice
-    return pg.types.getTypeParser(oid, format);
+    return pgModule().types.getTypeParser(oid, format);
   },
 };
 
@@ -15,7 +19,7 @@ export interface PgDriverOptions {
 }
 
 export function createPgDriver(opts: PgDriverOptions): Driver {
-  const pool = new pg.Pool({
+  const pool = new (pgModule().Pool)({
     connectionString: opts.connectionString,
     max: opts.max,
     application_name: opts.applicationName ?? 'agentbase',

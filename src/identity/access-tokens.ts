@@ -1,4 +1,6 @@
-import { errors, jwtVerify, SignJWT } from 'jose';
+// jose is ESM-only, so it cannot be required lazily; imported by the first token signed or checked.
+let joseModule: Promise<typeof import('jose')> | undefined;
+const jose = () => (joseModule ??= import('jose'));
 import { z } from 'zod';
 import { AppError } from '../errors.js';
 
@@ -22,7 +24,8 @@ const Claims = z.object({ sub: z.uuid(), org: z.uuid(), sid: z.uuid() });
 export function accessTokens(key: Uint8Array, ttlSeconds: number) {
   return {
     ttlSeconds,
-    sign(c: AccessClaims): Promise<string> {
+    async sign(c: AccessClaims): Promise<string> {
+      const { SignJWT } = await jose();
       return new SignJWT({ org: c.orgId, sid: c.sessionId })
         .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
         .setSubject(c.userId)
@@ -32,6 +35,7 @@ export function accessTokens(key: Uint8Array, ttlSeconds: number) {
         .sign(key);
     },
     async verify(token: string): Promise<AccessClaims> {
+      const { errors, jwtVerify } = await jose();
       let payload: unknown;
       try {
         // requiredClaims: a token without an expiry would never expire.

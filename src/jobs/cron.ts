@@ -1,4 +1,8 @@
-import { CronExpressionParser } from 'cron-parser';
+import type * as CronParser from 'cron-parser';
+import { lazyRequire } from '../lazy-require.js';
+
+// Loaded by the first schedule created or due.
+const cronParser = lazyRequire<typeof CronParser>('cron-parser');
 
 /**
  * Cron schedules: standard 5-field expressions (minute hour day-of-month month
@@ -14,7 +18,7 @@ export function cronProblem(expr: string): string | null {
   if (fields.length !== 5) return `must have 5 fields (minute hour day-of-month month day-of-week), not ${fields.length}`;
   if (fields.some((f) => /(^|[,(/-])h/i.test(f))) return 'the hashed value H is not supported';
   try {
-    CronExpressionParser.parse(expr, { tz: 'UTC', currentDate: new Date() }).next();
+    cronParser().CronExpressionParser.parse(expr, { tz: 'UTC', currentDate: new Date() }).next();
     return null;
   } catch (err) {
     return `is not a valid cron expression: ${err instanceof Error ? err.message : String(err)}`;
@@ -33,5 +37,5 @@ export function timezoneProblem(tz: string): string | null {
 
 /** The first slot strictly after `after`. */
 export function nextCronRun(expr: string, timezone: string, after: Date): Date {
-  return CronExpressionParser.parse(expr, { tz: timezone, currentDate: after }).next().toDate();
+  return cronParser().CronExpressionParser.parse(expr, { tz: timezone, currentDate: after }).next().toDate();
 }

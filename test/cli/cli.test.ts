@@ -100,7 +100,9 @@ describe('commands on an embedded data folder', () => {
   });
 
   it('migrate --status before anything: every migration pending, exit 1', async () => {
-    const r = await cli(['migrate', '--status'], { AGENTBASE_DATA_DIR: dir });
+    // No template: the folder is made by initdb alone, so the migrations are left for `migrate` (a new
+    // folder made from the template comes migrated: test/cli/template-start.test.ts).
+    const r = await cli(['migrate', '--status'], { AGENTBASE_DATA_DIR: dir, AGENTBASE_EMBEDDED_TEMPLATE: 'none' });
     expect(r.code).toBe(1);
     expect(r.out).toMatch(/^current: 0\npending: 0001_roles_and_conventions, 0002_identity, 0003_audit/);
   });
@@ -182,7 +184,8 @@ describe.runIf(driver === 'pglite')('one process per embedded data folder', () =
     'a second process is refused while the folder is open here, and nothing written here is lost',
     async () => {
       const dir = await tempDir();
-      const config = parseConfig({ AGENTBASE_DATA_DIR: dir });
+      // No template: the folder must start without schema_migrations (see below).
+      const config = parseConfig({ AGENTBASE_DATA_DIR: dir, AGENTBASE_EMBEDDED_TEMPLATE: 'none' });
       let db = await openDatabase(config);
       try {
         await db.admin.query('CREATE TABLE lock_probe (n serial PRIMARY KEY, v text NOT NULL)');

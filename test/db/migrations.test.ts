@@ -111,6 +111,28 @@ describe('migrate on a fresh database', () => {
   });
 });
 
+describe('a start with every migration applied', () => {
+  it('checks them with one query, no lock and no transaction', async () => {
+    const calls: string[] = [];
+    const counting: Database = {
+      ...t.db,
+      admin: {
+        query: (text, params) => {
+          calls.push(text);
+          return t.db.admin.query(text, params);
+        },
+        transaction: (fn) => {
+          calls.push('(transaction)');
+          return t.db.admin.transaction(fn);
+        },
+      },
+    };
+    expect(await migrate(counting, files)).toEqual({ applied: [], current: files.at(-1)!.version });
+    expect(calls).toHaveLength(1);
+    expect(calls[0]).toMatch(/FROM schema_migrations/);
+  });
+});
+
 describe('refusing a history that does not match the files', () => {
   it('an edited applied migration is refused, naming the file, and nothing is applied', async () => {
     const before = await applied(t.db);

@@ -1,12 +1,13 @@
-import protobuf from 'protobufjs';
+import type protobuf from 'protobufjs';
+import { lazyRequire } from '../../lazy-require.js';
 import { normaliseOtlp, type OtlpRequest } from './otlp-json.js';
 
 /**
  * The subset of opentelemetry/proto (v1: collector/trace, trace, common,
  * resource) that trace ingest reads, as .proto text. Field numbers and types
  * are the upstream ones; fields left out (entity refs, schema urls) are
- * skipped on the wire like any unknown field. Parsed on first use, so
- * importing this module costs nothing.
+ * skipped on the wire like any unknown field. Parsed (and protobufjs loaded)
+ * on first use, so importing this module costs nothing.
  */
 const COMMON_PROTO = `
 syntax = "proto3";
@@ -138,13 +139,16 @@ interface OtlpTypes {
   response: protobuf.Type;
 }
 
+// Loaded with the schema, by the first OTLP/protobuf export.
+const protobufjs = lazyRequire<typeof protobuf>('protobufjs');
 let types: OtlpTypes | undefined;
 
 /** The request and response message types (exported so tests encode requests with the same schema). */
 export function otlpTypes(): OtlpTypes {
   if (!types) {
-    const root = new protobuf.Root();
-    for (const source of [COMMON_PROTO, RESOURCE_PROTO, TRACE_PROTO, SERVICE_PROTO]) protobuf.parse(source, root);
+    const pb = protobufjs();
+    const root = new pb.Root();
+    for (const source of [COMMON_PROTO, RESOURCE_PROTO, TRACE_PROTO, SERVICE_PROTO]) pb.parse(source, root);
     root.resolveAll();
     types = {
       request: root.lookupType('opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest'),
