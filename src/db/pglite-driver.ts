@@ -58,7 +58,18 @@ export async function createPgliteDriver(opts: PgliteDriverOptions = {}): Promis
 }
 
 /** The driver and the PGlite instance under it (the template builder dumps its data folder). */
-export async function openPglite(opts: PgliteDriverOptions = {}): Promise<{ pg: PGlite; driver: Driver }> {
+/**
+ * What the template builder needs of the PGlite instance. Declared here rather
+ * than as PGlite itself so the published declarations never name PGlite's
+ * types (they need Emscripten's, which an SDK user does not have).
+ */
+export interface PgliteHandle {
+  exec(sql: string): Promise<unknown>;
+  dumpDataDir(compression: 'gzip'): Promise<Blob>;
+  close(): Promise<void>;
+}
+
+export async function openPglite(opts: PgliteDriverOptions = {}): Promise<{ pg: PgliteHandle; driver: Driver }> {
   if (opts.wasmTierUp === false) useBaselineWasmCompilerOnly();
   const pg = await PGlite.create({
     ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
