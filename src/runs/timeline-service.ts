@@ -1,5 +1,5 @@
 import { notFound } from '../errors.js';
-import { findSession } from '../sessions/index.js';
+import { findSession, matchKeysOf } from '../sessions/index.js';
 import type { RunsDeps } from './deps.js';
 import * as repo from './timeline-repo.js';
 import type { TimelineQuery } from './timeline-repo.js';
@@ -13,7 +13,7 @@ export function sessionTimeline(deps: RunsDeps, orgId: string, ref: string, page
   return deps.db.tenant(orgId, async (sql) => {
     const session = await findSession(sql, orgId, ref);
     if (!session) throw notFound('session', ref);
-    const entries = await repo.sessionTimeline(sql, orgId, { ...page, sessionKeys: [...new Set([session.id, session.sessionToken])] });
+    const entries = await repo.sessionTimeline(sql, orgId, { ...page, sessionKeys: matchKeysOf(session) });
     return { session, entries };
   });
 }

@@ -9,6 +9,6 @@
  * /v1/sessions routes) and runs (which records what happened in one and reads
  * its timeline). It imports neither.
  */
-export { resolveSessionKeys, findSession, sessionMatchKeys, type SessionIdentity } from './session-keys-repo.js';
+export { resolveSessionKeys, findSession, sessionMatchKeys, matchKeysOf, type SessionIdentity } from './session-keys-repo.js';
 export * as sessionsRepo from './sessions-repo.js';
 export type { SessionRow, HistoryEntry, SessionFilter, NewSession, RunActivity } from './sessions-repo.js';

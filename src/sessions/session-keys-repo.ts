@@ -79,5 +79,10 @@ export async function findSession(sql: Sql, orgId: string, ref: string): Promise
  */
 export async function sessionMatchKeys(sql: Sql, orgId: string, ref: string): Promise<string[]> {
   const s = await findSession(sql, orgId, ref);
-  return s ? [...new Set([s.id, s.sessionToken])] : [ref];
+  return s ? matchKeysOf(s) : [ref];
+}
+
+/** What a stored row's session_id may hold for a session found: its id, and its token. */
+export function matchKeysOf(s: SessionIdentity): string[] {
+  return [...new Set([s.id, s.sessionToken])];
 }
