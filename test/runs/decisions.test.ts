@@ -12,7 +12,9 @@ let exec1: string;
 
 const MIN = 60_000;
 const DAY = 86_400_000;
-const at = (msAgo: number) => new Date(Date.now() - msAgo).toISOString();
+/** One clock reading for the whole file: two calls a millisecond apart would skew the offsets the tests compare. */
+const NOW = Date.now();
+const at = (msAgo: number) => new Date(NOW - msAgo).toISOString();
 /** Two decisions one microsecond apart within one millisecond, and one at the very same instant as the first. */
 const base = new Date(Math.floor(Date.now() / 1000) * 1000 - 5 * MIN).toISOString().slice(0, 19);
 const MICRO_1 = `${base}.123456Z`;
