@@ -9,6 +9,7 @@ import { loadMigrations, maintainPartitions, migrate, openDatabase, type Databas
 import { buildApp } from './http/index.js';
 import { accessTokens, deriveKeys, type IdentityDeps } from './identity/index.js';
 import { pruneFinishedJobs, Worker, type JobHandler } from './jobs/index.js';
+import { createMemory, enableVectors, type MemoryModule } from './memory/index.js';
 import { pruneIngestKeys } from './runs/index.js';
 import { AGENT_RUN_TASK, agentRunHandler, createRuntime, type RuntimeDeps } from './runtime/index.js';
 import { workflowJobHandlers } from './workflows/index.js';
@@ -34,6 +35,7 @@ export interface Service {
   db: Database;
   identity: IdentityDeps;
   runtime: RuntimeDeps;
+  memory: MemoryModule;
   /** what a job worker of this service runs, by task */
   jobHandlers: Record<string, JobHandler>;
   close(): Promise<void>;
@@ -50,9 +52,10 @@ export async function createService(config: Config, db: Database, logger: Logger
     auth: config.auth,
   };
   const migrations = await loadMigrations();
+  const memory = createMemory({ db, config: config.memory, vectors: await enableVectors(db, config.memory) });
   // One runtime serves the routes and the worker, so a cancel reaches a run in either.
   const runtime = createRuntime({ db, config: config.runtime, keys, ...(logger ? { log: logger } : {}) });
-  const app = await buildApp({ config, identity, migrations, bodyLimit: config.http.bodyLimit, logger, version: VERSION, runtime });
+  const app = await buildApp({ config, identity, migrations, bodyLimit: config.http.bodyLimit, logger, version: VERSION, runtime, memory });
   const jobHandlers: Record<string, JobHandler> = {
     ...workflowJobHandlers({ db, runAgent: agentRunner(runtime), runTool: toolRunner(runtime) }),
     [AGENT_RUN_TASK]: agentRunHandler(runtime),
@@ -62,9 +65,11 @@ export async function createService(config: Config, db: Database, logger: Logger
     db,
     identity,
     runtime,
+    memory,
     jobHandlers,
     async close() {
       await app.close();
+      await memory.close();
     },
   };
 }

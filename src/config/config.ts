@@ -43,6 +43,12 @@ const EnvSchema = z.object({
   AGENTBASE_RUN_MAX_DEPTH: int(3, 0, 20),
   AGENTBASE_WORKER: z.enum(['true', 'false', '1', '0']).default('true'),
   AGENTBASE_WORKER_CONCURRENCY: int(10, 1, 1000),
+  // Memory: whether to use pgvector when the database has it, and the embedder
+  // organizations use until they configure one (bundled: the offline model in
+  // the package; hashed: a deterministic n-gram hash, for tests; none: text only).
+  AGENTBASE_MEMORY_VECTORS: z.enum(['auto', 'off']).default('auto'),
+  AGENTBASE_MEMORY_EMBEDDER: z.enum(['bundled', 'hashed', 'none']).default('bundled'),
+  AGENTBASE_MEMORY_HALF_LIFE_DAYS: z.coerce.number().positive().max(36_500).default(30),
 });
 
 export interface Config {
@@ -62,6 +68,16 @@ export interface Config {
   runtime: RuntimeConfig;
   /** the in-process job worker (agent runs, workflow steps, schedules) */
   worker: { enabled: boolean; concurrency: number };
+  memory: MemoryConfig;
+}
+
+export interface MemoryConfig {
+  /** auto: vector search when the database has pgvector; off: full text only */
+  vectors: 'auto' | 'off';
+  /** the embedder of organizations and agents that configure none */
+  defaultEmbedder: 'bundled' | 'hashed' | 'none';
+  /** the recency half-life of ranking unless an org or agent sets one */
+  halfLifeDays: number;
 }
 
 export interface EmbeddedDatabaseConfig {
@@ -139,5 +155,10 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       maxDepth: e.AGENTBASE_RUN_MAX_DEPTH,
     },
     worker: { enabled: truthy(e.AGENTBASE_WORKER), concurrency: e.AGENTBASE_WORKER_CONCURRENCY },
+    memory: {
+      vectors: e.AGENTBASE_MEMORY_VECTORS,
+      defaultEmbedder: e.AGENTBASE_MEMORY_EMBEDDER,
+      halfLifeDays: e.AGENTBASE_MEMORY_HALF_LIFE_DAYS,
+    },
   };
 }

@@ -33,16 +33,19 @@ export const PARTITIONED_TABLES: readonly PartitionedTable[] = [
   { table: 'spans', ahead: 3, retainMonths: 6 }, // seed 002 execution_logs
   { table: 'agent_decisions', ahead: 3, retainMonths: 3 }, // seed 001 §7.3: 90 days (whole months, so up to 4 are kept)
   { table: 'notifications', ahead: 3, retainMonths: 12 }, // seed 003 REQ-T140 sets none; a year
+  { table: 'pattern_metrics', ahead: 3, retainMonths: 12 }, // seed 003 REQ-T117 sets none; a year
 ];
 
 export const DAILY_PARTITIONED_TABLES: readonly DailyPartitionedTable[] = [
   { table: 'agent_metrics', aheadDays: 7, retainDays: 90 }, // seed 003 sets none; the decisions' 90 days
+  { table: 'knowledge_metrics', aheadDays: 7, retainDays: 90 }, // seed 003 REQ-T132 sets none; as agent_metrics
 ];
 
 // A run and its steps share partition bounds and retention, so they are dropped together.
 export const WEEKLY_PARTITIONED_TABLES: readonly WeeklyPartitionedTable[] = [
   { table: 'workflow_executions', aheadWeeks: 4, retainWeeks: 53 }, // seed 003 sets none; a year
   { table: 'workflow_step_runs', aheadWeeks: 4, retainWeeks: 53 },
+  { table: 'pattern_usage', aheadWeeks: 4, retainWeeks: 53 }, // seed 003 REQ-T133 sets none; a year
 ];
 
 export interface MaintenanceResult {

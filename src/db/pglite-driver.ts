@@ -1,4 +1,5 @@
 import { PGlite, types } from '@electric-sql/pglite';
+import { vector } from '@electric-sql/pglite-pgvector';
 import v8 from 'node:v8';
 import type { AdminSql, Driver, QueryResult } from './types.js';
 
@@ -75,6 +76,9 @@ export async function openPglite(opts: PgliteDriverOptions = {}): Promise<{ pg: 
     ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
     parsers,
     startParams: pgliteStartParams(opts),
+    // pgvector, so embedded mode has vector search (the memory module's
+    // memory_enable_vectors() creates the extension in the database).
+    extensions: { vector },
   });
   const wrap = (tx: { query: PGlite['query']; exec: PGlite['exec'] }): AdminSql => ({
     async query<R>(text: string, params?: readonly unknown[]): Promise<QueryResult<R>> {

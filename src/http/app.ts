@@ -8,6 +8,7 @@ import { AppError, forbidden } from '../errors.js';
 import { auditRoutes } from '../audit/index.js';
 import { agentRoutes } from '../agents/index.js';
 import { jobsRoutes } from '../jobs/index.js';
+import { memoryRoutes, type MemoryModule } from '../memory/index.js';
 import { notificationsRoutes } from '../notifications/index.js';
 import { costSince, runsRoutes } from '../runs/index.js';
 import { createRuntime, runtimeRoutes, type RuntimeDeps } from '../runtime/index.js';
@@ -29,6 +30,7 @@ export interface AppOptions {
   version: string;
   /** the agent runtime; made here when absent (pass one to share it with the job worker's agent.run handler) */
   runtime?: RuntimeDeps;
+  memory: MemoryModule;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,100}$/;
@@ -164,5 +166,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(workflowsRoutes({ db }));
   await app.register(notificationsRoutes({ db }));
   await app.register(secretsRoutes({ db, keys: opts.identity.keys }));
+  await app.register(memoryRoutes(opts.memory));
   return app;
 }

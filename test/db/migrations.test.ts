@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadMigrations, migrate, MigrationError, migrationStatus, type Database, type Migration } from '../../src/db/index.js';
+import { enableVectors } from '../../src/memory/index.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { driver, freshDatabase, type TestDb } from '../helpers/db.js';
 
@@ -208,7 +209,10 @@ async function describeSchema(db: Database): Promise<string> {
       FROM pg_trigger g JOIN (${tables}) t ON t.oid = g.tgrelid WHERE NOT g.tgisinternal ORDER BY t.relname, g.tgname`),
     q('functions', `SELECT p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ') owner=' || pg_get_userbyid(p.proowner)
       || ' returns ' || pg_get_function_result(p.oid) || CASE WHEN p.prosecdef THEN ' security definer' ELSE '' END AS line
-      FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'public' ORDER BY 1`),
+      FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'public'
+        -- an extension's own functions (pgvector's) are its business, not our schema's
+        AND NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = 'pg_proc'::regclass AND e.objid = p.oid AND e.deptype = 'e')
+      ORDER BY 1`),
     q('grants', `SELECT g.grantee || ' ' || g.privilege_type || ' on ' || g.table_name AS line
       FROM information_schema.role_table_grants g JOIN (${tables}) t ON t.relname = g.table_name
       WHERE g.table_schema = 'public' AND g.grantee IN ('agentbase_app', 'agentbase_auth') ORDER BY g.grantee, g.table_name, g.privilege_type`),
@@ -229,6 +233,7 @@ describe('the schema', () => {
   it('is the same on a database migrated from scratch', async () => {
     const d = await unmigrated();
     await migrate(d.db, files);
+    await enableVectors(d.db, { vectors: 'auto' }); // as the service does at start-up
     expect(await describeSchema(d.db)).toBe(await describeSchema(t.db));
   });
 });

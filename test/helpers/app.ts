@@ -15,7 +15,7 @@ export interface TestApp extends TestDb {
 
 export async function createTestApp(env: Record<string, string> = {}): Promise<TestApp> {
   const t = await freshDatabase();
-  const config = parseConfig({ AGENTBASE_SECRET: TEST_SECRET, LOG_LEVEL: 'silent', ...env });
+  const config = parseConfig({ AGENTBASE_SECRET: TEST_SECRET, LOG_LEVEL: 'silent', AGENTBASE_MEMORY_EMBEDDER: 'hashed', ...env });
   const svc = await createService(config, t.db, false);
   return {
     ...t,

@@ -1,0 +1,20 @@
+import type { MemoryConfig } from '../config/config.js';
+import type { Database } from '../db/index.js';
+
+/** Fetches through the service's outbound policy (no private addresses unless allowed, DNS pinned). */
+export type EgressFetch = (url: string, init: { method: string; headers: Record<string, string>; body: string; timeoutMs: number; signal?: AbortSignal }) => Promise<Response>;
+
+/** Opens a stored secret of an organization for a request to `host` (refused when the secret is not bound to it). */
+export type OpenSecret = (orgId: string, name: string, host: string) => Promise<string>;
+
+export interface MemoryDeps {
+  db: Database;
+  config: MemoryConfig;
+  /** whether the database has pgvector and the embedding columns (decided once at start-up) */
+  vectors: boolean;
+  egressFetch?: EgressFetch;
+  openSecret?: OpenSecret;
+  now?: () => Date;
+}
+
+export const clock = (deps: Pick<MemoryDeps, 'now'>): Date => deps.now?.() ?? new Date();
