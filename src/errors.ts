@@ -21,6 +21,8 @@ export const ERROR_CODES = [
   'method_not_allowed',
   'conflict',
   'version_conflict',
+  'vector_unavailable',
+  'embedder_error',
   'payload_too_large',
   'headers_too_large',
   'request_timeout',

@@ -52,7 +52,7 @@ export async function createService(config: Config, db: Database, logger: Logger
     auth: config.auth,
   };
   const migrations = await loadMigrations();
-  const memory = createMemory({ db, config: config.memory, vectors: await enableVectors(db, config.memory) });
+  const memory = createMemory({ db, config: config.memory, vectors: await enableVectors(db, config.memory), ...(logger ? { log: logger } : {}) });
   // One runtime serves the routes and the worker, so a cancel reaches a run in either.
   const runtime = createRuntime({ db, config: config.runtime, keys, ...(logger ? { log: logger } : {}) });
   const app = await buildApp({ config, identity, migrations, bodyLimit: config.http.bodyLimit, logger, version: VERSION, runtime, memory });

@@ -39,7 +39,7 @@ export { compareSemver } from './semver.js';
 export { findAgentRefs } from './agents-repo.js';
 export { findVersionRefs } from './versions-repo.js';
 export { slugify } from './slug.js';
-export { isAgentId, resolveAgentRef } from './agent-ref.js';
+export { isAgentId, resolveAgentRef, requireAgent } from './agent-ref.js';
 export { AgentRef } from './routes/schemas.js';
 export { findLiveTools } from './tools-repo.js';
 export { compileValidator, type SchemaValidator } from './json-schema.js';

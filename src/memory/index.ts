@@ -23,3 +23,6 @@ export type { Embedder, EmbedderSpec, EmbedResult } from './embedders/types.js';
 export { enableVectors, VECTOR_UNAVAILABLE_HINT } from './capability.js';
 export { createMemory, type MemoryModule } from './module.js';
 export { memoryRoutes } from './routes/index.js';
+export { MEMORY_TYPES, type MemoryRow, type MemoryType } from './memories-repo.js';
+export { saveMemories, searchAgent, searchAgentMemories, embedTexts, type MemoryInput, type SearchInput, type SearchResult, type SearchMode } from './memories-service.js';
+export type { EffectiveMemoryConfig } from './effective-config.js';

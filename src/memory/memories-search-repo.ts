@@ -1,0 +1,152 @@
+import type { Sql } from '../db/index.js';
+import { MEMORY_COLUMNS, type MemoryRow } from './memories-repo.js';
+import { castType, indexedExpr, spacePredicate, vectorText, type Space } from './space.js';
+
+/**
+ * Hybrid retrieval in one statement: the vector top-k (HNSW over the agent's
+ * space) and the full-text top-k, fused by reciprocal rank (RRF, k = 60: a
+ * row's fused value is the sum of 1/(60 + its rank) over the lists it is in),
+ * then weighted by importance and recency:
+ *
+ *   score = rrf / rrfMax × (0.5 + importance) / 1.5 × (0.5 + 0.5 × 2^(−age × relevanceDecay / halfLife))
+ *
+ * so a score is in 0..1, the best possible being a row first in every list,
+ * of importance 1, that just happened. Importance and recency only re-order
+ * what retrieval found; they never bring in a row neither list matched.
+ *
+ * Full text uses OR semantics (any of the query's words), ranked by cover
+ * density: a question rarely shares all its words with the memory answering
+ * it, and RRF only needs the order.
+ */
+export const RRF_K = 60;
+
+export interface SearchFilter {
+  memoryTypes?: readonly string[];
+  sessionId?: string;
+  tags?: readonly string[];
+  minImportance?: number;
+  from?: string;
+  to?: string;
+}
+
+export interface SearchQuery {
+  text: string | null;
+  vector: { space: Space; values: readonly number[] } | null;
+  filter: SearchFilter;
+  /** how many each list contributes */
+  candidates: number;
+  limit: number;
+  halfLifeDays: number;
+}
+
+export interface SearchHit extends MemoryRow {
+  score: number;
+  vectorRank: number | null;
+  textRank: number | null;
+  similarity: number | null;
+  textScore: number | null;
+  importanceFactor: number;
+  recencyFactor: number;
+}
+
+/** Conditions every list shares: the agent's live memories, and the caller's filters. Params from $2 on. */
+function baseWhere(params: unknown[], orgId: string, agentId: string, f: SearchFilter): string {
+  params.push(orgId, agentId);
+  const where = [`m.org_id = $${params.length - 1}`, `m.agent_id = $${params.length}`, 'm.superseded_at IS NULL',
+    '(m.expires_at IS NULL OR m.expires_at > now())'];
+  const add = (cond: (p: string) => string, v: unknown) => {
+    params.push(v);
+    where.push(cond(`$${params.length}`));
+  };
+  if (f.memoryTypes?.length) add((p) => `m.memory_type = ANY(${p}::text[])`, f.memoryTypes);
+  if (f.sessionId) add((p) => `m.session_id = ${p}`, f.sessionId);
+  if (f.tags?.length) add((p) => `m.tags @> ${p}::text[]`, f.tags);
+  if (f.minImportance !== undefined) add((p) => `m.importance_score >= ${p}`, f.minImportance);
+  if (f.from) add((p) => `m.occurred_at >= ${p}`, f.from);
+  if (f.to) add((p) => `m.occurred_at < ${p}`, f.to);
+  return where.join(' AND ');
+}
+
+export async function searchMemories(sql: Sql, orgId: string, agentId: string, q: SearchQuery): Promise<SearchHit[]> {
+  const params: unknown[] = [];
+  const where = baseWhere(params, orgId, agentId, q.filter);
+  params.push(q.candidates);
+  const k = `$${params.length}`;
+  const lists: string[] = [];
+  const ctes: string[] = [];
+  if (q.vector) {
+    const cast = castType(q.vector.space.dims);
+    params.push(vectorText(q.vector.values));
+    const v = `$${params.length}::${cast}`;
+    // relaxed_order: pgvector 0.8 keeps scanning the graph until k rows pass
+    // the filters (the agent's rows among every tenant's), in nearly-sorted
+    // order; the row_number below restores the exact order.
+    await sql.query(`SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true), set_config('hnsw.ef_search', $1, true)`, [
+      String(Math.min(1000, Math.max(40, q.candidates))),
+    ]);
+    ctes.push(`vec AS (
+      SELECT id, d, row_number() OVER (ORDER BY d, id) AS r FROM (
+        SELECT m.id, ${indexedExpr('m', q.vector.space)} <=> ${v} AS d FROM agent_memories m
+         WHERE ${where} AND ${spacePredicate('m', q.vector.space)}
+         ORDER BY ${indexedExpr('m', q.vector.space)} <=> ${v} LIMIT ${k}) x)`);
+    lists.push(`SELECT id, r, r AS vr, NULL::bigint AS tr, 1 - d AS sim, NULL::real AS ts FROM vec`);
+  }
+  if (q.text !== null) {
+    params.push(q.text);
+    ctes.push(`tq AS (SELECT replace(plainto_tsquery('english', $${params.length})::text, ' & ', ' | ')::tsquery AS q),
+      txt AS (
+      SELECT id, rank, row_number() OVER (ORDER BY rank DESC, id) AS r FROM (
+        SELECT m.id, ts_rank_cd(m.search_vector, tq.q) AS rank FROM agent_memories m, tq
+         WHERE ${where} AND m.search_vector @@ tq.q
+         ORDER BY rank DESC LIMIT ${k}) y)`);
+    lists.push(`SELECT id, r, NULL::bigint AS vr, r AS tr, NULL::float8 AS sim, rank::real AS ts FROM txt`);
+  }
+  if (lists.length === 0) return [];
+  params.push(q.halfLifeDays, q.limit, lists.length / (RRF_K + 1));
+  const [half, limit, rrfMax] = [`$${params.length - 2}`, `$${params.length - 1}`, `$${params.length}`];
+  const r = await sql.query<SearchHit>(
+    `WITH ${ctes.join(',\n')},
+     fused AS (
+       SELECT id, sum(1.0 / (${RRF_K} + r)) AS rrf, min(vr) AS vr, min(tr) AS tr, max(sim) AS sim, max(ts) AS ts
+         FROM (${lists.join(' UNION ALL ')}) u GROUP BY id),
+     scored AS (
+       SELECT f.*, (0.5 + m.importance_score) / 1.5 AS imp,
+              0.5 + 0.5 * power(2::float8, -greatest(0, extract(epoch FROM now() - m.occurred_at)) / 86400.0
+                                             * m.relevance_decay / ${half}::float8) AS rec
+         FROM fused f JOIN agent_memories m ON m.id = f.id)
+     SELECT ${MEMORY_COLUMNS}, (s.rrf / ${rrfMax}::float8 * s.imp * s.rec)::float8 AS score,
+            s.vr::int AS "vectorRank", s.tr::int AS "textRank", s.sim::float8 AS similarity, s.ts::float8 AS "textScore",
+            s.imp::float8 AS "importanceFactor", s.rec::float8 AS "recencyFactor"
+       FROM scored s JOIN agent_memories m ON m.id = s.id
+      ORDER BY score DESC, m.id
+      LIMIT ${limit}`,
+    params,
+  );
+  return r.rows;
+}
+
+/**
+ * The agent's live memory nearest to a vector in its space, with cosine
+ * similarity: what deduplication compares a new fact with.
+ */
+export async function nearestMemory(
+  sql: Sql,
+  orgId: string,
+  agentId: string,
+  space: Space,
+  vector: readonly number[],
+  memoryTypes: readonly string[],
+): Promise<{ id: string; similarity: number } | undefined> {
+  const params: unknown[] = [];
+  const where = baseWhere(params, orgId, agentId, { memoryTypes });
+  params.push(vectorText(vector));
+  const v = `$${params.length}::${castType(space.dims)}`;
+  await sql.query(`SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true)`);
+  const r = await sql.query<{ id: string; similarity: number }>(
+    `SELECT m.id, (1 - (${indexedExpr('m', space)} <=> ${v}))::float8 AS similarity FROM agent_memories m
+      WHERE ${where} AND ${spacePredicate('m', space)}
+      ORDER BY ${indexedExpr('m', space)} <=> ${v} LIMIT 1`,
+    params,
+  );
+  return r.rows[0];
+}
