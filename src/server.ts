@@ -9,7 +9,7 @@ import { loadMigrations, maintainPartitions, migrate, openDatabase, type Databas
 import { buildApp } from './http/index.js';
 import { accessTokens, deriveKeys, type IdentityDeps } from './identity/index.js';
 import { pruneFinishedJobs, Worker, type JobHandler } from './jobs/index.js';
-import { createMemory, enableVectors, type MemoryModule } from './memory/index.js';
+import { createMemory, enableVectors, memoryJobHandlers, purgeExpiredMemories, type MemoryModule } from './memory/index.js';
 import { pruneIngestKeys } from './runs/index.js';
 import { AGENT_RUN_TASK, agentRunHandler, createRuntime, type RuntimeDeps } from './runtime/index.js';
 import { workflowJobHandlers } from './workflows/index.js';
@@ -59,6 +59,7 @@ export async function createService(config: Config, db: Database, logger: Logger
   const jobHandlers: Record<string, JobHandler> = {
     ...workflowJobHandlers({ db, runAgent: agentRunner(runtime), runTool: toolRunner(runtime) }),
     [AGENT_RUN_TASK]: agentRunHandler(runtime),
+    ...memoryJobHandlers(memory),
   };
   return {
     app,
@@ -93,13 +94,18 @@ function startWorker(svc: Service, config: Config, logger: Logger): Worker {
   return worker;
 }
 
-/** Periodic upkeep: partitions ahead and past retention, ingestion keys past their items' retention, finished jobs past theirs. */
+/** Periodic upkeep: partitions ahead and past retention, ingestion keys past their items' retention, finished jobs past theirs, expired memories. */
 export async function maintain(
   db: Database,
   now = new Date(),
-): Promise<{ created: number; dropped: number; keysPruned: number; jobsPruned: number }> {
+): Promise<{ created: number; dropped: number; keysPruned: number; jobsPruned: number; memoriesPurged: number }> {
   const p = await maintainPartitions(db, now);
-  return { ...p, keysPruned: await pruneIngestKeys(db, now), jobsPruned: await pruneFinishedJobs(db, now) };
+  return {
+    ...p,
+    keysPruned: await pruneIngestKeys(db, now),
+    jobsPruned: await pruneFinishedJobs(db, now),
+    memoriesPurged: await purgeExpiredMemories(db),
+  };
 }
 
 /**

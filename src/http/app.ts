@@ -1,5 +1,5 @@
 import swagger from '@fastify/swagger';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
@@ -134,7 +134,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
 
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
-  app.get('/readyz', { schema: { hide: true } }, async (req, reply) => {
+  // /health is /readyz plus what this installation can do (vector search
+  // needs pgvector on the server; without it memories are searched by text).
+  const ready = async (req: FastifyRequest, reply: FastifyReply) => {
     try {
       await db.admin.query('SELECT 1');
       const s = await migrationStatus(db, opts.migrations);
@@ -143,12 +145,14 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
           error: { code: 'not_ready', message: `migrations pending: ${s.pending.join(', ')}; run agentbase migrate`, requestId: req.id },
         });
       }
-      return { status: 'ready', migration: s.current, database: db.kind };
+      return { status: 'ready', migration: s.current, database: db.kind, capabilities: { vectorSearch: opts.memory.vectors } };
     } catch (err) {
       req.log.warn({ err }, 'readiness check failed');
       return reply.status(503).send({ error: { code: 'not_ready', message: 'the database is not reachable', requestId: req.id } });
     }
-  });
+  };
+  app.get('/readyz', { schema: { hide: true } }, ready);
+  app.get('/health', { schema: { hide: true } }, ready);
   app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
     void reply.header('content-type', metrics.registry.contentType);
     return metrics.registry.metrics();

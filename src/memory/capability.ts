@@ -9,8 +9,13 @@ import type { Database } from '../db/index.js';
  */
 export async function enableVectors(db: Database, config: Pick<MemoryConfig, 'vectors'>): Promise<boolean> {
   if (config.vectors === 'off') return false;
-  const r = await db.admin.transaction((sql) => sql.query<{ ok: boolean }>('SELECT memory_enable_vectors() AS ok'));
-  return r.rows[0]?.ok === true;
+  return db.admin.transaction(async (sql) => {
+    // A database not yet migrated this far (the service answers not_ready until it is) has no vectors yet.
+    const fn = await sql.query<{ f: string | null }>(`SELECT to_regprocedure('memory_enable_vectors()')::text AS f`);
+    if (!fn.rows[0]?.f) return false;
+    const r = await sql.query<{ ok: boolean }>('SELECT memory_enable_vectors() AS ok');
+    return r.rows[0]?.ok === true;
+  });
 }
 
 export const VECTOR_UNAVAILABLE_HINT =

@@ -26,3 +26,5 @@ export { memoryRoutes } from './routes/index.js';
 export { MEMORY_TYPES, type MemoryRow, type MemoryType } from './memories-repo.js';
 export { saveMemories, searchAgent, searchAgentMemories, embedTexts, type MemoryInput, type SearchInput, type SearchResult, type SearchMode } from './memories-service.js';
 export type { EffectiveMemoryConfig } from './effective-config.js';
+export { purgeExpiredMemories } from './memories-service.js';
+export { memoryJobHandlers, REEMBED_TASK } from './reembed-service.js';

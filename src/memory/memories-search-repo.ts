@@ -5,7 +5,7 @@ import { castType, indexedExpr, spacePredicate, vectorText, type Space } from '.
 /**
  * Hybrid retrieval in one statement: the vector top-k (HNSW over the agent's
  * space) and the full-text top-k, fused by reciprocal rank (RRF, k = 60: a
- * row's fused value is the sum of 1/(60 + its rank) over the lists it is in),
+ * row's fused value is the sum of w/(60 + its rank) over the lists it is in),
  * then weighted by importance and recency:
  *
  *   score = rrf / rrfMax × (0.5 + importance) / 1.5 × (0.5 + 0.5 × 2^(−age × relevanceDecay / halfLife))
@@ -13,6 +13,13 @@ import { castType, indexedExpr, spacePredicate, vectorText, type Space } from '.
  * so a score is in 0..1, the best possible being a row first in every list,
  * of importance 1, that just happened. Importance and recency only re-order
  * what retrieval found; they never bring in a row neither list matched.
+ *
+ * w is 1 in the text list and the cosine similarity (clipped at 0) in the
+ * vector list. Plain RRF drops magnitudes, and with k = 60 ranks 1 and 2 differ
+ * by under 2 %: a vector list always has k rows, however unrelated, so an
+ * important but unrelated memory ranked second would outrank the answer.
+ * Weighting by similarity keeps rank fusion's robustness to the two lists'
+ * different scales while an unrelated vector hit contributes next to nothing.
  *
  * Full text uses OR semantics (any of the query's words), ranked by cover
  * density: a question rarely shares all its words with the memory answering
@@ -89,7 +96,7 @@ export async function searchMemories(sql: Sql, orgId: string, agentId: string, q
         SELECT m.id, ${indexedExpr('m', q.vector.space)} <=> ${v} AS d FROM agent_memories m
          WHERE ${where} AND ${spacePredicate('m', q.vector.space)}
          ORDER BY ${indexedExpr('m', q.vector.space)} <=> ${v} LIMIT ${k}) x)`);
-    lists.push(`SELECT id, r, r AS vr, NULL::bigint AS tr, 1 - d AS sim, NULL::real AS ts FROM vec`);
+    lists.push(`SELECT id, r, greatest(1 - d, 0) AS w, r AS vr, NULL::bigint AS tr, 1 - d AS sim, NULL::real AS ts FROM vec`);
   }
   if (q.text !== null) {
     params.push(q.text);
@@ -99,7 +106,7 @@ export async function searchMemories(sql: Sql, orgId: string, agentId: string, q
         SELECT m.id, ts_rank_cd(m.search_vector, tq.q) AS rank FROM agent_memories m, tq
          WHERE ${where} AND m.search_vector @@ tq.q
          ORDER BY rank DESC LIMIT ${k}) y)`);
-    lists.push(`SELECT id, r, NULL::bigint AS vr, r AS tr, NULL::float8 AS sim, rank::real AS ts FROM txt`);
+    lists.push(`SELECT id, r, 1::float8 AS w, NULL::bigint AS vr, r AS tr, NULL::float8 AS sim, rank::real AS ts FROM txt`);
   }
   if (lists.length === 0) return [];
   params.push(q.halfLifeDays, q.limit, lists.length / (RRF_K + 1));
@@ -107,7 +114,7 @@ export async function searchMemories(sql: Sql, orgId: string, agentId: string, q
   const r = await sql.query<SearchHit>(
     `WITH ${ctes.join(',\n')},
      fused AS (
-       SELECT id, sum(1.0 / (${RRF_K} + r)) AS rrf, min(vr) AS vr, min(tr) AS tr, max(sim) AS sim, max(ts) AS ts
+       SELECT id, sum(w / (${RRF_K} + r)) AS rrf, min(vr) AS vr, min(tr) AS tr, max(sim) AS sim, max(ts) AS ts
          FROM (${lists.join(' UNION ALL ')}) u GROUP BY id),
      scored AS (
        SELECT f.*, (0.5 + m.importance_score) / 1.5 AS imp,

@@ -1,6 +1,6 @@
 import { requireAgent, type AgentRow } from '../agents/index.js';
 import { appendAudit, type Actor } from '../audit/index.js';
-import type { Sql } from '../db/index.js';
+import type { Database, Sql } from '../db/index.js';
 import { AppError, notFound } from '../errors.js';
 import { findSession, resolveSessionKeys } from '../sessions/index.js';
 import { VECTOR_UNAVAILABLE_HINT } from './capability.js';
@@ -230,4 +230,22 @@ export async function searchAgent(m: MemoryModule, orgId: string, agentId: strin
     ? hits
     : hits.map(({ vectorRank: _a, textRank: _b, similarity: _c, textScore: _d, importanceFactor: _e, recencyFactor: _f, ...rest }) => rest);
   return { items, mode, embeddingModel: embedder?.model ?? null };
+}
+
+/**
+ * Maintenance: deletes memories past expires_at, one organization at a time
+ * in its own tenant transaction (the app role deletes under RLS).
+ */
+export async function purgeExpiredMemories(db: Database): Promise<number> {
+  const orgIds = await db.transaction(async (sql) =>
+    (await sql.query<{ id: string }>(`SELECT ops_organization_ids() AS id`)).rows.map((r) => r.id));
+  let purged = 0;
+  for (const orgId of orgIds) {
+    for (;;) {
+      const n = await db.tenant(orgId, (sql) => repo.purgeExpired(sql, orgId, 5000));
+      purged += n;
+      if (n < 5000) break;
+    }
+  }
+  return purged;
 }

@@ -160,7 +160,7 @@ describe('commands on an embedded data folder', () => {
 
   it('partitions creates nothing right after migrate and drops nothing', async () => {
     const r = await cli(['partitions'], { AGENTBASE_DATA_DIR: dir });
-    expect(r).toMatchObject({ code: 0, out: 'partitions created: 0, dropped: 0; ingestion keys pruned: 0; finished jobs pruned: 0\n' });
+    expect(r).toMatchObject({ code: 0, out: 'partitions created: 0, dropped: 0; ingestion keys pruned: 0; finished jobs pruned: 0; expired memories purged: 0\n' });
   });
 });
 

@@ -29,11 +29,11 @@ describe('GET /healthz', () => {
 });
 
 describe('GET /readyz', () => {
-  it('answers 200 with the latest migration number and the driver when fully migrated', async () => {
+  it('answers 200 with the latest migration number and the driver when fully migrated, and what it can do', async () => {
     const latest = (await loadMigrations()).at(-1)!.version;
     const res = await t.app.inject({ method: 'GET', url: '/readyz' });
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toEqual({ status: 'ready', migration: latest, database: driver });
+    expect(res.json()).toEqual({ status: 'ready', migration: latest, database: driver, capabilities: { vectorSearch: true } });
   });
 
   it('answers 503 not_ready on a database that was never migrated', async () => {

@@ -7,6 +7,7 @@ import { MetadataObject, Tag, Tags, Text, Uuid } from '../../http/json-schemas.j
 import { decodeCursor, page, pageQuery } from '../../http/pagination.js';
 import { MEMORY_TYPES } from '../memories-repo.js';
 import * as memories from '../memories-service.js';
+import * as reembed from '../reembed-service.js';
 import type { MemoryModule } from '../module.js';
 
 const Instant = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time with a zone, such as 2026-01-31T12:00:00Z' });
@@ -133,6 +134,20 @@ export function memoriesRoutes(m: MemoryModule): FastifyPluginAsync {
       });
       return page(rows, q.limit, (x) => ({ createdAt: new Date(x.createdAt).toISOString(), id: x.id }));
     });
+
+    r.post('/v1/agents/:agentId/memories/reembed', {
+      config: { permission: 'memory:admin' },
+      schema: {
+        tags: TAG,
+        summary: "Move an agent's memories into the space of its current embedder, on the job queue; answers the job and the progress so far",
+        params: Params,
+      },
+    }, async (req, reply) => reply.status(202).send(await reembed.startReembed(m, actor(req), req.params.agentId)));
+
+    r.get('/v1/agents/:agentId/memories/reembed', {
+      config: { permission: 'memory:read' },
+      schema: { tags: TAG, summary: "How many of an agent's live memories are in its current embedder's space", params: Params },
+    }, async (req) => reembed.reembedStatus(m, principal(req).orgId, req.params.agentId));
 
     r.get('/v1/agents/:agentId/memories/:id', {
       config: { permission: 'memory:read' },
