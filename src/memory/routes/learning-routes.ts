@@ -1,7 +1,10 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { MemoryModule } from '../module.js';
+import { learningsRoutes } from './learnings-routes.js';
 
 /** Agent learnings, patterns (uses, metrics) and learning sessions. */
-export function learningRoutes(_m: MemoryModule): FastifyPluginAsync {
-  return async () => {};
+export function learningRoutes(m: MemoryModule): FastifyPluginAsync {
+  return async (app) => {
+    await app.register(learningsRoutes(m));
+  };
 }
