@@ -160,6 +160,25 @@ describe('update (optimistic lock)', () => {
     expect(ok(await c.patch(`/v1/knowledge/${item.id}`, owner.auth, { version: 3 })).version).toBe(4);
   });
 
+  it('clears the vector of changed text when there is nothing to embed it with, and embeds again once there is', async () => {
+    const item = await createItem(t, owner.auth, agent.id);
+    const m = t.service.memory;
+    const original = m.embedderFor;
+    m.embedderFor = async () => null;
+    let after: Body;
+    try {
+      after = ok(await c.patch(`/v1/knowledge/${item.id}`, owner.auth, { version: 1, content: { title: 'Something else entirely' } }));
+    } finally {
+      m.embedderFor = original;
+    }
+    expect(after).toMatchObject({ version: 2, embeddingModel: null, embeddingDims: null, embeddedAt: null });
+    expect(await embeddingOf(item.id)).toEqual({ e: null, model: null, dims: null });
+    // The same text, now with an embedder: not in the space yet, so it is embedded.
+    const again = ok(await c.patch(`/v1/knowledge/${item.id}`, owner.auth, { version: 2, content: { title: 'Something else entirely' } }));
+    expect(again).toMatchObject({ version: 3, embeddingModel: 'hashed-ngram-256', embeddingDims: 256 });
+    expect((await embeddingOf(item.id)).e).toMatch(/^\[/);
+  });
+
   it('refuses a stale version with 409 version_conflict naming the current one, changing nothing', async () => {
     const item = await createItem(t, owner.auth, agent.id);
     ok(await c.patch(`/v1/knowledge/${item.id}`, owner.auth, { version: 1, domain: 'first' }));

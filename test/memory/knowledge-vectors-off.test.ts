@@ -6,10 +6,12 @@ import { client, createAgent, createItem, memoriesOf, ok, type Body } from './kn
 
 /** The same routes where there are no vectors (AGENTBASE_MEMORY_VECTORS=off), and where the org embeds nothing. */
 
-describe.each([
+const SETUPS: { name: string; env: Record<string, string>; message: string }[] = [
   { name: 'vectors off', env: { AGENTBASE_MEMORY_VECTORS: 'off' }, message: VECTOR_UNAVAILABLE_HINT },
   { name: 'embedder none', env: { AGENTBASE_MEMORY_EMBEDDER: 'none' }, message: 'embeds nothing' },
-])('$name', ({ env, message }) => {
+];
+
+describe.each(SETUPS)('$name', ({ env, message }) => {
   let t: TestApp;
   let owner: SignedUp;
   let c: ReturnType<typeof client>;
