@@ -11,7 +11,7 @@ import { accessTokens, deriveKeys, type IdentityDeps } from './identity/index.js
 import { pruneFinishedJobs, Worker, type JobHandler } from './jobs/index.js';
 import { createMemory, enableVectors, memoryJobHandlers, purgeExpiredMemories, type MemoryModule } from './memory/index.js';
 import { pruneIngestKeys } from './runs/index.js';
-import { AGENT_RUN_TASK, agentRunHandler, createRuntime, type RuntimeDeps } from './runtime/index.js';
+import { AGENT_RUN_TASK, agentRunHandler, createRuntime, embeddingEgress, type RuntimeDeps } from './runtime/index.js';
 import { workflowJobHandlers } from './workflows/index.js';
 import { agentRunner, toolRunner } from './workflow-runners.js';
 
@@ -52,7 +52,14 @@ export async function createService(config: Config, db: Database, logger: Logger
     auth: config.auth,
   };
   const migrations = await loadMigrations();
-  const memory = createMemory({ db, config: config.memory, vectors: await enableVectors(db, config.memory), ...(logger ? { log: logger } : {}) });
+  // The openai embedder goes out through the runtime's egress policy and secrets bound to hosts.
+  const memory = createMemory({
+    db,
+    config: config.memory,
+    vectors: await enableVectors(db, config.memory),
+    ...embeddingEgress({ db, config: config.runtime, keys }),
+    ...(logger ? { log: logger } : {}),
+  });
   // One runtime serves the routes and the worker, so a cancel reaches a run in either.
   const runtime = createRuntime({ db, config: config.runtime, keys, ...(logger ? { log: logger } : {}) });
   const app = await buildApp({ config, identity, migrations, bodyLimit: config.http.bodyLimit, logger, version: VERSION, runtime, memory });
