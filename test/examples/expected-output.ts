@@ -23,5 +23,15 @@ export const EXPECTED_OUTPUT: Record<string, RegExp[]> = {
     /^research answered: \{"city":"Oslo","facts":\["fjord to the south","six hours of daylight in December"\]\}$/m,
     /^write answered: +Oslo in winter: a fjord to the south and six hours of daylight\./m,
   ],
+  'memory.sh': [
+    /^6$/m,
+    /^\? When is my trip to Portugal\?\n[\d.]+ I fly to Lisbon on 14 March.*\n  by text alone: 0 hits$/m,
+    /^\? Which dishes can I eat at dinner\?\n[\d.]+ I am vegetarian.*\n  by text alone: 0 hits$/m,
+    /^\? What does my sibling do for a living\?\n[\d.]+ My sister Priya.*\n  by text alone: 0 hits$/m,
+    /^ +vector rank 1 \(similarity [\d.]+\), text rank 1, importance x0\.87, recency x1\.00, score [\d.]+$/m,
+    // the new content first, and the superseded one nowhere
+    /supersedes.*\n[\d.]+ I fly to Lisbon on 21 March now; the meetup moved a week\.\n(?:[\d.]+ (?!I fly)[^\n]*\n)*== /,
+    /^Lisbon airport\ntrue\n[\d.]+ Lisbon airport \/ The red metro line runs from the airport/m,
+  ],
   'otlp.sh': [/^agent [0-9a-f-]{36}, session otlp-chat-1$/m, /^tokens 812 in, 95 out; \$0\.000\d+$/m],
 };
