@@ -1,3 +1,4 @@
+import { parseRetryAfter, readBody, withRetry, type RetryPolicy } from '../../net/index.js';
 import type { EgressFetch, OpenSecret } from '../deps.js';
 import type { Embedder, EmbedResult } from './types.js';
 
@@ -43,15 +44,6 @@ export class EmbedderError extends Error {
     this.retryable = opts.retryable ?? false;
     this.retryAfterMs = opts.retryAfterMs;
   }
-}
-
-export interface RetryPolicy {
-  /** total attempts, the first included */
-  maxAttempts: number;
-  baseDelayMs: number;
-  maxDelayMs: number;
-  /** a Retry-After longer than this is not waited for: the error surfaces instead */
-  maxRetryAfterMs: number;
 }
 
 export interface OpenAIEmbedderConfig {
@@ -154,30 +146,6 @@ export function openaiEmbedder(config: OpenAIEmbedderConfig): Embedder {
     return new EmbedderError('embedder_unavailable', `could not reach ${shown}: ${scrub(String(detail))}`, { cause: err, retryable: true });
   }
 
-  async function withRetry<T>(run: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-    for (let n = 1; ; n++) {
-      try {
-        return await run();
-      } catch (err) {
-        if (!(err instanceof EmbedderError)) throw err;
-        err.attempts = n;
-        if (!err.retryable || n >= policy.maxAttempts) {
-          if (err.retryable) err.message += ` (gave up after ${n} attempts)`;
-          throw err;
-        }
-        if (err.retryAfterMs !== undefined && err.retryAfterMs > policy.maxRetryAfterMs) {
-          err.message += ` (the server asked to wait ${Math.ceil(err.retryAfterMs / 1000)}s, longer than the ${Math.ceil(policy.maxRetryAfterMs / 1000)}s allowed)`;
-          throw err;
-        }
-        // Full jitter spreads clients that failed together; Retry-After is a floor, the server knows when it has capacity.
-        const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (n - 1));
-        const delayMs = Math.max(err.retryAfterMs ?? 0, Math.floor(random() * ceiling));
-        config.onRetry?.({ attempt: n, delayMs, error: err });
-        await sleep(delayMs, signal);
-      }
-    }
-  }
-
   return {
     kind: 'openai',
     model: config.model,
@@ -199,7 +167,15 @@ export function openaiEmbedder(config: OpenAIEmbedderConfig): Embedder {
       let tokens = 0;
       for (const batch of batches(todo, texts, maxBatch, maxChars)) {
         const inputs = batch.map((i) => texts[i]!);
-        const got = await withRetry(() => attempt(inputs, headers, scrub, opts.signal), opts.signal);
+        const got = await withRetry(() => attempt(inputs, headers, scrub, opts.signal), policy, {
+          is: (err): err is EmbedderError => err instanceof EmbedderError,
+          signal: opts.signal,
+          random,
+          onRetry: config.onRetry,
+          onGiveUp: (err, n) => {
+            err.message += ` (gave up after ${n} attempts)`;
+          },
+        });
         batch.forEach((i, k) => (vectors[i] = got.vectors[k]!));
         tokens += got.tokens ?? inputs.reduce((sum, t) => sum + (t.match(/[\p{L}\p{N}]+/gu)?.length ?? 0), 0);
       }
@@ -305,56 +281,6 @@ export function parseEmbeddings(text: string, n: number, dims: number, scrub: (s
   });
   const t = (j as { usage?: { prompt_tokens?: unknown } }).usage?.prompt_tokens;
   return { vectors: vectors as number[][], ...(typeof t === 'number' && Number.isFinite(t) && t >= 0 ? { tokens: Math.round(t) } : {}) };
-}
-
-/** Milliseconds from `retry-after-ms` (OpenAI) or `Retry-After` (seconds or an HTTP date). */
-export function parseRetryAfter(headers: Headers, now: number = Date.now()): number | undefined {
-  const ms = headers.get('retry-after-ms')?.trim();
-  if (ms && /^\d+(\.\d+)?$/.test(ms)) return Math.ceil(Number(ms));
-  const value = headers.get('retry-after')?.trim();
-  if (!value) return undefined;
-  if (/^\d+(\.\d+)?$/.test(value)) return Math.ceil(Number(value) * 1000);
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
-/** The body as text, up to maxBytes: the rest is not downloaded. */
-async function readBody(res: Response, maxBytes: number): Promise<{ text: string; truncated: boolean }> {
-  if (!res.body) return { text: '', truncated: false };
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let bytes = 0;
-  let truncated = false;
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      if (bytes + value.byteLength > maxBytes) {
-        truncated = true;
-        break;
-      }
-      chunks.push(value);
-      bytes += value.byteLength;
-    }
-  } finally {
-    await reader.cancel().catch(() => undefined);
-  }
-  return { text: Buffer.concat(chunks, bytes).toString('utf8'), truncated };
 }
 
 function normalise(v: number[]): number[] {
