@@ -119,7 +119,8 @@ export async function getMemory(sql: Sql, orgId: string, agentId: string, id: st
   return r.rows[0];
 }
 
-export interface MemoryListFilter {
+/** Which of an agent's memories a list or a search looks at. */
+export interface MemoryFilter {
   memoryTypes?: readonly string[];
   sessionId?: string;
   tags?: readonly string[];
@@ -128,14 +129,21 @@ export interface MemoryListFilter {
   to?: string;
   includeSuperseded?: boolean;
   includeExpired?: boolean;
+}
+
+export interface MemoryListFilter extends MemoryFilter {
   after?: { createdAt: string; id: string };
   limit: number;
 }
 
-/** An agent's memories, newest first (keyset on created_at, id). */
-export async function listMemories(sql: Sql, orgId: string, agentId: string, f: MemoryListFilter): Promise<MemoryRow[]> {
-  const params: unknown[] = [orgId, agentId];
-  const where = ['m.org_id = $1', 'm.agent_id = $2'];
+/**
+ * The WHERE conditions (joined by AND) of an agent's memories under a filter,
+ * alias `m`; the values are appended to params, so it composes with the
+ * caller's own. Live memories only unless the filter says otherwise.
+ */
+export function memoryWhere(params: unknown[], orgId: string, agentId: string, f: MemoryFilter): string[] {
+  params.push(orgId, agentId);
+  const where = [`m.org_id = $${params.length - 1}`, `m.agent_id = $${params.length}`];
   const add = (cond: (p: string) => string, v: unknown) => {
     params.push(v);
     where.push(cond(`$${params.length}`));
@@ -148,6 +156,13 @@ export async function listMemories(sql: Sql, orgId: string, agentId: string, f: 
   if (f.minImportance !== undefined) add((p) => `m.importance_score >= ${p}`, f.minImportance);
   if (f.from) add((p) => `m.occurred_at >= ${p}`, f.from);
   if (f.to) add((p) => `m.occurred_at < ${p}`, f.to);
+  return where;
+}
+
+/** An agent's memories, newest first (keyset on created_at, id). */
+export async function listMemories(sql: Sql, orgId: string, agentId: string, f: MemoryListFilter): Promise<MemoryRow[]> {
+  const params: unknown[] = [];
+  const where = memoryWhere(params, orgId, agentId, f);
   if (f.after) {
     params.push(f.after.createdAt, f.after.id);
     where.push(`(m.created_at, m.id) < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`);

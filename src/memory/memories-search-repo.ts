@@ -1,5 +1,5 @@
 import type { Sql } from '../db/index.js';
-import { MEMORY_COLUMNS, type MemoryRow } from './memories-repo.js';
+import { MEMORY_COLUMNS, memoryWhere, type MemoryFilter, type MemoryRow } from './memories-repo.js';
 import { castType, indexedExpr, spacePredicate, vectorText, type Space } from './space.js';
 
 /**
@@ -27,14 +27,8 @@ import { castType, indexedExpr, spacePredicate, vectorText, type Space } from '.
  */
 export const RRF_K = 60;
 
-export interface SearchFilter {
-  memoryTypes?: readonly string[];
-  sessionId?: string;
-  tags?: readonly string[];
-  minImportance?: number;
-  from?: string;
-  to?: string;
-}
+/** Search looks at live memories only: superseded and expired ones are never returned. */
+export type SearchFilter = Omit<MemoryFilter, 'includeSuperseded' | 'includeExpired'>;
 
 export interface SearchQuery {
   text: string | null;
@@ -56,22 +50,9 @@ export interface SearchHit extends MemoryRow {
   recencyFactor: number;
 }
 
-/** Conditions every list shares: the agent's live memories, and the caller's filters. Params from $2 on. */
+/** Conditions every list shares: the agent's live memories, and the caller's filters. */
 function baseWhere(params: unknown[], orgId: string, agentId: string, f: SearchFilter): string {
-  params.push(orgId, agentId);
-  const where = [`m.org_id = $${params.length - 1}`, `m.agent_id = $${params.length}`, 'm.superseded_at IS NULL',
-    '(m.expires_at IS NULL OR m.expires_at > now())'];
-  const add = (cond: (p: string) => string, v: unknown) => {
-    params.push(v);
-    where.push(cond(`$${params.length}`));
-  };
-  if (f.memoryTypes?.length) add((p) => `m.memory_type = ANY(${p}::text[])`, f.memoryTypes);
-  if (f.sessionId) add((p) => `m.session_id = ${p}`, f.sessionId);
-  if (f.tags?.length) add((p) => `m.tags @> ${p}::text[]`, f.tags);
-  if (f.minImportance !== undefined) add((p) => `m.importance_score >= ${p}`, f.minImportance);
-  if (f.from) add((p) => `m.occurred_at >= ${p}`, f.from);
-  if (f.to) add((p) => `m.occurred_at < ${p}`, f.to);
-  return where.join(' AND ');
+  return memoryWhere(params, orgId, agentId, { ...f, includeSuperseded: false, includeExpired: false }).join(' AND ');
 }
 
 export async function searchMemories(sql: Sql, orgId: string, agentId: string, q: SearchQuery): Promise<SearchHit[]> {
