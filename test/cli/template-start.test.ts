@@ -33,7 +33,7 @@ describe.runIf(driver === 'pglite')('start on an empty data folder', () => {
       expect(Number((await fromTemplate)[1])).toBe(files.length);
       const ready = await fetch(`${url}/readyz`);
       expect(ready.status).toBe(200);
-      expect(await ready.json()).toEqual({ status: 'ready', migration: files.at(-1)!.version, database: 'pglite' });
+      expect(await ready.json()).toEqual({ status: 'ready', migration: files.at(-1)!.version, database: 'pglite', capabilities: { vectorSearch: true } });
       first.child.kill('SIGTERM');
       expect((await first.done).code).toBe(0);
 
