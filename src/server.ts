@@ -61,7 +61,7 @@ export async function createService(config: Config, db: Database, logger: Logger
     ...(logger ? { log: logger } : {}),
   });
   // One runtime serves the routes and the worker, so a cancel reaches a run in either.
-  const runtime = createRuntime({ db, config: config.runtime, keys, ...(logger ? { log: logger } : {}) });
+  const runtime = createRuntime({ db, config: config.runtime, keys, memory, ...(logger ? { log: logger } : {}) });
   const app = await buildApp({ config, identity, migrations, bodyLimit: config.http.bodyLimit, logger, version: VERSION, runtime, memory });
   const jobHandlers: Record<string, JobHandler> = {
     ...workflowJobHandlers({ db, runAgent: agentRunner(runtime), runTool: toolRunner(runtime) }),

@@ -185,6 +185,7 @@ export function frameFor(
     provider: p.provider,
     priceProvider: p.priceProvider,
     tools: p.tools,
+    memory: p.memory,
     sessionId: p.session?.id ?? f.parent?.sessionId,
     planId: labels.planId,
     tags: labels.tags ?? [],
