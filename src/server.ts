@@ -11,7 +11,7 @@ import { accessTokens, deriveKeys, type IdentityDeps } from './identity/index.js
 import { pruneFinishedJobs, Worker, type JobHandler } from './jobs/index.js';
 import { createMemory, enableVectors, memoryJobHandlers, purgeExpiredMemories, type MemoryModule } from './memory/index.js';
 import { pruneIngestKeys } from './runs/index.js';
-import { AGENT_RUN_TASK, agentRunHandler, createRuntime, embeddingEgress, type RuntimeDeps } from './runtime/index.js';
+import { AGENT_RUN_TASK, agentRunHandler, createRuntime, embeddingEgress, MEMORY_EXTRACT_TASK, memoryExtractHandler, type RuntimeDeps } from './runtime/index.js';
 import { workflowJobHandlers } from './workflows/index.js';
 import { agentRunner, toolRunner } from './workflow-runners.js';
 
@@ -61,12 +61,14 @@ export async function createService(config: Config, db: Database, logger: Logger
     ...(logger ? { log: logger } : {}),
   });
   // One runtime serves the routes and the worker, so a cancel reaches a run in either.
-  const runtime = createRuntime({ db, config: config.runtime, keys, ...(logger ? { log: logger } : {}) });
+  const runtime = createRuntime({ db, config: config.runtime, keys, memory, ...(logger ? { log: logger } : {}) });
   const app = await buildApp({ config, identity, migrations, bodyLimit: config.http.bodyLimit, logger, version: VERSION, runtime, memory });
   const jobHandlers: Record<string, JobHandler> = {
     ...workflowJobHandlers({ db, runAgent: agentRunner(runtime), runTool: toolRunner(runtime) }),
     [AGENT_RUN_TASK]: agentRunHandler(runtime),
     ...memoryJobHandlers(memory),
+    // Extraction calls the agent's model, which only the runtime can do; memory must not import the runtime.
+    [MEMORY_EXTRACT_TASK]: memoryExtractHandler(runtime),
   };
   return {
     app,

@@ -161,7 +161,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
   await app.register(identityRoutes(opts.identity));
   await app.register(auditRoutes({ db }));
-  const runtime = opts.runtime ?? createRuntime({ db, config: opts.config.runtime, keys: opts.identity.keys, log: app.log });
+  const runtime = opts.runtime ?? createRuntime({ db, config: opts.config.runtime, keys: opts.identity.keys, memory: opts.memory, log: app.log });
   await app.register(agentRoutes({ db, builtinTools: new Set(runtime.builtins.names()) }));
   await app.register(runsRoutes({ db, onIngested: (r) => metrics.ingested(r) }));
   await app.register(usageRoutes({ db, costSince }));

@@ -11,7 +11,8 @@
  * - hybrid:     vector top-k and full-text top-k fused by reciprocal rank, then
  *               weighted by importance and recency, in one SQL query.
  * - supersede:  changing a memory's content writes a new row and hides the old
- *               one from search (superseded_by), keeping history.
+ *               one from search (superseded_by), keeping history. Extraction
+ *               after a run supersedes a near-duplicate fact the same way.
  * - knowledge:  an organization's knowledge base item (domain, JSON content);
  *               a transfer makes it a memory of another agent.
  * - learning:   a finding an agent made, with evidence, applied and success counts.
@@ -25,6 +26,7 @@ export { createMemory, type MemoryModule } from './module.js';
 export { memoryRoutes } from './routes/index.js';
 export { MEMORY_TYPES, type MemoryRow, type MemoryType } from './memories-repo.js';
 export { saveMemories, searchAgent, searchAgentMemories, embedTexts, type MemoryInput, type SearchInput, type SearchResult, type SearchMode } from './memories-service.js';
+export { saveDeduplicated, DEDUPE_TYPES, type DedupedSave } from './memories-dedupe-service.js';
 export type { EffectiveMemoryConfig } from './effective-config.js';
 export { purgeExpiredMemories } from './memories-service.js';
 export { memoryJobHandlers, REEMBED_TASK } from './reembed-service.js';

@@ -11,6 +11,8 @@ import type { RuntimeDeps } from './deps.js';
 import { ProviderError, type ChatMessage, type ChatResult, type FunctionTool, type ToolCall } from './providers/index.js';
 import type { RunFrame } from './run-frame.js';
 import { newSpanId, readExecution, recordLlmCall, recordToolCalls, type ToolSpan } from './run-recorder.js';
+import { recallForRun } from './memory-recall.js';
+import { sendsHistory } from './run-memory.js';
 import { historyMessages } from './sessions-service.js';
 import type { ToolContext, ToolOutcome } from './tools/types.js';
 
@@ -25,10 +27,17 @@ export interface RunToolContext extends ToolContext {
 
 export const isRunToolContext = (ctx: ToolContext): ctx is RunToolContext => 'frame' in ctx && 'spanId' in ctx;
 
-function initialMessages(frame: RunFrame): ChatMessage[] {
+/**
+ * The prompt of the first model call: the version's system prompt, then what
+ * the run's memory type injects (run-memory.ts): the session's recent turns
+ * (conversation, hybrid, or no memory) and the recalled memories (long_term,
+ * hybrid), then the input.
+ */
+function initialMessages(frame: RunFrame, recalled: ChatMessage | undefined): ChatMessage[] {
   const out: ChatMessage[] = [];
   if (frame.version.systemPrompt.trim()) out.push({ role: 'system', content: frame.version.systemPrompt });
-  out.push(...historyMessages(frame.history));
+  if (recalled) out.push(recalled);
+  if (sendsHistory(frame.memory)) out.push(...historyMessages(frame.history));
   if (typeof frame.input === 'string') out.push({ role: 'user', content: frame.input });
   else out.push(...frame.input.map((m) => ({ role: m.role, content: m.content }) as ChatMessage));
   return out;
@@ -117,7 +126,7 @@ async function emit(frame: RunFrame, e: RunEvent): Promise<void> {
 }
 
 export async function runLoop(deps: RuntimeDeps, frame: RunFrame): Promise<RunOutcome> {
-  const messages = initialMessages(frame);
+  const messages = initialMessages(frame, await recallForRun(deps, frame));
   const offered: FunctionTool[] = frame.tools.map((t) => ({ name: t.spec.name, description: t.spec.description, parameters: t.spec.parameters }));
   let sent = 0;
   for (let step = 1; ; step++) {

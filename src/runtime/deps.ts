@@ -1,6 +1,7 @@
 import type { RuntimeConfig } from '../config/index.js';
 import type { Database } from '../db/index.js';
 import type { Keys } from '../identity/index.js';
+import type { MemoryModule } from '../memory/index.js';
 import { registerRuntimeBuiltins } from './builtins/index.js';
 import { RunningRuns } from './running-runs.js';
 import { ToolRegistry } from './tools/types.js';
@@ -20,6 +21,13 @@ export interface RuntimeDeps {
   builtins: ToolRegistry;
   /** runs executing in this process (cancellation) */
   running: RunningRuns;
+  /**
+   * The memory module: with it, agents with memory enabled get memory_search
+   * and memory_save, recall before the model call and extraction after the
+   * run (run-memory.ts). Without it (a runtime made on its own) runs have no
+   * memory beyond their session's history.
+   */
+  memory?: MemoryModule | undefined;
   log?: RuntimeLog | undefined;
   /** the service clock (tests pin it) */
   now?: () => Date;
@@ -31,6 +39,7 @@ export interface RuntimeOptions {
   keys: Pick<Keys, 'secretBox'>;
   /** a registry other modules already registered into; a new one otherwise */
   builtins?: ToolRegistry;
+  memory?: MemoryModule;
   log?: RuntimeLog;
 }
 
@@ -46,6 +55,7 @@ export function createRuntime(opts: RuntimeOptions): RuntimeDeps {
     keys: opts.keys,
     builtins: opts.builtins ?? new ToolRegistry(),
     running: new RunningRuns(),
+    memory: opts.memory,
     log: opts.log,
   };
   registerRuntimeBuiltins(deps.builtins, deps);

@@ -2,8 +2,9 @@
  * The agent runtime: model providers (an OpenAI-compatible HTTP provider and
  * an offline scripted one) behind one ChatProvider interface, tools (stored
  * http tools, built-ins in a registry), the agent loop that runs an agent
- * version on an input and records every step through the runs module, and
- * conversation sessions.
+ * version on an input and records every step through the runs module,
+ * conversation sessions, and agents' memory in runs (run-memory.ts: memory
+ * tools, recall before the model call, extraction after the run).
  */
 import type { FastifyPluginAsync } from 'fastify';
 import type { RuntimeDeps } from './deps.js';
@@ -19,6 +20,10 @@ export { ToolRegistry, type BuiltinTool, type ToolContext, type ToolOutcome, typ
 export { createRuntime, type RuntimeDeps, type RuntimeOptions, type RuntimeLog } from './deps.js';
 export { registerRuntimeBuiltins } from './builtins/index.js';
 export { agentRunHandler } from './agent-run-job.js';
+export { memoryExtractHandler, extractMemories, MEMORY_EXTRACT_TASK, type ExtractionResult } from './memory-extract-job.js';
+export { estimateTokens, RECALL_HEADER } from './memory-recall.js';
+export { EXTRACT_INSTRUCTIONS } from './memory-extract-output.js';
+export { AGENT_MEMORY_TYPES, type AgentMemoryType, type RunMemory } from './run-memory.js';
 export { runNow, enqueueRun, AGENT_RUN_TASK, AGENT_RUN_QUEUE, type RunRequest, type RunResult } from './run-service.js';
 export { runQueued, type QueuedRunOptions } from './run-queued.js';
 export { cancelExecution } from './run-cancel.js';

@@ -2,6 +2,7 @@ import type { VersionRow } from '../agents/index.js';
 import type { Actor } from '../audit/index.js';
 import type { ResolvedProvider } from './provider-for-agent.js';
 import type { Usage } from './providers/index.js';
+import type { RunMemory } from './run-memory.js';
 import type { RunnableTool } from './run-tools.js';
 import type { RunBudget, RunEvent, RunInput } from './run-types.js';
 import type { HistoryEntry } from '../sessions/index.js';
@@ -22,6 +23,8 @@ export interface RunFrame {
   /** the provider of the price list entry that prices the model (recorded on llm spans), if any */
   priceProvider: string | undefined;
   tools: RunnableTool[];
+  /** what memory the run has (run-memory.ts); undefined: none */
+  memory: RunMemory | undefined;
   sessionId: string | undefined;
   /** the plan and tags of the run, which the runs it calls inherit (run-types.ts RunLabels) */
   planId: string | undefined;

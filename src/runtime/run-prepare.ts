@@ -8,6 +8,7 @@ import { badRequest, conflict } from '../errors.js';
 import { findModelPrice } from '../runs/index.js';
 import type { RuntimeDeps } from './deps.js';
 import { notConfigured, providerForAgent, type ResolvedProvider } from './provider-for-agent.js';
+import { runMemoryOf, type RunMemory } from './run-memory.js';
 import { runsDeps } from './run-recorder.js';
 import { toolsForVersion, type RunnableTool } from './run-tools.js';
 import type { RunInput, RunLimits } from './run-types.js';
@@ -21,6 +22,8 @@ export interface PreparedRun {
   provider: ResolvedProvider;
   priceProvider: string | undefined;
   tools: RunnableTool[];
+  /** what memory the run has (run-memory.ts); undefined: none */
+  memory: RunMemory | undefined;
   session: RunSession | undefined;
   limits: RunLimits;
   input: RunInput;
@@ -71,12 +74,13 @@ export async function prepareVersion(
     throw notConfigured(`agent ${agent.slug}: modelSettings.callableAgents must be a list of agent slugs`, { field: 'modelSettings.callableAgents' });
   }
   const provider = await providerForAgent(deps, orgId, agent.slug, modelSettings, version.model);
-  const tools = toolsForVersion(deps, agent.slug, version);
+  const memory = runMemoryOf(deps, agent, version);
+  const tools = toolsForVersion(deps, agent.slug, version, memory);
   const session = p.session ? await resolveRunSession(deps, orgId, p.session, now) : undefined;
   // Spans name the provider whose price list prices the model (gpt-4o → openai), so the ledger
   // finds that price whichever endpoint served the call; an unpriced model records the runtime's provider.
   const price = await findModelPrice(runsDeps(deps), orgId, version.model, now.toISOString());
-  return { orgId, agent, version, modelSettings, provider, priceProvider: price?.provider, tools, session, limits: p.limits, input: p.input };
+  return { orgId, agent, version, modelSettings, provider, priceProvider: price?.provider, tools, memory, session, limits: p.limits, input: p.input };
 }
 
 /**

@@ -2,8 +2,9 @@
  * Everything a run records goes through the runs module's ingestion, so the
  * runtime writes no tracing of its own: the execution (created, then updated
  * by resending its clientId), one llm_call span per model call (priced into
- * the cost ledger and rolled up by the runs module), one tool_call or
- * agent_call span per tool call, and the inter-agent messages of call_agent.
+ * the cost ledger and rolled up by the runs module), one tool_call,
+ * agent_call or memory_access span per tool call, a memory_access span per
+ * memory recall, and the inter-agent messages of call_agent.
  * Its clientIds (run:…) are reserved: only writes from here may use them.
  * Model and tool data is made storable first (storable.ts), so what a model
  * or an API sends back cannot make the recording, and so the run, fail.
@@ -116,7 +117,7 @@ export async function recordLlmCall(deps: RuntimeDeps, frame: RunFrame, c: LlmCa
 }
 
 export interface ToolSpan {
-  kind: 'tool_call' | 'agent_call';
+  kind: 'tool_call' | 'agent_call' | 'memory_access';
   step: number;
   index: number;
   spanId: string;
@@ -153,6 +154,43 @@ export async function recordToolCalls(deps: RuntimeDeps, frame: RunFrame, calls:
         attributes: storableObject(c.details),
       }),
     ),
+  });
+}
+
+/** A memory read or write the runtime made itself (recall before the model call), as a memory_access span. */
+export interface MemorySpan {
+  /** unique within the execution: the span's clientId ends with it */
+  key: string;
+  name: string;
+  step: number;
+  startedAt: Date;
+  endedAt: Date;
+  input: unknown;
+  output: unknown;
+  /** query, hits (ids and scores), latencyMs, … */
+  attributes: Record<string, unknown>;
+  error?: string | undefined;
+}
+
+export async function recordMemoryAccess(deps: RuntimeDeps, frame: Pick<RunFrame, 'clientId' | 'traceId' | 'spanId' | 'actor'>, s: MemorySpan): Promise<void> {
+  await ingest(deps, frame.actor, {
+    spans: [{
+      clientId: `${frame.clientId}/memory/${s.key}`,
+      executionClientId: frame.clientId,
+      kind: 'memory_access',
+      traceId: frame.traceId,
+      spanId: newSpanId(),
+      parentSpanId: frame.spanId,
+      name: s.name,
+      stepNumber: s.step,
+      input: storableJson(s.input),
+      output: storableJson(s.output),
+      status: s.error ? 'error' : 'ok',
+      errorMessage: s.error === undefined ? undefined : storableText(s.error, 10_000),
+      startedAt: iso(s.startedAt),
+      endedAt: iso(s.endedAt),
+      attributes: storableObject(s.attributes),
+    }],
   });
 }
 

@@ -2,7 +2,8 @@
  * Starting, running and finishing agent runs. A run is an `executions` row
  * created (with the quota check, the session and, for queued runs, the job)
  * in one transaction, then driven by the agent loop, then given its outcome;
- * the session, if any, gets the turns and counters afterwards.
+ * the session, if any, gets the turns and counters afterwards, and the
+ * memory extraction is queued when the agent's memory config asks for it.
  *
  * - runNow:      sync and streamed runs, in the request.
  * - enqueueRun:  async runs: a queued execution and its agent.run job, committed together.
@@ -17,6 +18,7 @@ import type { ExecutionItemInput } from '../runs/index.js';
 import { stoppedOutcome, runLoop, type RunToolContext } from './agent-loop.js';
 import { clock, type RuntimeDeps } from './deps.js';
 import { zeroUsage } from './providers/types.js';
+import { queueMemoryExtraction } from './memory-extract-job.js';
 import { assertWithinQuotas } from './quotas.js';
 import type { RunFrame } from './run-frame.js';
 import { prepareRun, resolveLimits, type PreparedRun } from './run-prepare.js';
@@ -185,6 +187,7 @@ export function frameFor(
     provider: p.provider,
     priceProvider: p.priceProvider,
     tools: p.tools,
+    memory: p.memory,
     sessionId: p.session?.id ?? f.parent?.sessionId,
     planId: labels.planId,
     tags: labels.tags ?? [],
@@ -229,6 +232,7 @@ export async function execute(deps: RuntimeDeps, frame: RunFrame): Promise<RunRe
     frame.costSeen = stored.costUsd;
   }
   if (frame.depth === 0 && frame.sessionId) await recordSession(deps, frame, outcome, status);
+  await queueMemoryExtraction(deps, frame, status);
   return { executionId: frame.executionId, outcome, status };
 }
 

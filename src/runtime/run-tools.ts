@@ -4,20 +4,23 @@
  * tools/stored-tools.ts) and built-ins by name from the registry. Running
  * the version's own copy, not the live tool, is what makes a version what
  * runs: editing a tool changes nothing until a new version is published.
+ * Agents with memory also get memory_search and memory_save (run-memory.ts).
  */
 import type { VersionRow } from '../agents/index.js';
 import type { RuntimeDeps } from './deps.js';
+import { memoryTools } from './builtins/memory-tools.js';
 import { notConfigured } from './provider-for-agent.js';
+import type { RunMemory } from './run-memory.js';
 import type { StoredToolDefinition } from './tools/http-tool.js';
 import { storedTool } from './tools/stored-tools.js';
 import type { BuiltinTool } from './tools/types.js';
 
-/** A tool of a run. Built-ins that call another agent record their span as an agent_call. */
+/** A tool of a run. Built-ins that call another agent record their span as an agent_call, memory tools as a memory_access. */
 export interface RunnableTool extends BuiltinTool {
-  spanKind?: 'tool_call' | 'agent_call';
+  spanKind?: 'tool_call' | 'agent_call' | 'memory_access';
 }
 
-export function toolsForVersion(deps: RuntimeDeps, agentSlug: string, version: VersionRow): RunnableTool[] {
+export function toolsForVersion(deps: RuntimeDeps, agentSlug: string, version: VersionRow, memory?: RunMemory): RunnableTool[] {
   const out: RunnableTool[] = [];
   for (const raw of version.tools as Record<string, unknown>[]) {
     const name = String(raw.name);
@@ -34,6 +37,11 @@ export function toolsForVersion(deps: RuntimeDeps, agentSlug: string, version: V
       // A tool switched off when the version was published stays off in it.
       out.push(storedTool(raw as unknown as StoredToolDefinition, { keys: deps.keys, egress: { allowPrivate: deps.config.egressAllowPrivate } }));
     }
+  }
+  if (memory && deps.memory) {
+    // Offered, not named: a tool of the version's own by the same name (a stored
+    // tool called memory_search) keeps its place rather than failing the agent.
+    for (const t of memoryTools(deps.memory)) if (!out.some((o) => o.spec.name === t.spec.name)) out.push(t);
   }
   const names = out.map((t) => t.spec.name);
   const twice = names.find((n, i) => names.indexOf(n) !== i);

@@ -2,7 +2,8 @@
  * Conversation sessions (seed 000 user_sessions): a conversation carried
  * across executions. A run names its session by id, or by the application's
  * own token (found, or created on first use); the run sees the session's
- * recent history before its input, and its turns are appended afterwards.
+ * recent history before its input (unless its agent's memory type is
+ * long_term, run-memory.ts), and its turns are appended afterwards.
  * context_get / context_set give its agents the session's context_data.
  *
  * Writes through the API (create, end) are audited; what runs do to a session

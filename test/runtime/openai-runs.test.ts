@@ -40,7 +40,8 @@ describe('runs against a real OpenAI-compatible server on loopback', () => {
       json(200, completion({ content: null, tool_calls: [toolCall('call_1', 'context_get', {})] }, usage(200, 30))),
       json(200, completion({ content: 'Done.' }, usage(260, 5))),
     );
-    const agent = await readyAgent(rt.t, owner.auth, { tools: ['context_get'], temperature: 0.2, maxTokens: 512 });
+    // Memory off: the wire format of the tools it names, without the memory tools memory-enabled agents are offered.
+    const agent = await readyAgent(rt.t, owner.auth, { tools: ['context_get'], temperature: 0.2, maxTokens: 512, memoryEnabled: false });
     const e = ok(await runAgent(rt.t, owner.auth, agent.id, { input: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Hi' }] }));
     expect(e).toMatchObject({ status: 'completed', output: { content: 'Done.' }, modelProvider: 'openai-compatible', promptTokens: 460, completionTokens: 35 });
     expect(e.costUsd).toBeCloseTo(cost(460, 35), 9);

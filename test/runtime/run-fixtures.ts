@@ -59,7 +59,7 @@ export async function runtimeApp(env: Record<string, string> = {}): Promise<Runt
   };
 }
 
-export async function call(t: TestApp, method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, auth: Auth, payload?: unknown) {
+export async function call(t: TestApp, method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, auth: Auth, payload?: unknown) {
   return t.app.inject({ method, url, headers: auth, ...(payload === undefined ? {} : { payload: payload as object }) });
 }
 

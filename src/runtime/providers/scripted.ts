@@ -9,7 +9,15 @@
  *            "finishReason"?: string,
  *            "usage"?: { "promptTokens"?, "completionTokens"?, "cachedTokens"?, "reasoningTokens"? },
  *            "expect"?: { "lastRole"?: "user"|"tool"|"assistant"|"system",
- *                         "lastContains"?: string, "tools"?: [tool names that must be offered] } }
+ *                         "lastContains"?: string, "tools"?: [tool names that must be offered],
+ *                         "anyContains"?: string, "noneContains"?: string },
+ *            "when"?: { "anyContains"?: string, "lastContains"?: string, "noTools"?: true } }
+ *
+ * A turn with `when` is a rule, not a step of the replay: it answers every
+ * request that matches it (checked before the next ordered turn, first rule
+ * first) and is never used up. It lets one script serve requests that come
+ * besides the conversation it replays, such as the memory extraction call a
+ * finished run queues, which loads the agent's script afresh.
  */
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
@@ -42,6 +50,18 @@ const turnSchema = z
         lastRole: z.enum(['system', 'user', 'assistant', 'tool']).optional(),
         lastContains: z.string().optional(),
         tools: z.array(z.string()).optional(),
+        /** some message of the request contains this */
+        anyContains: z.string().optional(),
+        /** no message of the request contains this */
+        noneContains: z.string().optional(),
+      })
+      .optional(),
+    when: z
+      .object({
+        anyContains: z.string().optional(),
+        lastContains: z.string().optional(),
+        /** the request offers no tools */
+        noTools: z.literal(true).optional(),
       })
       .optional(),
   })
@@ -62,6 +82,7 @@ const scriptError = (message: string) => new ProviderError({ kind: 'bad_request'
 export class ScriptedProvider implements ChatProvider {
   readonly name = 'scripted';
   private readonly turns: z.output<typeof turnSchema>[];
+  private readonly rules: z.output<typeof turnSchema>[];
   private readonly model: string;
   private next = 0;
 
@@ -75,7 +96,9 @@ export class ScriptedProvider implements ChatProvider {
       const issue = parsed.error.issues[0];
       throw scriptError(`scripted provider: ${source} is not a valid script: ${issue?.path.join('.') || '(root)'}: ${issue?.message}`);
     }
-    this.turns = Array.isArray(parsed.data) ? parsed.data : parsed.data.turns;
+    const all = Array.isArray(parsed.data) ? parsed.data : parsed.data.turns;
+    this.turns = all.filter((t) => !t.when);
+    this.rules = all.filter((t) => t.when);
     this.model = (!Array.isArray(parsed.data) && parsed.data.model) || 'scripted';
   }
 
@@ -96,6 +119,8 @@ export class ScriptedProvider implements ChatProvider {
 
   async complete(req: ChatRequest, opts: CompleteOptions = {}): Promise<ChatResult> {
     if (opts.signal?.aborted) throw opts.signal.reason;
+    const rule = this.rules.find((r) => matches(r.when!, req));
+    if (rule) return this.reply(rule, req, opts, 'rule');
     const n = this.next;
     const turn = this.turns[n];
     if (!turn) {
@@ -105,8 +130,12 @@ export class ScriptedProvider implements ChatProvider {
     }
     this.check(turn.expect, req, n);
     this.next++;
+    return this.reply(turn, req, opts, String(n + 1));
+  }
+
+  private reply(turn: z.output<typeof turnSchema>, req: ChatRequest, opts: CompleteOptions, label: string): ChatResult {
     const toolCalls: ToolCall[] = turn.toolCalls.map((c, i) => ({
-      id: c.id ?? `call_${n + 1}_${i}`,
+      id: c.id ?? `call_${label}_${i}`,
       name: c.name,
       arguments: c.arguments,
       rawArguments: JSON.stringify(c.arguments),
@@ -145,6 +174,13 @@ export class ScriptedProvider implements ChatProvider {
         throw fail(`expected the last message to contain ${JSON.stringify(expect.lastContains)}`);
       }
     }
+    const text = (m: ChatRequest['messages'][number]) => m.content ?? '';
+    if (expect.anyContains !== undefined && !req.messages.some((m) => text(m).includes(expect.anyContains!))) {
+      throw fail(`expected some message to contain ${JSON.stringify(expect.anyContains)}`);
+    }
+    if (expect.noneContains !== undefined && req.messages.some((m) => text(m).includes(expect.noneContains!))) {
+      throw fail(`expected no message to contain ${JSON.stringify(expect.noneContains)}`);
+    }
     const offered = new Set((req.tools ?? []).map((t) => t.name));
     const missing = (expect.tools ?? []).filter((t) => !offered.has(t));
     if (missing.length > 0) throw fail(`expected the tools ${missing.join(', ')} to be offered`);
@@ -160,4 +196,13 @@ export class ScriptedProvider implements ChatProvider {
       onDelta({ type: 'tool_call', index, argumentsFragment: raw.slice(half) });
     });
   }
+}
+
+/** Whether a rule's `when` holds for a request. */
+function matches(when: { anyContains?: string | undefined; lastContains?: string | undefined; noTools?: true | undefined }, req: ChatRequest): boolean {
+  if (when.noTools && (req.tools?.length ?? 0) > 0) return false;
+  if (when.anyContains !== undefined && !req.messages.some((m) => (m.content ?? '').includes(when.anyContains!))) return false;
+  const last = req.messages[req.messages.length - 1];
+  if (when.lastContains !== undefined && !(last?.content ?? '').includes(when.lastContains)) return false;
+  return true;
 }

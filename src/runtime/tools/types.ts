@@ -4,8 +4,8 @@
  * - tool:      something a model may call by name with JSON arguments. Either an
  *              organization's stored tool (agent_tools; `api` tools run as http
  *              tools) or a built-in registered in code by a module (call another
- *              agent, read/write the conversation context; later memory,
- *              knowledge, plans).
+ *              agent, read/write the conversation context, search and save the
+ *              agent's memories; later knowledge, plans).
  * - registry:  the built-ins by name. Modules register theirs at start-up; the
  *              loop offers an agent its own stored tools plus the built-ins its
  *              configuration names (agents.tools lists names of either kind).
