@@ -3,6 +3,8 @@ import { parseConfig } from '../src/config/index.js';
 import { uuidv7, type Sql } from '../src/db/index.js';
 import { embedTexts, saveMemories, searchAgent, type SearchMode } from '../src/memory/index.js';
 import { searchKnowledge } from '../src/memory/knowledge-search-service.js';
+import { listSessions } from '../src/memory/learning-sessions-service.js';
+import { listPatterns } from '../src/memory/patterns-service.js';
 import { searchMemories } from '../src/memory/memories-search-repo.js';
 import { castType, indexedExpr, spaceOf, spacePredicate, vectorText, type Space } from '../src/memory/space.js';
 import { createService } from '../src/server.js';
@@ -43,6 +45,10 @@ import { knowledgeItem, knowledgeQuery, memoryText, queryText, rng } from './mem
  * Knowledge: BENCH_KNOWLEDGE_ROWS items bulk-loaded (title + description,
  * no embeddings), then searchKnowledge in text mode (websearch syntax, limit 10).
  *
+ * Patterns and learning sessions: bulk-loaded, then a page of 50 through
+ * listSessions (by agent; by source and target domain) and listPatterns (by
+ * accuracy, of one type), the calls their list endpoints make.
+ *
  * Environment (defaults in brackets):
  *   BENCH_DATABASE_URL          server for the throw-away database [TEST_DATABASE_URL, then local postgres]
  *   BENCH_MEMORY_ROWS           comma list of table sizes to measure at, ascending [100000]
@@ -55,6 +61,8 @@ import { knowledgeItem, knowledgeQuery, memoryText, queryText, rng } from './mem
  *   BENCH_MEMORY_MWM            maintenance_work_mem of the index build [4GB]
  *   BENCH_MEMORY_PARALLEL       max_parallel_maintenance_workers of the index build [1]
  *   BENCH_KNOWLEDGE_ROWS        knowledge items, 0 for none [100000]
+ *   BENCH_LEARNING_SESSIONS     learning sessions (over the agents), 0 for none [100000]
+ *   BENCH_PATTERNS              patterns of the organization [10000]
  *   BENCH_KEEP=1                keep the database
  */
 
@@ -84,6 +92,8 @@ export async function memoryBench(): Promise<string> {
     mwm: process.env.BENCH_MEMORY_MWM || '4GB',
     parallel: envNumber('BENCH_MEMORY_PARALLEL', 1),
     knowledge: envNumber('BENCH_KNOWLEDGE_ROWS', 100_000),
+    sessions: envNumber('BENCH_LEARNING_SESSIONS', 100_000),
+    patterns: envNumber('BENCH_PATTERNS', 10_000),
     keep: process.env.BENCH_KEEP === '1',
   };
   if (!/^\d+\s*[kMG]?B$/.test(o.mwm)) throw new Error(`BENCH_MEMORY_MWM must look like 4GB, not ${o.mwm}`);
@@ -218,7 +228,51 @@ export async function memoryBench(): Promise<string> {
       log(`knowledge ${o.knowledge}: p50 ${fmt(knowledge.search.p50)} p95 ${fmt(knowledge.search.p95)}`);
     }
 
-    return report({ ...o, server: server.v, pgvector: server.pgv, loadBefore, space, hashedRate, bundledRate, results, knowledge });
+    // ---- patterns and learning sessions: the list calls
+    const lists: { name: string; s: Stats }[] = [];
+    if (o.sessions > 0 || o.patterns > 0) {
+      await b.db.admin.query(
+        `INSERT INTO learning_sessions (id, org_id, agent_id, source_domain, target_domain, transfer_mode, improvement_score, started_at, completed_at)
+         SELECT gen_random_uuid(), $1, ($2::uuid[])[1 + i % cardinality($2::uuid[])], (ARRAY['travel','billing','support','sales','legal','hr'])[1 + i % 6],
+                (ARRAY['travel','billing','support','sales','legal','hr','product'])[1 + (i / 7) % 7], 'adaptive', round((random() * 2 - 1)::numeric, 2),
+                now() - i * interval '1 minute', CASE WHEN i % 3 = 0 THEN NULL ELSE now() - i * interval '1 minute' + interval '5 minutes' END
+           FROM generate_series(1, $3::int) i`,
+        [org.orgId, agents, o.sessions],
+      );
+      await b.db.admin.query(
+        `INSERT INTO patterns (id, org_id, type, name, pattern_data, accuracy, usage_count, success_count)
+         SELECT gen_random_uuid(), $1, (ARRAY['convergent','divergent','lateral','systems','critical','adaptive'])[1 + i % 6], 'pattern ' || i,
+                jsonb_build_object('steps', i % 10), CASE WHEN i % 5 = 0 THEN NULL ELSE round((i % 97) / 100.0, 2) END, i % 97 + 1, i % 97
+           FROM generate_series(1, $2::int) i`,
+        [org.orgId, o.patterns],
+      );
+      await b.db.admin.query('VACUUM ANALYZE learning_sessions, patterns');
+      const lr = rng(13);
+      const time = async (name: string, fn: () => Promise<unknown>) => {
+        for (let i = 0; i < 20; i++) await fn();
+        const xs: number[] = [];
+        for (let i = 0; i < o.queries; i++) {
+          const t = performance.now();
+          await fn();
+          xs.push(performance.now() - t);
+        }
+        lists.push({ name, s: stats(xs) });
+      };
+      const domains = ['travel', 'billing', 'support', 'sales', 'legal', 'hr'];
+      if (o.sessions > 0) {
+        await time(`listSessions of an agent (${(o.sessions / agents.length).toFixed(0)} each), 50`, () =>
+          listSessions(m, org.orgId, { agentRef: agents[Math.floor(lr() * agents.length)]!, limit: 50 }));
+        await time('listSessions by source and target domain, 50', () =>
+          listSessions(m, org.orgId, { sourceDomain: domains[Math.floor(lr() * 6)]!, targetDomain: domains[Math.floor(lr() * 6)]!, limit: 50 }));
+      }
+      if (o.patterns > 0) {
+        await time('listPatterns of a type by accuracy, 50', () =>
+          listPatterns(m, org.orgId, { type: (['convergent', 'divergent', 'lateral', 'systems', 'critical', 'adaptive'] as const)[Math.floor(lr() * 6)]!, sort: 'accuracy', limit: 50 }));
+      }
+      for (const l of lists) log(`${l.name}: p50 ${fmt(l.s.p50)} p95 ${fmt(l.s.p95)}`);
+    }
+
+    return report({ ...o, server: server.v, pgvector: server.pgv, loadBefore, space, hashedRate, bundledRate, results, knowledge, lists });
   } finally {
     await close().catch((err: unknown) => log(`closing the service: ${String(err)}`));
     await b.finish(o.keep);
@@ -380,6 +434,7 @@ function report(r: {
   sizes: number[]; agents: number; queries: number; recall: number; insert: number; insertBundled: number; batch: number; mwm: string; parallel: number;
   server: string; pgvector: string; loadBefore: number; space: Space; hashedRate: number; bundledRate: number | null;
   results: SizeResult[]; knowledge: { rows: number; loadS: number; search: Stats; hits: number; plan: string } | null;
+  sessions: number; patterns: number; lists: { name: string; s: Stats }[];
 }): string {
   const n = (x: number) => Math.round(x).toLocaleString('en');
   const pass = (ok: boolean) => (ok ? 'pass' : '**fail**');
@@ -433,6 +488,16 @@ function report(r: {
       '| knowledge items | p50 | p95 | p99 | hits per query |',
       '| ---: | ---: | ---: | ---: | ---: |',
       `| ${n(k.rows)} | ${fmt(k.search.p50)} | ${fmt(k.search.p95)} | ${fmt(k.search.p99)} | ${k.hits.toFixed(1)} |`,
+    );
+  }
+  if (r.lists.length) {
+    out.push(
+      '',
+      `Learning sessions (${n(r.sessions)}) and patterns (${n(r.patterns)}) bulk-loaded; a page through the service's list calls:`,
+      '',
+      '| call | p50 | p95 | p99 |',
+      '| --- | ---: | ---: | ---: |',
+      ...r.lists.map((l) => `| ${l.name} | ${fmt(l.s.p50)} | ${fmt(l.s.p95)} | ${fmt(l.s.p99)} |`),
     );
   }
   const goals: string[] = [];
