@@ -3,6 +3,8 @@ import { ingestBench } from './ingest-bench.js';
 import { ingestRefsBench } from './ingest-refs-bench.js';
 import { ingestSessionsBench } from './ingest-sessions-bench.js';
 import { jobsBench } from './jobs-bench.js';
+import { memoryBench } from './memory-bench.js';
+import { memoryQualityBench } from './memory-quality.js';
 import { startupBench } from './startup-bench.js';
 
 /**
@@ -18,6 +20,8 @@ const benches: Record<string, () => Promise<string>> = {
   'ingest-refs': () => ingestRefsBench(),
   'ingest-sessions': () => ingestSessionsBench(),
   jobs: () => jobsBench(),
+  memory: () => memoryBench(),
+  'memory-quality': () => memoryQualityBench(),
   startup: () => startupBench(),
 };
 const only = (process.argv.slice(2).join(',') || process.env.BENCH_ONLY || Object.keys(benches).join(','))
