@@ -12,3 +12,4 @@ export { backoffDelay, withRetry, type RetryPolicy, type Retryable, type RetryOp
 export { parseRetryAfter } from './retry-after.js';
 export { sleep } from './sleep.js';
 export { readBody } from './read-body.js';
+export { urlPassword, withoutCredentials } from './url-credentials.js';

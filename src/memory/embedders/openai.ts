@@ -1,4 +1,4 @@
-import { parseRetryAfter, readBody, withRetry, type RetryPolicy } from '../../net/index.js';
+import { parseRetryAfter, readBody, urlPassword, withoutCredentials, withRetry, type RetryPolicy } from '../../net/index.js';
 import type { EgressFetch, OpenSecret } from '../deps.js';
 import type { Embedder, EmbedResult } from './types.js';
 
@@ -289,23 +289,3 @@ function normalise(v: number[]): number[] {
 }
 
 const unit = (dims: number) => Array.from({ length: dims }, (_, i) => (i === 0 ? 1 : 0));
-
-function urlPassword(url: string): string[] {
-  try {
-    const { password } = new URL(url);
-    return password ? [password, decodeURIComponent(password)] : [];
-  } catch {
-    return [];
-  }
-}
-
-function withoutCredentials(url: string): string {
-  try {
-    const u = new URL(url);
-    u.username = '';
-    u.password = '';
-    return u.toString();
-  } catch {
-    return url;
-  }
-}

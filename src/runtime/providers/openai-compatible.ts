@@ -13,7 +13,7 @@
 import type { FetchLike } from './egress-fetch.js';
 import { kindForStatus, ProviderError, redact } from './errors.js';
 import { buildRequestBody, describeErrorBody, parseCompletion, StreamAccumulator, type MaxTokensField } from './openai-wire.js';
-import { readBody } from '../../net/index.js';
+import { readBody, urlPassword, withoutCredentials } from '../../net/index.js';
 import { defaultRetryPolicy, parseRetryAfter, withRetry, type RetryPolicy } from './retry.js';
 import { readSse, SSE_MAX_LINE_CHARS } from './sse.js';
 import type { ChatProvider, ChatRequest, ChatResult, CompleteOptions } from './types.js';
@@ -243,26 +243,3 @@ export class OpenAICompatibleProvider implements ChatProvider {
     return this.secrets.reduce((t, secret) => redact(t, secret), text);
   }
 }
-
-/** A URL's password as written and decoded. */
-function urlPassword(url: string): string[] {
-  try {
-    const { password } = new URL(url);
-    return password ? [password, decodeURIComponent(password)] : [];
-  } catch {
-    return [];
-  }
-}
-
-/** A URL without its user:password part (relative ones resolved against base). */
-function withoutCredentials(url: string, base?: string): string {
-  try {
-    const u = new URL(url, base);
-    u.username = '';
-    u.password = '';
-    return u.toString();
-  } catch {
-    return url;
-  }
-}
-
