@@ -89,45 +89,72 @@ export async function searchMemories(sql: Sql, orgId: string, agentId: string, q
   const k = `$${params.length}`;
   const lists: string[] = [];
   const ctes: string[] = [];
-  if (q.vector) {
-    const cast = castType(q.vector.space.dims);
-    const exact = q.vector.exact ?? (await spaceRowsAtMost(sql, orgId, agentId, q.vector.space, EXACT_SCAN_MAX_ROWS));
-    params.push(vectorText(q.vector.values));
-    const v = `$${params.length}::${cast}`;
-    if (!exact) {
-      // relaxed_order: pgvector 0.8 keeps scanning the graph until k rows pass
-      // the filters (the agent's rows among every tenant's), in nearly-sorted
-      // order; the row_number below restores the exact order.
-      await sql.query(`SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true), set_config('hnsw.ef_search', $1, true)`, [
-        String(Math.min(1000, Math.max(40, q.candidates))),
-      ]);
+  const exact = q.vector ? (q.vector.exact ?? (await spaceRowsAtMost(sql, orgId, agentId, q.vector.space, EXACT_SCAN_MAX_ROWS))) : false;
+  // The tsquery is written out where it is used, not joined in from a CTE:
+  // as an expression of the parameter it folds to a constant at plan time, so
+  // the planner estimates the match count from search_vector's statistics (a
+  // CTE column is opaque: every query was estimated alike, ~60 % of the
+  // agent's rows) and can AND the GIN bitmap with the agent's index when the
+  // words are rare instead of reading every row of the agent.
+  const tsqOf = (p: string) => `replace(plainto_tsquery('english', ${p})::text, ' & ', ' | ')::tsquery`;
+  if (q.vector && exact && q.text !== null) {
+    // Hybrid over an exact scan: the vector list reads every row of the agent
+    // anyway, so the text list is computed in the same pass instead of a
+    // second visit to the same heap pages (which made hybrid cost text +
+    // vector). The distance is null for rows outside the space (no embedding,
+    // or another model's), which still count for text.
+    params.push(vectorText(q.vector.values), q.text);
+    const v = `$${params.length - 1}::${castType(q.vector.space.dims)}`;
+    const tsq = tsqOf(`$${params.length}`);
+    ctes.push(
+      `pass AS MATERIALIZED (
+        SELECT m.id,
+               CASE WHEN ${spacePredicate('m', q.vector.space)} THEN ${indexedExpr('m', q.vector.space)} <=> ${v} END AS d,
+               CASE WHEN m.search_vector @@ ${tsq} THEN ts_rank_cd(m.search_vector, ${tsq}) END AS rank
+          FROM agent_memories m WHERE ${where})`,
+      `vec AS (SELECT id, d, row_number() OVER (ORDER BY d, id) AS r FROM (
+        SELECT id, d FROM pass WHERE d IS NOT NULL ORDER BY d, id LIMIT ${k}) x)`,
+      `txt AS (SELECT id, rank, row_number() OVER (ORDER BY rank DESC, id) AS r FROM (
+        SELECT id, rank FROM pass WHERE rank IS NOT NULL ORDER BY rank DESC, id LIMIT ${k}) y)`,
+    );
+    lists.push(
+      `SELECT id, r, greatest(1 - d, 0) AS w, r AS vr, NULL::bigint AS tr, 1 - d AS sim, NULL::real AS ts FROM vec`,
+      `SELECT id, r, 1::float8 AS w, NULL::bigint AS vr, r AS tr, NULL::float8 AS sim, rank::real AS ts FROM txt`,
+    );
+  } else {
+    if (q.vector) {
+      const cast = castType(q.vector.space.dims);
+      params.push(vectorText(q.vector.values));
+      const v = `$${params.length}::${cast}`;
+      if (!exact) {
+        // relaxed_order: pgvector 0.8 keeps scanning the graph until k rows pass
+        // the filters (the agent's rows among every tenant's), in nearly-sorted
+        // order; the row_number below restores the exact order.
+        await sql.query(`SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true), set_config('hnsw.ef_search', $1, true)`, [
+          String(Math.min(1000, Math.max(40, q.candidates))),
+        ]);
+      }
+      // Exact: `+ 0` makes the ORDER BY an expression the HNSW index cannot
+      // answer, so the planner reads the agent's rows by its btree and sorts them.
+      const distance = `${indexedExpr('m', q.vector.space)} <=> ${v}`;
+      const order = exact ? `(${distance}) + 0` : distance;
+      ctes.push(`vec AS (
+        SELECT id, d, row_number() OVER (ORDER BY d, id) AS r FROM (
+          SELECT m.id, ${indexedExpr('m', q.vector.space)} <=> ${v} AS d FROM agent_memories m
+           WHERE ${where} AND ${spacePredicate('m', q.vector.space)}
+           ORDER BY ${order} LIMIT ${k}) x)`);
+      lists.push(`SELECT id, r, greatest(1 - d, 0) AS w, r AS vr, NULL::bigint AS tr, 1 - d AS sim, NULL::real AS ts FROM vec`);
     }
-    // Exact: `+ 0` makes the ORDER BY an expression the HNSW index cannot
-    // answer, so the planner reads the agent's rows by its btree and sorts them.
-    const distance = `${indexedExpr('m', q.vector.space)} <=> ${v}`;
-    const order = exact ? `(${distance}) + 0` : distance;
-    ctes.push(`vec AS (
-      SELECT id, d, row_number() OVER (ORDER BY d, id) AS r FROM (
-        SELECT m.id, ${indexedExpr('m', q.vector.space)} <=> ${v} AS d FROM agent_memories m
-         WHERE ${where} AND ${spacePredicate('m', q.vector.space)}
-         ORDER BY ${order} LIMIT ${k}) x)`);
-    lists.push(`SELECT id, r, greatest(1 - d, 0) AS w, r AS vr, NULL::bigint AS tr, 1 - d AS sim, NULL::real AS ts FROM vec`);
-  }
-  if (q.text !== null) {
-    params.push(q.text);
-    // The tsquery is written out where it is used, not joined in from a CTE:
-    // as an expression of the parameter it folds to a constant at plan time, so
-    // the planner estimates the match count from search_vector's statistics (a
-    // CTE column is opaque: every query was estimated alike, ~60 % of the
-    // agent's rows) and can AND the GIN bitmap with the agent's index when the
-    // words are rare instead of reading every row of the agent.
-    const tsq = `replace(plainto_tsquery('english', $${params.length})::text, ' & ', ' | ')::tsquery`;
-    ctes.push(`txt AS (
-      SELECT id, rank, row_number() OVER (ORDER BY rank DESC, id) AS r FROM (
-        SELECT m.id, ts_rank_cd(m.search_vector, ${tsq}) AS rank FROM agent_memories m
-         WHERE ${where} AND m.search_vector @@ ${tsq}
-         ORDER BY rank DESC LIMIT ${k}) y)`);
-    lists.push(`SELECT id, r, 1::float8 AS w, NULL::bigint AS vr, r AS tr, NULL::float8 AS sim, rank::real AS ts FROM txt`);
+    if (q.text !== null) {
+      params.push(q.text);
+      const tsq = tsqOf(`$${params.length}`);
+      ctes.push(`txt AS (
+        SELECT id, rank, row_number() OVER (ORDER BY rank DESC, id) AS r FROM (
+          SELECT m.id, ts_rank_cd(m.search_vector, ${tsq}) AS rank FROM agent_memories m
+           WHERE ${where} AND m.search_vector @@ ${tsq}
+           ORDER BY rank DESC, m.id LIMIT ${k}) y)`);
+      lists.push(`SELECT id, r, 1::float8 AS w, NULL::bigint AS vr, r AS tr, NULL::float8 AS sim, rank::real AS ts FROM txt`);
+    }
   }
   if (lists.length === 0) return [];
   params.push(q.halfLifeDays, q.limit, lists.length / (RRF_K + 1));
