@@ -2,7 +2,6 @@ import { cpus, loadavg } from 'node:os';
 import { parseConfig } from '../src/config/index.js';
 import type { Sql } from '../src/db/index.js';
 import { embedTexts, saveMemories, searchAgent, type SearchMode } from '../src/memory/index.js';
-import { searchKnowledge } from '../src/memory/knowledge-search-service.js';
 import { listSessions } from '../src/memory/learning-sessions-service.js';
 import { listPatterns } from '../src/memory/patterns-service.js';
 import { searchMemories } from '../src/memory/memories-search-repo.js';
@@ -10,8 +9,9 @@ import { castType, indexedExpr, spaceOf, spacePredicate, vectorText, type Space 
 import { createService } from '../src/server.js';
 import { benchDatabase, envNumber, fmt, stats, type Stats } from './bench-db.js';
 import { benchOrg } from './bench-org.js';
-import { bulkLoadKnowledge, bulkLoadMemories } from './memory-load.js';
-import { knowledgeQuery, memoryText, queryText, rng } from './memory-data.js';
+import { bulkLoadMemories } from './memory-load.js';
+import { memoryText, queryText, rng } from './memory-data.js';
+import { knowledgeReport, measureKnowledge, type KnowledgeResult } from './memory-knowledge.js';
 
 /**
  * Memory on server PostgreSQL (issue 12): writing memories, hybrid search at
@@ -44,8 +44,7 @@ import { knowledgeQuery, memoryText, queryText, rng } from './memory-data.js';
  * (enable_indexscan off), on the first BENCH_MEMORY_RECALL queries. A hit
  * counts when its distance is within the exact 10th distance (ties).
  *
- * Knowledge: BENCH_KNOWLEDGE_ROWS items bulk-loaded (title + description,
- * no embeddings), then searchKnowledge in text mode (websearch syntax, limit 10).
+ * Knowledge: bench/memory-knowledge.ts.
  *
  * Patterns and learning sessions: bulk-loaded, then a page of 50 through
  * listSessions (by agent; by source and target domain) and listPatterns (by
@@ -63,6 +62,7 @@ import { knowledgeQuery, memoryText, queryText, rng } from './memory-data.js';
  *   BENCH_MEMORY_MWM            maintenance_work_mem of the index build [4GB]
  *   BENCH_MEMORY_PARALLEL       max_parallel_maintenance_workers of the index build [1]
  *   BENCH_KNOWLEDGE_ROWS        knowledge items, 0 for none [100000]
+ *   BENCH_KNOWLEDGE_CORPUS      realistic (bench/knowledge-data.ts) or narrow (the first, ~450-word corpus) [realistic]
  *   BENCH_LEARNING_SESSIONS     learning sessions (over the agents), 0 for none [100000]
  *   BENCH_PATTERNS              patterns of the organization [10000]
  *   BENCH_KEEP=1                keep the database
@@ -94,6 +94,7 @@ export async function memoryBench(): Promise<string> {
     mwm: process.env.BENCH_MEMORY_MWM || '4GB',
     parallel: envNumber('BENCH_MEMORY_PARALLEL', 1),
     knowledge: envNumber('BENCH_KNOWLEDGE_ROWS', 100_000),
+    corpus: process.env.BENCH_KNOWLEDGE_CORPUS === 'narrow' ? ('narrow' as const) : ('realistic' as const),
     sessions: envNumber('BENCH_LEARNING_SESSIONS', 100_000),
     patterns: envNumber('BENCH_PATTERNS', 10_000),
     keep: process.env.BENCH_KEEP === '1',
@@ -212,29 +213,9 @@ export async function memoryBench(): Promise<string> {
     }
 
     // ---- knowledge full-text search
-    let knowledge: { rows: number; loadS: number; search: Stats; hits: number; plan: string } | null = null;
-    if (o.knowledge > 0) {
-      const t0 = performance.now();
-      await bulkLoadKnowledge(b.db.admin, org.orgId, agents, o.knowledge, log);
-      const loadS = (performance.now() - t0) / 1000;
-      await b.db.admin.query('VACUUM ANALYZE knowledge_items');
-      const kr = rng(11);
-      const kq = Array.from({ length: o.queries + 20 }, () => knowledgeQuery(kr));
-      const plan = await explainKnowledge(m, org.orgId, kq[0]!);
-      log(`EXPLAIN ANALYZE knowledge "${kq[0]!}":\n${plan}`);
-      const ks: number[] = [];
-      let khits = 0;
-      for (const [i, query] of kq.entries()) {
-        const t = performance.now();
-        const r = await searchKnowledge(m, org.orgId, { query, mode: 'text', limit: LIMIT });
-        if (i >= 20) {
-          ks.push(performance.now() - t);
-          khits += r.items.length;
-        }
-      }
-      knowledge = { rows: o.knowledge, loadS, search: stats(ks), hits: khits / o.queries, plan };
-      log(`knowledge ${o.knowledge}: p50 ${fmt(knowledge.search.p50)} p95 ${fmt(knowledge.search.p95)}`);
-    }
+    const knowledge = o.knowledge > 0
+      ? await measureKnowledge(m, b.db.admin, org.orgId, agents, { rows: o.knowledge, corpus: o.corpus, queries: o.queries }, log)
+      : null;
 
     // ---- patterns and learning sessions: the list calls
     const lists: { name: string; s: Stats }[] = [];
@@ -314,13 +295,6 @@ async function explainSearch(m: import('../src/memory/index.js').MemoryModule, o
   });
 }
 
-async function explainKnowledge(m: import('../src/memory/index.js').MemoryModule, orgId: string, query: string): Promise<string> {
-  const { searchStatement } = await import('../src/memory/knowledge-search-repo.js');
-  const { text, params } = searchStatement(orgId, { mode: 'text', query }, {}, LIMIT, LIMIT);
-  return m.db.tenant(orgId, async (sql) =>
-    (await sql.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, BUFFERS) ${text}`, params)).rows.map((x) => x['QUERY PLAN']).join('\n'));
-}
-
 /** The product's vector top-10 against the exact top-10 of the same agent's live rows in the space. */
 async function measureRecall(
   m: import('../src/memory/index.js').MemoryModule, orgId: string,
@@ -362,7 +336,7 @@ function planSummary(plan: string): string {
 function report(r: {
   sizes: number[]; agents: number; queries: number; recall: number; insert: number; insertBundled: number; batch: number; mwm: string; parallel: number;
   server: string; pgvector: string; sharedBuffers: string; loadBefore: number; space: Space; hashedRate: number; bundledRate: number | null;
-  results: SizeResult[]; knowledge: { rows: number; loadS: number; search: Stats; hits: number; plan: string } | null;
+  results: SizeResult[]; knowledge: KnowledgeResult | null;
   sessions: number; patterns: number; lists: { name: string; s: Stats }[];
 }): string {
   const n = (x: number) => Math.round(x).toLocaleString('en');
@@ -407,18 +381,7 @@ function report(r: {
     '| ---: | ---: | ---: |',
     ...r.results.map((x) => `| ${n(x.rows)} | ${x.recall.mean.toFixed(3)} | ${x.recall.min.toFixed(2)} |`),
   ];
-  if (r.knowledge) {
-    const k = r.knowledge;
-    out.push(
-      '',
-      `Knowledge: ${n(k.rows)} items bulk-loaded (title + description, no embeddings; ${k.loadS.toFixed(0)} s), searchKnowledge mode text, limit ${LIMIT},`,
-      `${n(r.queries)} queries (websearch syntax: every word must match). Plan: ${planSummary(k.plan)}.`,
-      '',
-      '| knowledge items | p50 | p95 | p99 | hits per query |',
-      '| ---: | ---: | ---: | ---: | ---: |',
-      `| ${n(k.rows)} | ${fmt(k.search.p50)} | ${fmt(k.search.p95)} | ${fmt(k.search.p99)} | ${k.hits.toFixed(1)} |`,
-    );
-  }
+  if (r.knowledge) out.push(...knowledgeReport(r.knowledge, r.queries, planSummary));
   if (r.lists.length) {
     out.push(
       '',

@@ -30,16 +30,16 @@ export const CITIES = words(`Lisbon Porto Madrid Barcelona Paris Lyon Berlin Mun
 export const NAMES = words(`Priya Ana Maria Joao Lucas Sofia Emma Liam Noah Olivia Mateo Chen Wei Yuki Haruto Amara Kofi Zara Omar Lena
   Jonas Elif Mehmet Ines Diego Camila Hugo Chloe Arjun Meera Ravi Tomas Eva Nina Pavel Ivan Freya Erik Astrid Sven Leila Yusuf`);
 export const RELATIONS = words('sister brother mother father wife husband partner daughter son friend colleague boss neighbour cousin aunt uncle');
-const THINGS = words(`window_seat aisle_seat hotel apartment hostel rental_car train_ticket ferry flight museum_pass concert_ticket
+export const THINGS = words(`window_seat aisle_seat hotel apartment hostel rental_car train_ticket ferry flight museum_pass concert_ticket
   restaurant table cooking_class wine_tour bike_tour guided_walk spa_day boat_trip ski_pass`).map((w) => w.replaceAll('_', ' '));
-const FOODS = words('sushi ramen tapas pizza pasta curry tacos dumplings pho falafel paella croissants oysters barbecue salad steak vegan vegetarian');
+export const FOODS = words('sushi ramen tapas pizza pasta curry tacos dumplings pho falafel paella croissants oysters barbecue salad steak vegan vegetarian');
 const ACTIVITIES = words('hiking surfing cycling swimming running climbing sailing diving skiing yoga painting photography birdwatching kayaking chess');
-const MONTHS = words('January February March April May June July August September October November December');
+export const MONTHS = words('January February March April May June July August September October November December');
 const ADJ = words('quiet cheap central modern cosy spacious sunny affordable luxurious historic lively remote family-friendly');
-const TASKS = words(`renew_the_passport book_the_vaccination pay_the_deposit confirm_the_hotel cancel_the_gym_membership
+export const TASKS = words(`renew_the_passport book_the_vaccination pay_the_deposit confirm_the_hotel cancel_the_gym_membership
   buy_travel_insurance print_the_boarding_pass exchange_currency pack_the_hiking_boots call_the_bank`).map((w) => w.replaceAll('_', ' '));
 // General vocabulary for the Zipf tail: the first words are the most frequent.
-const VOCAB = words(`time day week year people way thing place work trip plan home city room morning evening night weekend
+export const VOCAB = words(`time day week year people way thing place work trip plan home city room morning evening night weekend
   meeting call price budget ticket booking reservation schedule option review advice question answer issue change update detail
   note list idea reason problem result experience memory photo map route station airport terminal gate luggage bag passport visa
   card payment refund invoice receipt discount offer deal upgrade loyalty points account email message phone address contact
@@ -58,7 +58,7 @@ const VOCAB = words(`time day week year people way thing place work trip plan ho
   interview salary contract lease rent mortgage loan savings investment pension tax return form application deposit`);
 const FILLER = words('also really maybe probably definitely usually sometimes never always again still already just only even');
 
-function zipf(r: () => number, n: number): number {
+export function zipf(r: () => number, n: number): number {
   // Inverse-CDF sampling of a Zipf(1) over n ranks, approximately: rank ~ n^u.
   return Math.min(n - 1, Math.floor(Math.pow(n + 1, r()) - 1));
 }
@@ -100,15 +100,19 @@ export function queryText(r: () => number): string {
 
 const DOMAINS = words('travel billing support engineering sales legal hr security onboarding product marketing operations');
 
-/** A knowledge item's content ({ title, description }) and domain. */
-export function knowledgeItem(r: () => number): { domain: string; content: { title: string; description: string } } {
+/**
+ * The first knowledge corpus (BENCH_KNOWLEDGE_CORPUS=narrow): every word from
+ * the ~450 words above and titles from ten task phrases, so most queries match
+ * a large share of the items. bench/knowledge-data.ts has the realistic one.
+ */
+export function narrowKnowledgeItem(r: () => number): { domain: string; content: { title: string; description: string } } {
   const domain = pick(r, DOMAINS);
   const title = `${pick(r, ['How to', 'Policy:', 'Guide:', 'FAQ:', 'Checklist:'])} ${pick(r, TASKS)} ${pick(r, ['in', 'for', 'from'])} ${pick(r, CITIES)}`;
   return { domain, content: { title, description: `${pick(r, TEMPLATES)(r)} ${tail(r, 10 + Math.floor(r() * 30))}` } };
 }
 
 /** A knowledge search: websearch syntax (AND of the words), as a user types it. */
-export function knowledgeQuery(r: () => number): string {
+export function narrowKnowledgeQuery(r: () => number): string {
   const forms = [
     () => `${pick(r, TASKS).split(' ')[0]} ${pick(r, CITIES)}`,
     () => `${pick(r, TASKS)}`,

@@ -1,7 +1,8 @@
 /** Bulk loads for the memory benchmark: not the product's write path, and not timed. */
 import { uuidv7 } from '../src/db/index.js';
 import { vectorText, type Space } from '../src/memory/space.js';
-import { knowledgeItem, memoryText, rng } from './memory-data.js';
+import { knowledgeItem } from './knowledge-data.js';
+import { memoryText, narrowKnowledgeItem, rng } from './memory-data.js';
 
 type Admin = { query<R = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<{ rows: R[] }> };
 
@@ -52,13 +53,16 @@ export async function bulkLoadMemories(
   return next;
 }
 
-export async function bulkLoadKnowledge(admin: Admin, orgId: string, agents: string[], rows: number, log: (s: string) => void): Promise<void> {
+export async function bulkLoadKnowledge(
+  admin: Admin, orgId: string, agents: string[], rows: number, corpus: 'realistic' | 'narrow', log: (s: string) => void,
+): Promise<void> {
+  const make = corpus === 'narrow' ? narrowKnowledgeItem : knowledgeItem;
   const BATCH = 5000;
   let pending: Promise<unknown> = Promise.resolve();
   for (let start = 0; start < rows; start += BATCH) {
     const n = Math.min(BATCH, rows - start);
     const r = rng(2_000_003 + start);
-    const items = Array.from({ length: n }, () => knowledgeItem(r));
+    const items = Array.from({ length: n }, () => make(r));
     const cols = {
       id: items.map(() => uuidv7()),
       domain: items.map((x) => x.domain),
