@@ -27,6 +27,8 @@ export interface SearchResult {
   mode: SearchMode;
   /** the space the query was embedded in, when vectors took part */
   space: { model: string; dims: number } | null;
+  /** the words matched more than TEXT_RANK_MAX items and only the first found were ranked */
+  partial: boolean;
   items: SearchHit[];
 }
 
@@ -59,5 +61,6 @@ export async function searchKnowledge(m: MemoryModule, orgId: string, input: Sea
   // A single list needs no more than the page; fusion looks deeper.
   const candidates = plan.mode === 'hybrid' ? candidatesFor(input.limit) : input.limit;
   const items = await m.db.tenant(orgId, (sql) => repo.searchItems(sql, orgId, plan, filters, input.limit, candidates));
-  return { mode: plan.mode, space: plan.mode === 'text' ? null : plan.space, items };
+  const partial = items.some((i) => i.textRanked >= repo.TEXT_RANK_MAX);
+  return { mode: plan.mode, space: plan.mode === 'text' ? null : plan.space, partial, items };
 }

@@ -19,7 +19,7 @@ const searchHits = new WeakMap<FastifyRequest, { orgId: string; ids: string[] }>
 
 /** What a search answers per item: the item, its score, and with explain the parts the score came from. */
 function shown(hit: search.SearchHit, explain: boolean) {
-  const { textRank, textScore, vectorRank, vectorDistance, ...item } = hit;
+  const { textRank, textScore, vectorRank, vectorDistance, textRanked: _ranked, ...item } = hit;
   return explain ? { ...item, explain: { textRank, textScore, vectorRank, vectorDistance } } : item;
 }
 
@@ -72,7 +72,7 @@ export function knowledgeRoutes(m: MemoryModule): FastifyPluginAsync {
       const { explain, ...input } = req.body;
       const res = await search.searchKnowledge(m, orgId, input);
       if (res.items.length) searchHits.set(req, { orgId, ids: res.items.map((i) => i.id) });
-      return { mode: res.mode, space: res.space, items: res.items.map((h) => shown(h, explain)) };
+      return { mode: res.mode, space: res.space, partial: res.partial, items: res.items.map((h) => shown(h, explain)) };
     });
 
     r.get('/v1/knowledge/:id', {
