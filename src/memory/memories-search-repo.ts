@@ -96,9 +96,12 @@ export async function searchMemories(sql: Sql, orgId: string, agentId: string, q
   // The tsquery is written out where it is used, not joined in from a CTE:
   // as an expression of the parameter it folds to a constant at plan time, so
   // the planner estimates the match count from search_vector's statistics (a
-  // CTE column is opaque: every query was estimated alike, ~60 % of the
-  // agent's rows) and can AND the GIN bitmap with the agent's index when the
-  // words are rare instead of reading every row of the agent.
+  // CTE column is opaque: every query was estimated alike). The GIN index on
+  // search_vector is out of reach here: under RLS a condition that is not
+  // leakproof (@@ is not) cannot be an index condition (see migration 0016),
+  // so the text list reads the agent's rows through its btree and matches
+  // each; bounded by the agent's size, unlike knowledge search over a whole
+  // organization, which goes through a SECURITY DEFINER function for it.
   const tsqOf = (p: string) => `replace(plainto_tsquery('english', ${p})::text, ' & ', ' | ')::tsquery`;
   if (q.vector && exact && q.text !== null) {
     // Hybrid over an exact scan: the vector list reads every row of the agent
