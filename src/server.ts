@@ -10,7 +10,7 @@ import { buildApp } from './http/index.js';
 import { accessTokens, deriveKeys, type IdentityDeps } from './identity/index.js';
 import { pruneFinishedJobs, Worker, type JobHandler } from './jobs/index.js';
 import { createMemory, enableVectors, memoryJobHandlers, purgeExpiredMemories, type MemoryModule } from './memory/index.js';
-import { pruneIngestKeys } from './runs/index.js';
+import { pruneIngestKeys, recordEmbeddingCall } from './runs/index.js';
 import { AGENT_RUN_TASK, agentRunHandler, createRuntime, embeddingEgress, MEMORY_EXTRACT_TASK, memoryExtractHandler, type RuntimeDeps } from './runtime/index.js';
 import { workflowJobHandlers } from './workflows/index.js';
 import { agentRunner, toolRunner } from './workflow-runners.js';
@@ -58,6 +58,8 @@ export async function createService(config: Config, db: Database, logger: Logger
     config: config.memory,
     vectors: await enableVectors(db, config.memory),
     ...embeddingEgress({ db, config: config.runtime, keys }),
+    // A paid embedder's calls for an agent are priced into the cost ledger (runs owns it; memory must not import runs' ingestion).
+    recordEmbedding: (u) => recordEmbeddingCall({ db }, u),
     ...(logger ? { log: logger } : {}),
   });
   // One runtime serves the routes and the worker, so a cancel reaches a run in either.

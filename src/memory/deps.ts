@@ -7,6 +7,17 @@ export type EgressFetch = (url: string, init: { method: string; headers: Record<
 /** Opens a stored secret of an organization for a request to `host` (refused when the secret is not bound to it). */
 export type OpenSecret = (orgId: string, name: string, host: string) => Promise<string>;
 
+/** A call to a priced embedder (the openai kind) made for an agent, to be recorded with its tokens and priced. */
+export interface EmbeddingUsage {
+  orgId: string;
+  agentId: string;
+  model: string;
+  tokens: number;
+  texts: number;
+  startedAt: Date;
+  endedAt: Date;
+}
+
 export interface MemoryDeps {
   db: Database;
   config: MemoryConfig;
@@ -14,6 +25,8 @@ export interface MemoryDeps {
   vectors: boolean;
   egressFetch?: EgressFetch;
   openSecret?: OpenSecret;
+  /** records a priced embedding call (the runs module's ledger, wired by the server); none: not recorded */
+  recordEmbedding?: (u: EmbeddingUsage) => Promise<void>;
   now?: () => Date;
 }
 

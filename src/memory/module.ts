@@ -3,6 +3,7 @@ import { AccessBatcher } from './access-batcher.js';
 import { configRows } from './configs-repo.js';
 import type { MemoryDeps } from './deps.js';
 import { effectiveConfig, type EffectiveMemoryConfig } from './effective-config.js';
+import { metered } from './embedders/metered.js';
 import { createEmbedder } from './embedders/create.js';
 import type { Embedder } from './embedders/types.js';
 import type { Space } from './space.js';
@@ -57,7 +58,13 @@ export function createMemory(deps: MemoryDeps & { log?: Pick<Logger, 'error'> })
       if (!embedders.has(key)) {
         embedders.set(key, createEmbedder(spec, { orgId, ...(deps.egressFetch ? { egressFetch: deps.egressFetch } : {}), ...(deps.openSecret ? { openSecret: deps.openSecret } : {}) }));
       }
-      return embedders.get(key)!;
+      const e = embedders.get(key)!;
+      // A paid model's calls for an agent go to the cost ledger; the bundled and
+      // hashed embedders cost nothing and are not recorded.
+      const record = deps.recordEmbedding;
+      if (!e || e.kind !== 'openai' || !record || !agentId) return e;
+      return metered(e, (c) =>
+        record({ orgId, agentId, model: e.model, ...c }).catch((err: unknown) => deps.log?.error({ err, orgId, agentId }, 'recording an embedding call failed')));
     },
     ensureSpace(table, space) {
       const key = `${table}/${space.model}/${space.dims}`;

@@ -39,6 +39,7 @@ export type { ExecutionRow, SpanRow } from './runs-repo.js';
 export { costSince } from './stats-repo.js';
 export { sessionTimeline } from './timeline-service.js';
 export { findModelPrice } from './prices-service.js';
+export { recordEmbeddingCall, type EmbeddingCallRecord } from './embedding-calls.js';
 export type { PriceRow } from './prices-repo.js';
 export { recordMetrics, listMetrics, metricSeries, type MetricInput, type MetricRow, type MetricPoint } from './metrics-service.js';
 export { listDecisions, decisionStats, type DecisionRow, type DecisionStat } from './decisions-service.js';

@@ -275,3 +275,36 @@ describe('openai-compatible embedder', () => {
     expect(() => createEmbedder({ embedder: 'openai', baseUrl: 'http://u:p@x.test/v1', model: 'm', dims: 8 }, { orgId: 'o', ...egress })).toThrow(/user name or password/);
   });
 });
+
+describe('a paid embedder is recorded and priced', () => {
+  it("records each call made for an agent as an llm_call span priced into the ledger; free embedders and agentless calls are not", async () => {
+    const api = async (method: 'GET' | 'POST' | 'PUT', url: string, payload?: unknown) => {
+      const r = await t.app.inject({ method, url, headers: owner.auth, ...(payload === undefined ? {} : { payload: payload as object }) });
+      expect(r.statusCode, `${method} ${url}: ${r.body}`).toBeLessThan(300);
+      return r.json();
+    };
+    await api('POST', '/v1/agents', { name: 'Metered', slug: 'metered' });
+    await api('POST', '/v1/agents', { name: 'Free', slug: 'free' });
+    await api('POST', '/v1/model-prices', { provider: 'openai', modelPattern: '^embed-priced$', effectiveFrom: '2024-01-01T00:00:00Z', inputPrice: 0.001, outputPrice: 0 });
+    await api('PUT', '/v1/agents/metered/memory/config', { embedder: 'openai', baseUrl, embeddingModel: 'embed-priced', embeddingDims: 32, secretName: 'EMBED_KEY' });
+    await api('PUT', '/v1/agents/free/memory/config', { embedder: 'hashed', embeddingDims: 32 });
+
+    await api('POST', '/v1/agents/metered/memories/batch', { items: [{ content: 'prefers aisle seats' }, { content: 'allergic to peanuts' }] });
+    await api('POST', '/v1/agents/metered/memories/search', { query: 'seat preference' });
+    await api('POST', '/v1/agents/free/memories/batch', { items: [{ content: 'likes tea' }] });
+
+    const metered = (await api('GET', '/v1/agents/metered')).id as string;
+    const executions = (await api('GET', `/v1/executions?agentId=${metered}`)).data as { id: string; modelName: string; promptTokens: number; costUsd: number }[];
+    expect(executions.map((e) => [e.modelName, e.promptTokens, e.costUsd]).sort()).toEqual([
+      ['embed-priced', 3, 0.003], // the search: one text, 3 tokens at 0.001
+      ['embed-priced', 6, 0.006], // the save: two texts
+    ].sort());
+    const trace = await api('GET', `/v1/executions/${executions[0]!.id}`);
+    expect(JSON.stringify(trace)).toMatch(/"kind":"llm_call".*"name":"embeddings"|"name":"embeddings".*"kind":"llm_call"/);
+    const byModel = (await api('GET', '/v1/costs?groupBy=model')).data as { key: string; costUsd: number }[];
+    expect(byModel.find((r) => r.key === 'embed-priced')?.costUsd).toBeCloseTo(0.009, 9);
+
+    const free = (await api('GET', '/v1/agents/free')).id as string;
+    expect((await api('GET', `/v1/executions?agentId=${free}`)).data).toEqual([]);
+  });
+});
