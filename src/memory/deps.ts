@@ -1,5 +1,6 @@
 import type { MemoryConfig } from '../config/config.js';
 import type { Database } from '../db/index.js';
+import type { EmbeddingCallRecord } from '../runs/index.js';
 
 /** Fetches through the service's outbound policy (no private addresses unless allowed, DNS pinned). */
 export type EgressFetch = (url: string, init: { method: string; headers: Record<string, string>; body: string; timeoutMs: number; signal?: AbortSignal }) => Promise<Response>;
@@ -7,16 +8,8 @@ export type EgressFetch = (url: string, init: { method: string; headers: Record<
 /** Opens a stored secret of an organization for a request to `host` (refused when the secret is not bound to it). */
 export type OpenSecret = (orgId: string, name: string, host: string) => Promise<string>;
 
-/** A call to a priced embedder (the openai kind) made for an agent, to be recorded with its tokens and priced. */
-export interface EmbeddingUsage {
-  orgId: string;
-  agentId: string;
-  model: string;
-  tokens: number;
-  texts: number;
-  startedAt: Date;
-  endedAt: Date;
-}
+/** A call to a priced embedder (the openai kind) made for an agent: what the runs module's ledger records. */
+export type EmbeddingUsage = EmbeddingCallRecord;
 
 export interface MemoryDeps {
   db: Database;
