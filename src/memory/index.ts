@@ -25,7 +25,7 @@ export { enableVectors, VECTOR_UNAVAILABLE_HINT } from './capability.js';
 export { createMemory, type MemoryModule } from './module.js';
 export { memoryRoutes } from './routes/index.js';
 export { MEMORY_TYPES, type MemoryRow, type MemoryType } from './memories-repo.js';
-export { saveMemories, searchAgent, searchAgentMemories, embedTexts, type MemoryInput, type SearchInput, type SearchResult, type SearchMode } from './memories-service.js';
+export { saveMemories, searchAgent, searchAgentMemories, embedTexts, candidatesFor, type MemoryInput, type SearchInput, type SearchResult, type SearchMode } from './memories-service.js';
 export { saveDeduplicated, DEDUPE_TYPES, type DedupedSave } from './memories-dedupe-service.js';
 export type { EffectiveMemoryConfig } from './effective-config.js';
 export { purgeExpiredMemories } from './memories-service.js';

@@ -45,6 +45,9 @@ export interface SearchResult {
 }
 type ExplainKey = 'vectorRank' | 'textRank' | 'similarity' | 'textScore' | 'importanceFactor' | 'recencyFactor';
 
+/** How deep each list of a search goes: past the page, so a row ranked modestly by both lists can still make the top after fusion. */
+export const candidatesFor = (limit: number): number => Math.min(200, Math.max(40, limit * 4));
+
 const vectorUnavailable = () => new AppError(409, 'vector_unavailable', VECTOR_UNAVAILABLE_HINT);
 
 /** Embeds outside any transaction (a model call can take seconds); an embedder failure is the caller's 502, not ours. */
@@ -220,7 +223,7 @@ export async function searchAgent(m: MemoryModule, orgId: string, agentId: strin
       text: mode === 'vector' ? null : input.query,
       vector: embedder && qv && mode !== 'text' ? { space: spaceOf(embedder), values: qv } : null,
       filter,
-      candidates: Math.min(200, Math.max(40, input.limit * 4)),
+      candidates: candidatesFor(input.limit),
       limit: input.limit,
       halfLifeDays: settings.recencyHalfLifeDays,
     });
