@@ -58,3 +58,4 @@ export function runsRoutes(deps: RunsDeps): FastifyPluginAsync {
     await app.register(priceRoutes(deps));
   };
 }
+export { planRollups, planActivity, type PlanRollup, type PlanActivity } from './plan-rollups-repo.js';

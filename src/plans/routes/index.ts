@@ -1,0 +1,11 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { PlansDeps } from '../plans-service.js';
+import { planVersionsRoutes } from './plan-versions-routes.js';
+import { plansRoutes } from './plans-routes.js';
+
+export function planRoutes(deps: PlansDeps): FastifyPluginAsync {
+  return async (app) => {
+    await app.register(plansRoutes(deps));
+    await app.register(planVersionsRoutes(deps));
+  };
+}
