@@ -270,7 +270,9 @@ CREATE TABLE plan_shares (
   plan_version integer CHECK (plan_version >= 1),
   access_count integer NOT NULL DEFAULT 0 CHECK (access_count >= 0),
   max_access_count integer CHECK (max_access_count >= 1),
+  -- wrong passwords in the current window (rate limit per link)
   failed_password_attempts integer NOT NULL DEFAULT 0,
+  failed_password_window_start timestamptz,
   created_at timestamptz NOT NULL DEFAULT now(),
   expires_at timestamptz,
   last_accessed_at timestamptz,
@@ -283,6 +285,32 @@ CREATE INDEX idx_plan_shares_plan_id ON plan_shares (org_id, plan_id, created_at
 CREATE INDEX idx_plan_shares_public ON plan_shares (org_id, is_public) WHERE is_public = true;
 CREATE INDEX idx_plan_shares_active ON plan_shares (org_id, is_active) WHERE is_active = true;
 -- seed 000 idx_plan_shares_token is the UNIQUE constraint's index on share_token_hash
+
+-- Wrong passwords per link and client address in the current window (the
+-- second rate limit on password guessing; rows go with their share).
+CREATE TABLE plan_share_failures (
+  org_id uuid NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+  share_id uuid NOT NULL REFERENCES plan_shares (id) ON DELETE CASCADE,
+  client_addr inet NOT NULL,
+  window_start timestamptz NOT NULL,
+  failures integer NOT NULL DEFAULT 0,
+  PRIMARY KEY (org_id, share_id, client_addr)
+);
+
+-- Comments left on a plan, by a member or through a share link with the
+-- 'comment' permission (then author_name is what the visitor gave).
+CREATE TABLE plan_comments (
+  id uuid PRIMARY KEY,
+  org_id uuid NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+  plan_id uuid NOT NULL REFERENCES plans (id) ON DELETE CASCADE,
+  plan_version integer NOT NULL,
+  share_id uuid REFERENCES plan_shares (id) ON DELETE SET NULL,
+  user_id uuid REFERENCES users (id) ON DELETE SET NULL,
+  author_name varchar(100),
+  body text NOT NULL CHECK (length(btrim(body)) > 0 AND length(body) <= 10000),
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX idx_plan_comments_plan ON plan_comments (org_id, plan_id, created_at DESC, id DESC);
 
 -- The share a token hash or a public slug names, with its organization, for
 -- the no-login open path (no tenant is known yet). Returns what the open
@@ -328,14 +356,16 @@ WHERE r.org_id IS NULL;
 
 -- ---------------------------------------------------------- privileges + RLS
 GRANT SELECT, INSERT, UPDATE ON plans, travel_plans, services, campaigns, campaign_templates, plan_shares TO agentbase_app;
-GRANT SELECT, INSERT, UPDATE, DELETE ON campaign_ideas, channel_plans, market_signals TO agentbase_app;
+GRANT SELECT, INSERT, UPDATE, DELETE ON campaign_ideas, channel_plans, market_signals, plan_share_failures TO agentbase_app;
+GRANT SELECT, INSERT ON plan_comments TO agentbase_app;
 GRANT SELECT, INSERT ON plan_versions TO agentbase_app;
 GRANT SELECT ON v_active_plans_with_costs TO agentbase_app;
 DO $$
 DECLARE t text;
 BEGIN
   FOREACH t IN ARRAY ARRAY['plans', 'plan_versions', 'travel_plans', 'services', 'campaigns', 'campaign_ideas',
-                           'channel_plans', 'market_signals', 'campaign_templates', 'plan_shares'] LOOP
+                           'channel_plans', 'market_signals', 'campaign_templates', 'plan_shares',
+                           'plan_share_failures', 'plan_comments'] LOOP
     EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
     EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', t);
     EXECUTE format('CREATE POLICY tenant_isolation ON %I TO agentbase_app USING (org_id = app_current_org()) WITH CHECK (org_id = app_current_org())', t);
