@@ -22,7 +22,7 @@ TOKEN=$(api POST /v1/auth/signup "{\"email\": \"$EMAIL\", \"password\": \"$PASSW
 echo "== an API key for the examples (its secret is shown this once)"
 TOKEN=$(api POST /v1/api-keys '{"name": "examples", "scopes": ["agents:read", "agents:write",
   "executions:read", "executions:write", "workflows:read", "workflows:write", "orgs:read",
-  "memory:read", "memory:write"]}' | get key)
+  "memory:read", "memory:write", "plans:read", "plans:write", "tasks:read", "tasks:write"]}' | get key)
 
 echo "== the agent greeter, created active (version 1.0.0) in one call"
 AGENT=$(create_agent greeter greeter '["context_set"]')
