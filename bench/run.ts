@@ -5,6 +5,7 @@ import { ingestSessionsBench } from './ingest-sessions-bench.js';
 import { jobsBench } from './jobs-bench.js';
 import { memoryBench } from './memory-bench.js';
 import { memoryQualityBench } from './memory-quality.js';
+import { plansBench } from './plans-bench.js';
 import { startupBench } from './startup-bench.js';
 
 /**
@@ -22,6 +23,7 @@ const benches: Record<string, () => Promise<string>> = {
   jobs: () => jobsBench(),
   memory: () => memoryBench(),
   'memory-quality': () => memoryQualityBench(),
+  plans: () => plansBench(),
   startup: () => startupBench(),
 };
 const only = (process.argv.slice(2).join(',') || process.env.BENCH_ONLY || Object.keys(benches).join(','))
