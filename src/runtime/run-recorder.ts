@@ -117,7 +117,7 @@ export async function recordLlmCall(deps: RuntimeDeps, frame: RunFrame, c: LlmCa
 }
 
 export interface ToolSpan {
-  kind: 'tool_call' | 'agent_call' | 'memory_access';
+  kind: 'tool_call' | 'agent_call' | 'memory_access' | 'reasoning_step';
   step: number;
   index: number;
   spanId: string;

@@ -15,9 +15,9 @@ import type { StoredToolDefinition } from './tools/http-tool.js';
 import { storedTool } from './tools/stored-tools.js';
 import type { BuiltinTool } from './tools/types.js';
 
-/** A tool of a run. Built-ins that call another agent record their span as an agent_call, memory tools as a memory_access. */
+/** A tool of a run. Built-ins that call another agent record their span as an agent_call, memory tools as a memory_access, record_decision as a reasoning_step. */
 export interface RunnableTool extends BuiltinTool {
-  spanKind?: 'tool_call' | 'agent_call' | 'memory_access';
+  spanKind?: 'tool_call' | 'agent_call' | 'memory_access' | 'reasoning_step';
 }
 
 export function toolsForVersion(deps: RuntimeDeps, agentSlug: string, version: VersionRow, memory?: RunMemory): RunnableTool[] {
