@@ -50,20 +50,22 @@ export interface SharedView {
 
 const unknownShare = () => notFound('share link');
 
-interface Admitted {
-  orgId: string;
-  share: ShareSecretRow;
-}
+type Then<T> = (sql: Sql, orgId: string, share: ShareSecretRow) => Promise<T>;
 
-/** Finds the share and runs every check up to and including the password. */
-async function admit(deps: PlansDeps, ref: string, req: ShareRequest, mode: 'view' | 'act'): Promise<Admitted> {
+/**
+ * Finds the share, runs every check up to and including the password, then
+ * `then` in the share's organization. A share without a password is decided
+ * and served in one tenant transaction; with one, argon2 runs between two
+ * (no connection is held while it does).
+ */
+async function admitted<T>(deps: PlansDeps, ref: string, req: ShareRequest, mode: 'view' | 'act', then: Then<T>): Promise<T> {
   const at = clock(deps);
   const r = classifyShareRef(ref);
   if (!r) throw unknownShare();
   const found = await deps.db.transaction((sql) => repo.findShare(sql, r));
   if (!found) throw unknownShare();
   const orgId = found.orgId;
-  const { share, retryAfter } = await deps.db.tenant(orgId, async (sql) => {
+  const first = await deps.db.tenant(orgId, async (sql) => {
     const share = await repo.getShareSecret(sql, orgId, found.id);
     if (!share || share.revokedAt || !share.isActive) throw unknownShare();
     if (share.shareType === 'private') {
@@ -74,27 +76,25 @@ async function admit(deps: PlansDeps, ref: string, req: ShareRequest, mode: 'vie
       throw new AppError(410, 'share_expired', 'this share link has expired; ask its owner for a new one');
     }
     if (mode === 'view' && share.maxAccessCount !== null && share.accessCount >= share.maxAccessCount) throw exhausted();
-    let retryAfter: number | null = null;
-    if (share.passwordHash && req.password !== undefined) {
-      retryAfter = (await passwordGuessAllowed(sql, orgId, share, req.clientAddr, at)).retryAfterSeconds;
-    }
-    return { share, retryAfter };
-  });
-  if (share.passwordHash) {
+    if (!share.passwordHash) return { done: true as const, value: await then(sql, orgId, share) };
     if (req.password === undefined) {
       throw new AppError(401, 'share_password_required', 'this share link needs its password: send it in the X-Share-Password header');
     }
-    if (retryAfter !== null) {
-      throw new AppError(429, 'rate_limited', `too many wrong passwords for this share link; retry in ${retryAfter} seconds`,
-        { retryAfterSeconds: retryAfter }, { 'retry-after': String(retryAfter) });
-    }
-    // argon2 outside any transaction; a wrong guess is counted in a transaction of its own, committed before the answer
-    if (!(await verifyPassword(share.passwordHash, req.password))) {
-      await deps.db.tenant(orgId, (sql) => recordPasswordFailure(sql, orgId, share.id, req.clientAddr, clock(deps)));
-      throw new AppError(401, 'invalid_credentials', 'the share link password is not correct');
-    }
+    const limit = await passwordGuessAllowed(sql, orgId, share, req.clientAddr, at);
+    return { done: false as const, share, passwordHash: share.passwordHash, retryAfter: limit.retryAfterSeconds };
+  });
+  if (first.done) return first.value;
+  const { share, passwordHash, retryAfter } = first;
+  if (retryAfter !== null) {
+    throw new AppError(429, 'rate_limited', `too many wrong passwords for this share link; retry in ${retryAfter} seconds`,
+      { retryAfterSeconds: retryAfter }, { 'retry-after': String(retryAfter) });
   }
-  return { orgId, share };
+  // A wrong guess is counted in a transaction of its own, committed before the answer.
+  if (!(await verifyPassword(passwordHash, req.password!))) {
+    await deps.db.tenant(orgId, (sql) => recordPasswordFailure(sql, orgId, share.id, req.clientAddr, clock(deps)));
+    throw new AppError(401, 'invalid_credentials', 'the share link password is not correct');
+  }
+  return deps.db.tenant(orgId, (sql) => then(sql, orgId, share));
 }
 
 const exhausted = () => new AppError(410, 'share_exhausted', 'this share link has been opened as many times as it allows; ask its owner for a new one');
@@ -122,9 +122,8 @@ async function sharedView(sql: Sql, orgId: string, share: ShareSecretRow, planVe
 }
 
 /** GET /v1/shared/{tokenOrSlug}: the plan's content at the share's version (or the current one), counting one access. */
-export async function openShare(deps: PlansDeps, tokenOrSlug: string, req: ShareRequest): Promise<SharedView> {
-  const { orgId, share } = await admit(deps, tokenOrSlug, req, 'view');
-  return deps.db.tenant(orgId, async (sql) => {
+export function openShare(deps: PlansDeps, tokenOrSlug: string, req: ShareRequest): Promise<SharedView> {
+  return admitted(deps, tokenOrSlug, req, 'view', async (sql, orgId, share) => {
     const plan = await plans.getPlan(sql, orgId, share.planId);
     if (!plan) throw unknownShare();
     if (!(await repo.consumeAccess(sql, orgId, share.id, clock(deps)))) throw exhausted();
@@ -140,10 +139,9 @@ const shareActor = (orgId: string, userId: string | null, req: ShareRequest): Ac
 export async function commentViaShare(
   deps: PlansDeps, tokenOrSlug: string, req: ShareRequest, input: { authorName: string; body: string },
 ): Promise<comments.CommentRow> {
-  const { orgId, share } = await admit(deps, tokenOrSlug, req, 'act');
-  const denied = lacks(share, 'comment');
-  if (denied) throw denied;
-  return deps.db.tenant(orgId, async (sql) => {
+  return admitted(deps, tokenOrSlug, req, 'act', async (sql, orgId, share) => {
+    const denied = lacks(share, 'comment');
+    if (denied) throw denied;
     const plan = await plans.getPlan(sql, orgId, share.planId);
     if (!plan) throw unknownShare();
     const c = await comments.insertComment(sql, orgId, {
@@ -164,7 +162,8 @@ export async function commentViaShare(
  * id). A share pinned to a version shows that version and cannot change it.
  */
 export async function editViaShare(deps: PlansDeps, tokenOrSlug: string, req: ShareRequest, patch: PlanPatch): Promise<SharedView> {
-  const { orgId, share } = await admit(deps, tokenOrSlug, req, 'act');
+  // the change runs in a transaction of its own (changePlan's), after the checks
+  const { orgId, share } = await admitted(deps, tokenOrSlug, req, 'act', async (_sql, orgId, share) => ({ orgId, share }));
   const denied = lacks(share, 'edit');
   if (denied) throw denied;
   if (share.planVersion !== null) {
