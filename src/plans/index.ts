@@ -19,3 +19,4 @@
 export { planRoutes } from './routes/index.js';
 export { changePlan, createPlan, getPlan, readDocument, type PlansDeps, type PlanView } from './plans-service.js';
 export type { PlanDocument } from './plan-document.js';
+export { openShare, type ShareRequest, type SharedView } from './shares/share-open-service.js';

@@ -146,7 +146,7 @@ export async function changePlan(
   planId: string,
   expectedVersion: number,
   change: (doc: PlanDocument, sql: Sql) => ChangeResult | Promise<ChangeResult>,
-  opts: { action?: string; restoredFrom?: number } = {},
+  opts: { action?: string; restoredFrom?: number; auditNewValues?: Record<string, unknown> } = {},
 ): Promise<PlanView> {
   return deps.db.tenant(actor.orgId, async (sql) => {
     const row = await repo.lockPlan(sql, actor.orgId, planId);
@@ -166,7 +166,7 @@ export async function changePlan(
     await versions.insertVersion(sql, actor.orgId, { planId, version: updated.version, document: after, summary, restoredFrom: opts.restoredFrom ?? null, ...versionActor(actor), at });
     await appendAudit(sql, actor, {
       action: opts.action ?? 'plan.updated', resourceType: 'plan', resourceId: planId,
-      oldValues: { version: row.version }, newValues: { version: updated.version, summary, ...(opts.restoredFrom ? { restoredFrom: opts.restoredFrom } : {}) },
+      oldValues: { version: row.version }, newValues: { version: updated.version, summary, ...(opts.restoredFrom ? { restoredFrom: opts.restoredFrom } : {}), ...opts.auditNewValues },
     });
     return view(sql, actor.orgId, updated);
   }).catch(async (err) => {
@@ -191,7 +191,9 @@ export interface PlanPatch {
 }
 
 /** Merges a patch into the document: top-level fields replace, details merge field by field, arrays replace whole. */
-export function updatePlan(deps: PlansDeps, actor: Actor & { userId: string }, planId: string, p: PlanPatch): Promise<PlanView> {
+export function updatePlan(
+  deps: PlansDeps, actor: Actor & { userId: string }, planId: string, p: PlanPatch, opts: { auditNewValues?: Record<string, unknown> } = {},
+): Promise<PlanView> {
   return changePlan(deps, actor, planId, p.version, (doc) => {
     const next: PlanDocument = { ...doc, plan: parseAt(PlanCore, { ...doc.plan, ...p.core }, 'body') };
     if (p.travel !== undefined) {
@@ -203,7 +205,7 @@ export function updatePlan(deps: PlansDeps, actor: Actor & { userId: string }, p
       next.campaign = withChildIds(parseAt(CampaignDetails, { ...doc.campaign, ...p.campaign }, 'body.campaign') as CampaignDetails);
     }
     return { document: next };
-  });
+  }, opts);
 }
 
 /** Soft delete: the plan and its versions stay in the database (and in the audit log), and stop being served. */

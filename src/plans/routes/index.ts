@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { PlansDeps } from '../plans-service.js';
+import { shareRoutes } from '../shares/routes/index.js';
 import { planVersionsRoutes } from './plan-versions-routes.js';
 import { plansRoutes } from './plans-routes.js';
 
@@ -7,5 +8,6 @@ export function planRoutes(deps: PlansDeps): FastifyPluginAsync {
   return async (app) => {
     await app.register(plansRoutes(deps));
     await app.register(planVersionsRoutes(deps));
+    await app.register(shareRoutes(deps));
   };
 }
