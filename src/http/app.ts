@@ -10,6 +10,7 @@ import { agentRoutes } from '../agents/index.js';
 import { jobsRoutes } from '../jobs/index.js';
 import { memoryRoutes, type MemoryModule } from '../memory/index.js';
 import { notificationsRoutes } from '../notifications/index.js';
+import { taskRoutes } from '../plans/index.js';
 import { costSince, runsRoutes } from '../runs/index.js';
 import { createRuntime, runtimeRoutes, type RuntimeDeps } from '../runtime/index.js';
 import { workflowsRoutes } from '../workflows/index.js';
@@ -171,5 +172,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(notificationsRoutes({ db }));
   await app.register(secretsRoutes({ db, keys: opts.identity.keys }));
   await app.register(memoryRoutes(opts.memory));
+  await app.register(taskRoutes({ db }));
   return app;
 }
