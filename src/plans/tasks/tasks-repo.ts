@@ -50,7 +50,7 @@ export async function insertTask(
   const r = await sql.query<TaskRow>(
     `INSERT INTO tasks (id, org_id, user_id, project_id, list_id, title, description, status, priority, due_date,
        position_in_list, completed_at, created_at, updated_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::date, $11, CASE WHEN $8 = 'completed' THEN $12::timestamptz END, $12, $12)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8::text, $9, $10::date, $11, CASE WHEN $8::text = 'completed' THEN $12::timestamptz END, $12, $12)
      RETURNING ${COLUMNS}`,
     [uuidv7(), orgId, f.userId, f.projectId, place?.listId ?? null, f.title, f.description, f.status, f.priority, f.dueDate,
       place?.position ?? null, at.toISOString()],
@@ -69,8 +69,8 @@ export async function getTask(sql: Sql, orgId: string, id: string, lock = false)
 
 export async function updateTask(sql: Sql, orgId: string, id: string, f: TaskFields, at: Date): Promise<TaskRow> {
   const r = await sql.query<TaskRow>(
-    `UPDATE tasks SET user_id = $3, project_id = $4, title = $5, description = $6, status = $7, priority = $8,
-       due_date = $9::date, completed_at = ${COMPLETED_AT('$7', 'status', 'completed_at', '$10')}, updated_at = $10, version = version + 1
+    `UPDATE tasks SET user_id = $3, project_id = $4, title = $5, description = $6, status = $7::text, priority = $8,
+       due_date = $9::date, completed_at = ${COMPLETED_AT('$7::text', 'status', 'completed_at', '$10')}, updated_at = $10, version = version + 1
      WHERE org_id = $1 AND id = $2 RETURNING ${COLUMNS}`,
     [orgId, id, f.userId, f.projectId, f.title, f.description, f.status, f.priority, f.dueDate, at.toISOString()],
   );
