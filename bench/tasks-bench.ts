@@ -70,7 +70,7 @@ async function loadOrg(admin: Admin, orgId: string, ownerId: string, o: { tasks:
       `INSERT INTO tasks (id, org_id, user_id, project_id, list_id, title, description, status, priority, due_date,
          position_in_list, completed_at, created_at, updated_at)
        SELECT gen_random_uuid(), $1, u.id, l.project_id, l.id,
-         initcap(($4::text[])[1 + (i * 7919) % cardinality($4::text[])]) || ' ' || ($5::text[])[1 + floor(power(cardinality($5::text[]) + 1, random()) - 1)::int % cardinality($5::text[])]
+         initcap(($4::text[])[1 + (i::bigint * 7919) % cardinality($4::text[])]) || ' ' || ($5::text[])[1 + floor(power(cardinality($5::text[]) + 1, random()) - 1)::int % cardinality($5::text[])]
            || ' ' || ($6::text[])[1 + floor(power(cardinality($6::text[]) + 1, random()) - 1)::int % cardinality($6::text[])],
          (SELECT string_agg(CASE WHEN random() < 0.5 THEN ($5::text[])[1 + floor(power(cardinality($5::text[]) + 1, random()) - 1)::int % cardinality($5::text[])]
                                  ELSE ($6::text[])[1 + floor(power(cardinality($6::text[]) + 1, random()) - 1)::int % cardinality($6::text[])] END, ' ')
@@ -81,7 +81,7 @@ async function loadOrg(admin: Admin, orgId: string, ownerId: string, o: { tasks:
          now() - make_interval(secs => (i % 8000000)), now() - make_interval(secs => (i % 4000000))
        FROM generate_series($2::int, $3::int) i
        JOIN bench_lists l ON l.n = i % $7
-       JOIN bench_users u ON u.n = (i * 31) % $8
+       JOIN bench_users u ON u.n = (i::bigint * 31) % $8
        CROSS JOIN LATERAL (SELECT (ARRAY['todo', 'todo', 'in_progress', 'blocked', 'completed', 'completed', 'cancelled'])[1 + i % 7] AS status) s`,
       [orgId, start, end, VERBS, VOCAB, TERMS, nLists, nUsers],
     );
