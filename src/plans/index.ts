@@ -15,8 +15,11 @@
  *              made from.
  * - share:     a link (token shown once, or a public slug) that opens one plan
  *              without logging in, within its limits.
+ *
+ * The task domain (projects, lists, tasks) has its own words: tasks/index.ts.
  */
 export { planRoutes } from './routes/index.js';
 export { changePlan, createPlan, getPlan, readDocument, type PlansDeps, type PlanView } from './plans-service.js';
 export type { PlanDocument } from './plan-document.js';
 export { openShare, type ShareRequest, type SharedView } from './shares/share-open-service.js';
+export * from './tasks/index.js';

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { PlansDeps } from '../plans-service.js';
 import { shareRoutes } from '../shares/routes/index.js';
+import { taskRoutes } from '../tasks/index.js';
 import { planVersionsRoutes } from './plan-versions-routes.js';
 import { plansRoutes } from './plans-routes.js';
 
@@ -9,5 +10,6 @@ export function planRoutes(deps: PlansDeps): FastifyPluginAsync {
     await app.register(plansRoutes(deps));
     await app.register(planVersionsRoutes(deps));
     await app.register(shareRoutes(deps));
+    await app.register(taskRoutes(deps));
   };
 }
