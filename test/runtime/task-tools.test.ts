@@ -16,7 +16,7 @@ afterAll(async () => rt?.close());
 const count = async (table: string) => (await rt.t.db.admin.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`)).rows[0]!.n;
 
 describe('task tools', () => {
-  it('create a project with lists and tasks, move one, and find it again', async () => {
+  it('create a project with lists and tasks, move them (by id, and by title into a list by name), and find one again', async () => {
     rt.scripts.write('planner', [
       {
         expect: { tools: ['task_project_create', 'task_move', 'task_search'] },
@@ -37,7 +37,7 @@ describe('task tools', () => {
     const design = todo.tasks[1].id as string;
 
     rt.scripts.write('mover', [
-      { toolCalls: [{ name: 'task_move', arguments: { taskId: design, position: 0 } }, { name: 'task_move', arguments: { taskId: todo.tasks[2].id, listId: done.id, position: 0 } }] },
+      { toolCalls: [{ name: 'task_move', arguments: { taskId: design, position: 0 } }, { name: 'task_move', arguments: { title: 'set up analytics', listName: 'Done', position: 0 } }] },
       { toolCalls: [{ name: 'task_search', arguments: { query: 'landing design' } }] },
       { expect: { lastRole: 'tool', lastContains: 'Design the landing page' }, content: 'moved and found' },
     ]);
@@ -55,7 +55,8 @@ describe('task tools', () => {
     rt.scripts.write('bad-planner', [
       { toolCalls: [{ name: 'task_project_create', arguments: { name: 'x', lists: [] } }] },
       { expect: { lastRole: 'tool', lastContains: 'not valid' }, toolCalls: [{ name: 'task_move', arguments: { taskId: '00000000-0000-4000-8000-000000000000', position: 0 } }] },
-      { expect: { lastRole: 'tool', lastContains: 'does not exist' }, content: 'gave up' },
+      { expect: { lastRole: 'tool', lastContains: 'does not exist' }, toolCalls: [{ name: 'task_move', arguments: { title: 'No such task anywhere', position: 0 } }] },
+      { expect: { lastRole: 'tool', lastContains: 'no task titled' }, content: 'gave up' },
     ]);
     const agent = await scriptedAgent(rt.t, rt.owner.auth, 'bad-planner', { tools: ['task_project_create', 'task_move'] });
     expect(ok(await runAgent(rt.t, rt.owner.auth, agent.id, { input: 'Plan' })).status).toBe('completed');

@@ -18,4 +18,4 @@ export { listTasks as listTasksIn, activitySummary, type TaskFilter, type Activi
 export { createTask, getTask, searchTasks, listTasks, updateTask, deleteTask, summary } from './tasks-service.js';
 export { moveTask } from './task-move-service.js';
 export { createProject } from './projects-service.js';
-export { createList } from './lists-service.js';
+export { createList, listLists } from './lists-service.js';

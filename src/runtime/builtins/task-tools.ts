@@ -8,7 +8,7 @@
  */
 import { z } from 'zod';
 import { AppError } from '../../errors.js';
-import { createList, createProject, createTask, moveTask, searchTasks } from '../../plans/index.js';
+import { createList, createProject, createTask, getTask, listLists, moveTask, searchTasks } from '../../plans/index.js';
 import { isRunToolContext } from '../agent-loop.js';
 import type { RuntimeDeps } from '../deps.js';
 import type { RunnableTool } from '../run-tools.js';
@@ -31,7 +31,14 @@ const ProjectArgs = z.strictObject({
     })).max(100).default([]),
   })).min(1).max(20),
 });
-const MoveArgs = z.strictObject({ taskId: z.uuid(), listId: z.uuid().optional(), position: z.number().int().min(0).max(1_000_000) });
+const MoveArgs = z.strictObject({
+  taskId: z.uuid().optional(),
+  title: Title.optional(),
+  listId: z.uuid().optional(),
+  listName: z.string().trim().min(1).max(255).optional(),
+  position: z.number().int().min(0).max(1_000_000),
+}).refine((a) => !!a.taskId !== !!a.title, { message: 'give taskId or title, one of them', path: ['taskId'] })
+  .refine((a) => !(a.listId && a.listName), { message: 'give listId or listName, not both', path: ['listId'] });
 const SearchArgs = z.strictObject({ query: z.string().trim().min(1).max(500), projectId: z.uuid().optional(), limit: z.number().int().min(1).max(50).optional() });
 
 function invalid(e: z.ZodError, example: string): ToolOutcome {
@@ -55,6 +62,17 @@ async function attempt(fn: () => Promise<ToolOutcome>): Promise<ToolOutcome> {
     if (err instanceof AppError && err.status < 500) return refuse(err.message);
     throw err;
   }
+}
+
+/**
+ * The newest live task with exactly this title (case aside), found through
+ * the full-text index (an exact title shares all its words, so it ranks among
+ * the first hits) instead of an index on titles that only this tool would use.
+ */
+async function taskByTitle(plans: { db: RuntimeDeps['db'] }, orgId: string, title: string) {
+  const page = await searchTasks(plans, orgId, `"${title.replaceAll('"', ' ')}"`, {}, 0, 50);
+  const exact = page.rows.filter((t) => t.title.trim().toLowerCase() === title.trim().toLowerCase());
+  return exact.sort((a, b) => new Date(b.createdAt).getTime() - new Date(a.createdAt).getTime())[0];
 }
 
 export function taskTools(deps: RuntimeDeps): RunnableTool[] {
@@ -120,11 +138,15 @@ export function taskTools(deps: RuntimeDeps): RunnableTool[] {
     {
       spec: {
         name: 'task_move',
-        description: 'Move a task to a 0-based position in its list, or into another list.',
+        description: 'Move a task to a 0-based position in its list, or into another list of its project. Name the task by id, '
+          + 'or by its exact title (the newest such task), and the list by id or by name.',
         parameters: {
           type: 'object',
-          properties: { taskId: { type: 'string' }, listId: { type: 'string' }, position: { type: 'integer' } },
-          required: ['taskId', 'position'],
+          properties: {
+            taskId: { type: 'string' }, title: { type: 'string' }, listId: { type: 'string' }, listName: { type: 'string' },
+            position: { type: 'integer' },
+          },
+          required: ['position'],
           additionalProperties: false,
         },
       },
@@ -132,9 +154,18 @@ export function taskTools(deps: RuntimeDeps): RunnableTool[] {
         const actor = taskActor(ctx);
         if (typeof actor === 'string') return refuse(actor);
         const m = MoveArgs.safeParse(args);
-        if (!m.success) return invalid(m.error, '{"taskId", "position", "listId"?}');
+        if (!m.success) return invalid(m.error, '{"taskId" or "title", "position", "listId" or "listName"?}');
         return attempt(async () => {
-          const t = await moveTask(plans, actor, m.data.taskId, { listId: m.data.listId, position: m.data.position });
+          const task = m.data.taskId ? await getTask(plans, actor.orgId, m.data.taskId) : await taskByTitle(plans, actor.orgId, m.data.title!);
+          if (!task) return refuse(`there is no task titled ${JSON.stringify(m.data.title)}; task_search finds tasks by their words`);
+          let listId = m.data.listId;
+          if (m.data.listName) {
+            const lists = await listLists(plans, actor.orgId, { projectId: task.projectId ?? undefined, limit: 100 });
+            const named = lists.find((l) => l.name.toLowerCase() === m.data.listName!.toLowerCase());
+            if (!named) return refuse(`the task's project has no list named ${JSON.stringify(m.data.listName)}; it has: ${lists.map((l) => l.name).join(', ')}`);
+            listId = named.id;
+          }
+          const t = await moveTask(plans, actor, task.id, { listId, position: m.data.position });
           return { isError: false, output: { taskId: t.id, listId: t.listId, position: t.position } };
         });
       },
