@@ -7,6 +7,7 @@ import { jobsBench } from './jobs-bench.js';
 import { memoryBench } from './memory-bench.js';
 import { memoryQualityBench } from './memory-quality.js';
 import { plansBench } from './plans-bench.js';
+import { tasksBench } from './tasks-bench.js';
 import { startupBench } from './startup-bench.js';
 
 /**
@@ -25,7 +26,9 @@ const benches: Record<string, () => Promise<string>> = {
   jobs: () => jobsBench(),
   memory: () => memoryBench(),
   'memory-quality': () => memoryQualityBench(),
-  plans: () => plansBench(),
+  // plans: plan reads, diffs and share opens, then task search at scale (seed 004)
+  plans: async () => `${await plansBench()}\n\n${await tasksBench()}`,
+  tasks: () => tasksBench(),
   startup: () => startupBench(),
 };
 const only = (process.argv.slice(2).join(',') || process.env.BENCH_ONLY || Object.keys(benches).join(','))
