@@ -1,4 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
+import { campaignRoutes } from '../campaigns/routes/index.js';
 import type { PlansDeps } from '../plans-service.js';
 import { planVersionsRoutes } from './plan-versions-routes.js';
 import { plansRoutes } from './plans-routes.js';
@@ -7,5 +8,6 @@ export function planRoutes(deps: PlansDeps): FastifyPluginAsync {
   return async (app) => {
     await app.register(plansRoutes(deps));
     await app.register(planVersionsRoutes(deps));
+    await app.register(campaignRoutes(deps));
   };
 }
