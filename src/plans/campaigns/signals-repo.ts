@@ -30,21 +30,21 @@ const COLUMNS = `id, source, content, observed_at AS "observedAt", relevance_sco
   service_id AS "serviceId", metadata, created_at AS "createdAt",
   to_char(observed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS "cursorAt"`;
 
-/** The whole batch in one statement (each row lands in its week's partition). */
+/** The whole batch in one statement (each row lands in its week's partition); answered in the batch's order. */
 export async function insertSignals(sql: Sql, orgId: string, xs: readonly NewSignal[], at: Date): Promise<Array<SignalRow & { cursorAt: string }>> {
   const r = await sql.query<SignalRow & { cursorAt: string }>(
     `INSERT INTO market_signals (id, org_id, source, content, observed_at, relevance_score, category, impact, service_id, metadata, created_at)
      SELECT x.id, $1, x.source, x.content, x.observed_at, x.relevance_score, x.category, x.impact, x.service_id, x.metadata, $3
-     FROM jsonb_to_recordset($2::jsonb) WITH ORDINALITY AS x(id uuid, source text, content text, observed_at timestamptz,
-       relevance_score real, category text, impact text, service_id uuid, metadata jsonb, n bigint)
-     ORDER BY x.n
+     FROM jsonb_to_recordset($2::jsonb) AS x(id uuid, source text, content text, observed_at timestamptz,
+       relevance_score real, category text, impact text, service_id uuid, metadata jsonb)
      RETURNING ${COLUMNS}`,
     [orgId, JSON.stringify(xs.map((s) => ({
       id: s.id, source: s.source, content: s.content, observed_at: s.observedAt, relevance_score: s.relevanceScore,
       category: s.category, impact: s.impact, service_id: s.serviceId, metadata: s.metadata,
     }))), at.toISOString()],
   );
-  return r.rows;
+  const byId = new Map(r.rows.map((row) => [row.id, row]));
+  return xs.map((s) => byId.get(s.id)!);
 }
 
 export interface SignalFilter {
