@@ -80,7 +80,11 @@ describe('market signals: recording', () => {
       const res = await c.post('/v1/market-signals', owner.auth, body);
       expect(res.statusCode, res.body).toBe(400);
       expect(errorOf(res).code).toBe('validation_failed');
+      expect(errorOf(res).message, res.body).not.toContain('Invalid input');
     }
+    // the message names the field of the item that is wrong
+    const bad = await c.post('/v1/market-signals', owner.auth, { signals: [signal(), signal({ impact: 'huge' })] });
+    expect(errorOf(bad).message).toContain('signals.1.impact');
     expect(await count()).toBe(before);
   });
 });

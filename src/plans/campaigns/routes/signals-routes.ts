@@ -26,6 +26,18 @@ const Batch = z.strictObject({
   signals: z.array(Signal).min(1).max(signals.SIGNAL_BATCH_MAX).describe(`1..${signals.SIGNAL_BATCH_MAX} signals, recorded all or nothing`),
 });
 
+/**
+ * When neither shape fits, says what is wrong with the one the body meant (a
+ * batch when it has `signals`, else one signal) instead of "Invalid input".
+ */
+function unionProblem(iss: { input?: unknown; errors?: unknown }): string | undefined {
+  const batch = typeof iss.input === 'object' && iss.input !== null && 'signals' in iss.input;
+  const first = (iss.errors as Array<Array<{ path?: PropertyKey[]; message?: string }>> | undefined)?.[batch ? 0 : 1]?.[0];
+  if (!first?.message) return undefined;
+  const at = (first.path ?? []).map(String).join('.');
+  return at ? `${at}: ${first.message}` : first.message;
+}
+
 export function signalRoutes(deps: PlansDeps): FastifyPluginAsync {
   return async (app) => {
     const r = app.withTypeProvider<ZodTypeProvider>();
@@ -35,7 +47,7 @@ export function signalRoutes(deps: PlansDeps): FastifyPluginAsync {
       schema: {
         tags: ['campaigns'],
         summary: `Record one market signal, or a batch ({signals: [...]}, up to ${signals.SIGNAL_BATCH_MAX}, all or nothing)`,
-        body: z.union([Batch, Signal]),
+        body: z.union([Batch, Signal], { error: unionProblem }),
       },
     }, async (req, reply) => {
       const b = req.body;
