@@ -71,6 +71,12 @@ describe('services catalog', () => {
     ok(await c.patch(`/v1/campaigns/${a.id}/status`, owner.auth, { version: 1, status: 'paused' }));
     expect(ok(await c.get(`/v1/services/${s.id}`, owner.auth)).activeCampaigns).toBe(0);
 
+    // a service that live campaigns name cannot be deleted (their changes check it exists)
+    const named = await c.del(`/v1/services/${s.id}`, owner.auth);
+    expect(named.statusCode).toBe(409);
+    expect(errorOf(named)).toMatchObject({ code: 'conflict', details: { campaigns: 2 } });
+    expect(ok(await c.get(`/v1/services/${s.id}`, owner.auth)).version).toBe(1);
+
     const analytics = ok(await c.get('/v1/services?category=analytics', owner.auth));
     expect(analytics.data.map((x: { name: string }) => x.name)).toEqual(['Zeta Analytics', 'Zeta_Stream']);
     const zeta = ok(await c.get('/v1/services?q=zeta', owner.auth));

@@ -66,6 +66,16 @@ export async function updateService(sql: Sql, orgId: string, id: string, f: Serv
   );
 }
 
+/** How many live campaigns (of plans not deleted) name the service, whatever their status. */
+export async function campaignsNaming(sql: Sql, orgId: string, id: string): Promise<number> {
+  const r = await sql.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM campaigns c JOIN plans p ON p.org_id = c.org_id AND p.id = c.plan_id
+     WHERE c.org_id = $1 AND c.service_id = $2 AND p.deleted_at IS NULL`,
+    [orgId, id],
+  );
+  return r.rows[0]!.n;
+}
+
 export async function softDeleteService(sql: Sql, orgId: string, id: string, at: Date): Promise<void> {
   await sql.query(`UPDATE services SET deleted_at = $3, version = version + 1, updated_at = $3 WHERE org_id = $1 AND id = $2`, [orgId, id, at.toISOString()]);
 }

@@ -68,12 +68,20 @@ export function updateService(deps: PlansDeps, actor: Actor, id: string, version
   }));
 }
 
-/** Soft delete: campaigns that name it keep the reference; it leaves the catalog and cannot be named again. */
+/**
+ * Soft delete: it leaves the catalog and cannot be named again. A service that
+ * live campaigns still name is refused (409): every change of a campaign
+ * checks that its service exists, so deleting it would freeze them.
+ */
 export async function deleteService(deps: PlansDeps, actor: Actor, id: string, version?: number): Promise<void> {
   await deps.db.tenant(actor.orgId, async (sql) => {
     const row = await repo.lockService(sql, actor.orgId, id);
     if (!row) throw missing(id);
     if (version !== undefined && row.version !== version) throw versionConflict(`service ${id}`, version);
+    const naming = await repo.campaignsNaming(sql, actor.orgId, id);
+    if (naming > 0) {
+      throw conflict(`service ${id} is named by ${naming} campaign${naming === 1 ? '' : 's'}; point them at another service (or none), or delete them, first`, { campaigns: naming });
+    }
     await repo.softDeleteService(sql, actor.orgId, id, clock(deps));
     await appendAudit(sql, actor, { action: 'service.deleted', resourceType: 'service', resourceId: id, oldValues: { version: row.version, name: row.name } });
   });

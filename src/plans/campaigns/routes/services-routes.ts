@@ -90,7 +90,7 @@ export function serviceRoutes(deps: PlansDeps): FastifyPluginAsync {
       config: { permission: 'plans:write' },
       schema: {
         tags: ['campaigns'],
-        summary: 'Remove a service from the catalog (soft: campaigns that name it keep the reference)',
+        summary: 'Remove a service from the catalog (soft); refused with 409 while live campaigns name it',
         params: IdParams,
         querystring: z.strictObject({ version: QueryVersion.optional().describe('the version you read; stale answers 409') }),
       },
