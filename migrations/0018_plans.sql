@@ -179,13 +179,16 @@ CREATE INDEX idx_channel_plans_plan ON channel_plans (org_id, plan_id, position)
 -- The allocations of one campaign never exceed 100 %. Checked at commit (a
 -- mix is replaced row by row) after locking the campaign's row, so two
 -- transactions adding channels to one campaign are checked one after the
--- other and cannot both see room for theirs.
+-- other and cannot both see room for theirs. The lock is FOR NO KEY UPDATE:
+-- each channel_plans insert already holds FOR KEY SHARE on that row (its
+-- foreign key), which FOR UPDATE would conflict with, so two such
+-- transactions would deadlock at commit instead of the second being refused.
 CREATE FUNCTION channel_plans_allocation_check() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
   total numeric;
 BEGIN
-  PERFORM 1 FROM campaigns WHERE plan_id = NEW.plan_id FOR UPDATE;
+  PERFORM 1 FROM campaigns WHERE plan_id = NEW.plan_id FOR NO KEY UPDATE;
   SELECT coalesce(sum(budget_allocation), 0) INTO total FROM channel_plans WHERE plan_id = NEW.plan_id;
   IF total > 100 THEN
     RAISE EXCEPTION 'the channel budget allocations of campaign % add up to % %%, more than 100 %%', NEW.plan_id, total

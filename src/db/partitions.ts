@@ -46,6 +46,8 @@ export const WEEKLY_PARTITIONED_TABLES: readonly WeeklyPartitionedTable[] = [
   { table: 'workflow_executions', aheadWeeks: 4, retainWeeks: 53 }, // seed 003 sets none; a year
   { table: 'workflow_step_runs', aheadWeeks: 4, retainWeeks: 53 },
   { table: 'pattern_usage', aheadWeeks: 4, retainWeeks: 53 }, // seed 003 REQ-T133 sets none; a year
+  // seed 001 §7.3: 90 days (13 whole weeks, 91 days); recording refuses signals older than 90 days
+  { table: 'market_signals', aheadWeeks: 4, retainWeeks: 13 },
 ];
 
 export interface MaintenanceResult {

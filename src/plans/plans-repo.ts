@@ -15,7 +15,7 @@ export interface PlanRow extends PlanCore {
   deletedAt: Date | null;
 }
 
-const cols = (p = '') => `${p}id, ${p}kind, ${p}user_id AS "userId", ${p}title, ${p}description, ${p}status,
+export const cols = (p = '') => `${p}id, ${p}kind, ${p}user_id AS "userId", ${p}title, ${p}description, ${p}status,
   ${p}completion_percentage AS "completionPercentage", ${p}user_rating AS "userRating", ${p}user_feedback AS "userFeedback",
   ${p}plan_data AS "planData", ${p}is_template AS "isTemplate", ${p}is_public AS "isPublic", ${p}is_active AS "isActive",
   ${p}template_plan_id AS "templatePlanId", ${p}version, ${p}created_at AS "createdAt", ${p}updated_at AS "updatedAt",

@@ -7,6 +7,8 @@ export interface DecisionRow {
   agentId: string | null;
   executionId: string | null;
   sessionId: string | null;
+  /** the plan (such as a campaign) the decision was about */
+  planId: string | null;
   decisionType: string;
   reasoningChain: unknown;
   dataSources: unknown;
@@ -33,6 +35,7 @@ export interface DecisionFilter {
   sessionIds?: string[] | undefined;
   agentId?: string | undefined;
   executionId?: string | undefined;
+  planId?: string | undefined;
   from?: string | undefined;
   to?: string | undefined;
   minConfidence?: number | undefined;
@@ -51,7 +54,7 @@ export interface DecisionFilter {
 export async function listDecisions(sql: Sql, f: DecisionFilter): Promise<Array<DecisionRow & { cursorAt: string }>> {
   const r = await sql.query<DecisionRow & { cursorAt: string }>(
     `SELECT id, decision_id AS "decisionId", agent_id AS "agentId", execution_id AS "executionId", session_id AS "sessionId",
-       decision_type AS "decisionType", reasoning_chain AS "reasoningChain", data_sources AS "dataSources",
+       plan_id AS "planId", decision_type AS "decisionType", reasoning_chain AS "reasoningChain", data_sources AS "dataSources",
        confidence_score::float8 AS "confidenceScore", decision_metadata AS "decisionMetadata", model_used AS "modelUsed",
        latency_ms AS "latencyMs", error_message AS "errorMessage", tags, decided_at AS "decidedAt", created_at AS "createdAt",
        to_char(decided_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS "cursorAt"
@@ -63,9 +66,11 @@ export async function listDecisions(sql: Sql, f: DecisionFilter): Promise<Array<
        AND ($8::timestamptz IS NULL OR (decided_at, id) < ($8, $9::uuid))
        AND ($11::text IS NULL OR (tags @> ARRAY[$11::text] AND cardinality(tags) > 0))
        AND ($12::jsonb IS NULL OR ((decision_metadata @> $12 OR decision_metadata @> $13) AND decision_metadata IS NOT NULL))
+       AND ($14::uuid IS NULL OR (plan_id = $14 AND plan_id IS NOT NULL))
      ORDER BY decided_at DESC, id DESC LIMIT $10`,
     [f.decisionType ?? null, f.sessionIds ?? null, f.agentId ?? null, f.executionId ?? null, f.from ?? null, f.to ?? null,
-      f.minConfidence ?? null, f.after?.decidedAt ?? null, f.after?.id ?? null, f.limit, f.tag ?? null, ...metadataParams(f.metadata)],
+      f.minConfidence ?? null, f.after?.decidedAt ?? null, f.after?.id ?? null, f.limit, f.tag ?? null, ...metadataParams(f.metadata),
+      f.planId ?? null],
   );
   return r.rows;
 }

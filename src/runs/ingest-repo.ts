@@ -221,7 +221,7 @@ export async function rollUp(sql: Sql, executionIds: string[]): Promise<void> {
 
 /**
  * Decisions and messages linked to an execution take what they leave out
- * (agent and session; session and plan) from it. The execution is written
+ * (agent, session and plan; session and plan) from it. The execution is written
  * earlier in the batch or was stored before: one primary-key probe each, and
  * only for items that leave something out.
  */
@@ -235,17 +235,17 @@ export async function insertDecisions(sql: Sql, orgId: string, rows: Record<stri
   if (!rows.length) return;
   await sql.query(
     `INSERT INTO agent_decisions (id, org_id, decision_id, agent_id, execution_id, execution_created_at, session_id,
-       decided_at, decision_type, reasoning_chain, data_sources, confidence_score, decision_metadata, model_used,
+       plan_id, decided_at, decision_type, reasoning_chain, data_sources, confidence_score, decision_metadata, model_used,
        latency_ms, error_message, tags)
      SELECT x.id, $1, x.decision_id, coalesce(x.agent_id, e.agent_id), x.execution_id, x.execution_created_at,
-       coalesce(x.session_id, e.session_id), x.decided_at,
+       coalesce(x.session_id, e.session_id), coalesce(x.plan_id, e.plan_id), x.decided_at,
        x.decision_type, x.reasoning_chain, coalesce(x.data_sources, '[]'), x.confidence, x.metadata, x.model_used,
        x.latency_ms, x.error_message, coalesce(x.tags, '{}')
      FROM jsonb_to_recordset($2::jsonb) AS x(id uuid, decision_id text, agent_id uuid, execution_id uuid,
-       execution_created_at timestamptz, session_id text, decided_at timestamptz, decision_type text,
+       execution_created_at timestamptz, session_id text, plan_id uuid, decided_at timestamptz, decision_type text,
        reasoning_chain jsonb, data_sources jsonb, confidence numeric, metadata jsonb, model_used text,
        latency_ms float8, error_message text, tags text[])
-     ${INHERIT_FROM_EXECUTION('x.agent_id IS NULL OR x.session_id IS NULL')}`,
+     ${INHERIT_FROM_EXECUTION('x.agent_id IS NULL OR x.session_id IS NULL OR x.plan_id IS NULL')}`,
     [orgId, JSON.stringify(rows)],
   );
 }

@@ -140,10 +140,11 @@ export type SpanItem = z.infer<typeof SpanItem>;
 
 export const DecisionItem = z.strictObject({
   clientId: ClientId.describe('the decision id, unique per organization'),
-  executionClientId: ClientId.optional().describe('the execution; agentId and sessionId default to its own'),
+  executionClientId: ClientId.optional().describe('the execution; agentId, sessionId and planId default to its own'),
   agentId: Uuid.optional(),
   agentSlug: AgentSlug.optional().describe('the agent by its slug (instead of agentId)'),
   sessionId: SessionKey.optional(),
+  planId: Uuid.optional().describe('the plan (such as a campaign) the decision was about'),
   decidedAt: Instant,
   decisionType: z.string().min(1).max(100).refine((s) => !s.includes(NUL), 'must not contain NUL characters'),
   reasoningChain: Json.refine((v) => v !== undefined && v !== null, 'is required'),

@@ -289,7 +289,7 @@ export async function ingestBatch(deps: RunsDeps, actor: Actor, body: IngestBody
     })));
     await repo.insertDecisions(sql, orgId, decisionsToWrite.map(({ id, item: v, ...p }) => ({
       id, decision_id: v.clientId, agent_id: v.agentId, execution_id: execOf({ id, item: v, ...p })?.id,
-      execution_created_at: execOf({ id, item: v, ...p })?.itemAt.toISOString(), session_id: v.sessionId,
+      execution_created_at: execOf({ id, item: v, ...p })?.itemAt.toISOString(), session_id: v.sessionId, plan_id: v.planId,
       decided_at: v.decidedAt, decision_type: v.decisionType, reasoning_chain: v.reasoningChain,
       data_sources: v.dataSources, confidence: v.confidence, metadata: v.metadata, model_used: v.modelUsed,
       latency_ms: v.latencyMs, error_message: v.errorMessage, tags: v.tags,

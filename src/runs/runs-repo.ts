@@ -109,6 +109,8 @@ export interface ExecutionFilter {
   tag?: string | undefined;
   /** metadata containing one of these objects (a key:value filter, see MetadataFilter) */
   metadata?: Record<string, unknown>[] | undefined;
+  /** executions of this plan (idx_executions_plan) */
+  planId?: string | undefined;
   after?: { createdAt: string; id: string } | undefined;
   limit: number;
 }
@@ -131,10 +133,11 @@ export async function listExecutions(sql: Sql, f: ExecutionFilter): Promise<Exec
        -- the extra conditions match the partial GIN indexes' predicates, so they can be used
        AND ($12::text IS NULL OR (tags @> ARRAY[$12::text] AND cardinality(tags) > 0))
        AND ($13::jsonb IS NULL OR ((metadata @> $13 OR metadata @> $14) AND metadata <> '{}'))
+       AND ($15::uuid IS NULL OR (plan_id = $15 AND plan_id IS NOT NULL))
      ORDER BY created_at DESC, id DESC LIMIT $10`,
     [f.agentId ?? null, f.status ?? null, f.sessionIds ?? null, f.from ?? null, f.to ?? null, f.minCost ?? null,
       f.maxCost ?? null, f.after?.createdAt ?? null, f.after?.id ?? null, f.limit, f.agentVersionId ?? null,
-      f.tag ?? null, ...metadataParams(f.metadata)],
+      f.tag ?? null, ...metadataParams(f.metadata), f.planId ?? null],
   );
   return r.rows;
 }

@@ -91,6 +91,7 @@ describe('GET /v1/decisions', () => {
       executionId: exec1,
       // the session the key s-1 names (created on first sight)
       sessionId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      planId: null,
       decisionType: 'route_selection',
       reasoningChain: [{ step: 1, thought: 'd1' }],
       dataSources: ['maps', 'weather'],

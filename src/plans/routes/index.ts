@@ -1,4 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
+import { campaignRoutes } from '../campaigns/routes/index.js';
 import type { PlansDeps } from '../plans-service.js';
 import { shareRoutes } from '../shares/routes/index.js';
 import { taskRoutes } from '../tasks/index.js';
@@ -11,5 +12,6 @@ export function planRoutes(deps: PlansDeps): FastifyPluginAsync {
     await app.register(planVersionsRoutes(deps));
     await app.register(shareRoutes(deps));
     await app.register(taskRoutes(deps));
+    await app.register(campaignRoutes(deps));
   };
 }

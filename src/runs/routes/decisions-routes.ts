@@ -24,6 +24,7 @@ export function decisionRoutes(deps: RunsDeps): FastifyPluginAsync {
           sessionId: Text(255).optional(),
           agentId: Uuid.optional(),
           executionId: Uuid.optional(),
+          planId: Uuid.optional().describe('decisions about this plan (such as a campaign)'),
           from: Instant.optional().describe('decided at or after'),
           to: Instant.optional().describe('decided before'),
           minConfidence: z.coerce.number().min(0).max(1).optional().describe('confidence score at least this, 0..1'),

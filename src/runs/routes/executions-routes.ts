@@ -27,6 +27,7 @@ export function executionRoutes(deps: RunsDeps): FastifyPluginAsync {
           agentVersionId: Uuid.optional(),
           status: z.enum(EXECUTION_STATUSES).optional(),
           sessionId: Text(255).optional(),
+          planId: Uuid.optional().describe('executions of this plan (such as a campaign)'),
           from: Instant.optional().describe('created at or after'),
           to: Instant.optional().describe('created before'),
           minCost: Cost.optional(),
@@ -44,7 +45,7 @@ export function executionRoutes(deps: RunsDeps): FastifyPluginAsync {
       const after = decodeCursor(q.cursor, Cursor);
       const rows = await runs.listExecutions(deps, principal(req).orgId, {
         agentId: q.agentId, agentVersionId: q.agentVersionId, status: q.status, sessionId: q.sessionId, from: q.from, to: q.to,
-        minCost: q.minCost, maxCost: q.maxCost, tag: q.tag, metadata: q.metadata, after, limit: q.limit + 1,
+        minCost: q.minCost, maxCost: q.maxCost, tag: q.tag, metadata: q.metadata, planId: q.planId, after, limit: q.limit + 1,
       });
       return page(rows, q.limit, (e) => ({ createdAt: new Date(e.createdAt).toISOString(), id: e.id }));
     });
