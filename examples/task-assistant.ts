@@ -42,4 +42,4 @@ console.log(await board());
 const found: Json = await api('GET', `/v1/tasks?q=${encodeURIComponent('pricing OR analytics')}&projectId=${project.id}`);
 console.log(`search "pricing OR analytics": ${found.data.map((t: Json) => t.title).join(' | ')}`);
 const summary: Json = await api('GET', '/v1/tasks/summary');
-console.log(`summary: ${summary.totalTasks} tasks in ${summary.totalProjects} projects, ${summary.completedTasks} completed`);
+console.log(`your board: tasks ${summary.totalTasks}, projects ${summary.totalProjects}, lists ${summary.totalLists}, completed ${summary.completedTasks}`);
