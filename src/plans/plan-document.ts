@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AppError } from '../errors.js';
 import { jsonObject, jsonValue, METADATA_LIMITS, Text, Uuid } from '../http/json-schemas.js';
 
 /**
@@ -16,6 +17,25 @@ export const PLAN_KINDS = ['travel', 'campaign', 'generic'] as const;
 export type PlanKind = (typeof PLAN_KINDS)[number];
 export const PLAN_STATUSES = ['draft', 'processing', 'agent_processing', 'completed', 'error', 'cancelled', 'archived'] as const;
 export const CAMPAIGN_STATUSES = ['draft', 'active', 'paused', 'completed', 'cancelled'] as const;
+export type CampaignStatus = (typeof CAMPAIGN_STATUSES)[number];
+
+/** Which status a campaign may move to from each (a restore of an older version may move it back). */
+export const STATUS_TRANSITIONS: Record<CampaignStatus, readonly CampaignStatus[]> = {
+  draft: ['active', 'cancelled'],
+  active: ['paused', 'completed', 'cancelled'],
+  paused: ['active', 'cancelled'],
+  completed: [],
+  cancelled: [],
+};
+
+/** Refuses (409, with the allowed moves) a campaign status change the transitions do not allow. */
+export function assertCampaignTransition(from: CampaignStatus, to: CampaignStatus): void {
+  if (from === to) return;
+  const allowed = STATUS_TRANSITIONS[from];
+  if (allowed.includes(to)) return;
+  const then = allowed.length ? `from ${from} it can become ${allowed.join(' or ')}` : `${from} is final`;
+  throw new AppError(409, 'conflict', `a ${from} campaign cannot become ${to}; ${then}`, { from, to, allowed });
+}
 
 const NonBlank = (max: number) => Text(max).refine((s) => s.trim().length > 0, 'must not be blank');
 const Day = z.iso.date('must be a date, YYYY-MM-DD');

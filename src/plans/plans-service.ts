@@ -6,7 +6,7 @@ import { planActivity, planRollups, type PlanActivity, type PlanRollup } from '.
 import { documentPatch, documentSummary } from './plan-diff.js';
 import { readCampaign, readTravel, serviceExists, travelDuration, withChildIds, writeDetails } from './plan-details-repo.js';
 import {
-  CampaignDetails, kindProblem, PlanCore, TravelDetails, type PlanDocument, type PlanKind,
+  assertCampaignTransition, CampaignDetails, kindProblem, PlanCore, TravelDetails, type PlanDocument, type PlanKind,
 } from './plan-document.js';
 import * as repo from './plans-repo.js';
 import type { PlanFilter, PlanRow } from './plans-repo.js';
@@ -203,6 +203,7 @@ export function updatePlan(
     if (p.campaign !== undefined) {
       if (doc.kind !== 'campaign') throw validationFailed(`campaign details belong to plans of kind campaign, not ${doc.kind}`, [{ path: 'body.campaign', message: 'not a campaign' }]);
       next.campaign = withChildIds(parseAt(CampaignDetails, { ...doc.campaign, ...p.campaign }, 'body.campaign') as CampaignDetails);
+      assertCampaignTransition(doc.campaign!.status, next.campaign.status);
     }
     return { document: next };
   }, opts);

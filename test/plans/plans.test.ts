@@ -105,6 +105,20 @@ describe('plans: create, read, change', () => {
   });
 });
 
+describe('plans: campaigns through the plan routes', () => {
+  it('hold the campaign status transitions as /v1/campaigns does', async () => {
+    const p = ok(await c.post('/v1/plans', owner.auth, {
+      kind: 'campaign', title: 'Spring push',
+      campaign: { theme: 'Spring', startDate: '2027-03-01', endDate: '2027-04-30', totalBudget: 10000, expectedRoi: 120 },
+    }), 201);
+    const bad = await c.patch(`/v1/plans/${p.id}`, owner.auth, { version: 1, campaign: { status: 'completed' } });
+    expect(bad.statusCode).toBe(409);
+    expect(errorOf(bad).details).toMatchObject({ from: 'draft', to: 'completed', allowed: ['active', 'cancelled'] });
+    const active = ok(await c.patch(`/v1/plans/${p.id}`, owner.auth, { version: 1, campaign: { status: 'active' } }));
+    expect(active).toMatchObject({ version: 2, campaign: { status: 'active' } });
+  });
+});
+
 describe('plans: bad input and other tenants', () => {
   const count = async () => (await t.db.admin.query<{ n: number }>(`SELECT (SELECT count(*) FROM plans) + (SELECT count(*) FROM plan_versions) AS n`)).rows[0]!.n;
 

@@ -3,7 +3,7 @@ import { uuidv7 } from '../../db/index.js';
 import { AppError, notFound, validationFailed } from '../../errors.js';
 import { planRollups } from '../../runs/index.js';
 import { serviceExists, withChildIds } from '../plan-details-repo.js';
-import { CampaignDetails, PlanCore, type CAMPAIGN_STATUSES, type CampaignIdea, type ChannelPlan, type PlanDocument } from '../plan-document.js';
+import { assertCampaignTransition, CampaignDetails, PlanCore, type CampaignIdea, type CampaignStatus, type ChannelPlan, type PlanDocument } from '../plan-document.js';
 import { changePlan, getPlan, insertPlanDocument, parseAt, type PlanDetailView, type PlanView } from '../plans-service.js';
 import { allocationGuard } from './allocation-guard.js';
 import * as repo from './campaigns-repo.js';
@@ -16,17 +16,7 @@ import { clock, type PlansDeps } from './deps.js';
  * as the plan's next version and audited in the same transaction.
  */
 
-export type CampaignStatus = (typeof CAMPAIGN_STATUSES)[number];
 type Who = Actor & { userId: string };
-
-/** Which status a campaign may move to from each. */
-export const STATUS_TRANSITIONS: Record<CampaignStatus, readonly CampaignStatus[]> = {
-  draft: ['active', 'cancelled'],
-  active: ['paused', 'completed', 'cancelled'],
-  paused: ['active', 'cancelled'],
-  completed: [],
-  cancelled: [],
-};
 
 export interface NewCampaign {
   name: string;
@@ -144,11 +134,7 @@ export function addFeedback(
 
 export function setStatus(deps: PlansDeps, actor: Who, id: string, version: number, status: CampaignStatus): Promise<PlanView> {
   return changeCampaign(deps, actor, id, version, 'campaign.status_changed', (c) => {
-    const allowed = STATUS_TRANSITIONS[c.status];
-    if (!allowed.includes(status)) {
-      const then = allowed.length ? `from ${c.status} it can become ${allowed.join(' or ')}` : `${c.status} is final`;
-      throw new AppError(409, 'conflict', `a ${c.status} campaign cannot become ${status}; ${then}`, { from: c.status, to: status, allowed });
-    }
+    assertCampaignTransition(c.status, status);
     return { campaign: { ...c, status }, summary: `status: ${c.status} → ${status}` };
   });
 }
