@@ -21,5 +21,6 @@
 export { planRoutes } from './routes/index.js';
 export { changePlan, createPlan, getPlan, readDocument, type PlansDeps, type PlanView } from './plans-service.js';
 export type { PlanDocument } from './plan-document.js';
+export { findPlanRefs } from './plan-refs-repo.js';
 export { openShare, type ShareRequest, type SharedView } from './shares/share-open-service.js';
 export * from './tasks/index.js';

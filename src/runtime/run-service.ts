@@ -12,7 +12,8 @@
  */
 import type { Actor } from '../audit/index.js';
 import { uuidv7 } from '../db/index.js';
-import { AppError } from '../errors.js';
+import { AppError, validationFailed } from '../errors.js';
+import { findPlanRefs } from '../plans/index.js';
 import { enqueueIn } from '../jobs/index.js';
 import type { ExecutionItemInput } from '../runs/index.js';
 import { stoppedOutcome, runLoop, type RunToolContext } from './agent-loop.js';
@@ -260,6 +261,15 @@ async function recordSession(deps: RuntimeDeps, frame: RunFrame, outcome: RunOut
   }
 }
 
+/** A run naming a plan names a live plan of the organization (another organization's reads as missing). */
+async function assertPlan(deps: RuntimeDeps, orgId: string, planId: string | undefined): Promise<void> {
+  if (!planId) return;
+  const found = await deps.db.tenant(orgId, (sql) => findPlanRefs(sql, [planId]));
+  if (!found.has(planId.toLowerCase())) {
+    throw validationFailed(`planId: no plan ${planId} in this organization`, [{ path: 'body.planId', message: 'names no plan of this organization' }]);
+  }
+}
+
 /** A sync or streamed run: recorded as running and driven to its end in the caller's request. */
 export async function runNow(
   deps: RuntimeDeps,
@@ -269,6 +279,7 @@ export async function runNow(
 ): Promise<RunResult> {
   const now = clock(deps);
   const limits = resolveLimits(deps, req.limits);
+  await assertPlan(deps, actor.orgId, req.labels?.planId);
   const p = await prepareRun(deps, actor.orgId, { agentId: req.agentId, version: req.version, input: req.input, session: req.session, limits }, now);
   const created = await createExecution(deps, actor, p, {
     status: 'running', mode: req.mode, userId: actor.userId, requestId: req.requestId, labels: req.labels,
@@ -287,6 +298,7 @@ export async function runNow(
 export async function enqueueRun(deps: RuntimeDeps, actor: Actor, req: RunRequest): Promise<{ executionId: string; jobId: string }> {
   const now = clock(deps);
   const limits = resolveLimits(deps, req.limits);
+  await assertPlan(deps, actor.orgId, req.labels?.planId);
   const p = await prepareRun(deps, actor.orgId, { agentId: req.agentId, version: req.version, input: req.input, session: req.session, limits }, now);
   const c = await createExecution(deps, actor, p, {
     status: 'queued', mode: 'async', userId: actor.userId, requestId: req.requestId, labels: req.labels,

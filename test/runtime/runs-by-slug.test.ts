@@ -37,11 +37,28 @@ describe('one call to create, one to run', () => {
   });
 });
 
+/** A plan of the owner's organization: a run names a live plan (another organization's reads as missing). */
+async function newPlan(): Promise<string> {
+  return ok(await call(rt.t, 'POST', '/v1/plans', owner.auth, { kind: 'generic', title: 'A plan' }), 201).id;
+}
+
 describe('a run by slug with metadata, tags and a plan', () => {
+  it('refuses a plan that does not exist (or is another organization\'s) with 400, before anything is written', async () => {
+    rt.scripts.write('planless', answer('never'));
+    const agent = await scriptedAgent(rt.t, owner.auth, 'planless');
+    const before = (await rt.t.db.admin.query<{ n: number }>('SELECT count(*)::int AS n FROM executions')).rows[0]!.n;
+    for (const mode of ['sync', 'async']) {
+      const res = await run(agent.slug, { input: 'Go', planId: randomUUID(), mode });
+      expect(res.statusCode, res.body).toBe(400);
+      expect(res.json().error.message).toMatch(/planId: no plan/);
+    }
+    expect((await rt.t.db.admin.query<{ n: number }>('SELECT count(*)::int AS n FROM executions')).rows[0]!.n).toBe(before);
+  });
+
   it('records them on the execution, where the list filters find them', async () => {
     rt.scripts.write('labelled', answer('Labelled'));
     const agent = await scriptedAgent(rt.t, owner.auth, 'labelled');
-    const planId = randomUUID();
+    const planId = await newPlan();
     const tag = `checkout-${randomUUID().slice(0, 8)}`;
     const e = ok(await run(agent.slug, {
       input: 'Go', tags: [tag, 'beta', tag], metadata: { customer: 'acme', attempt: 2 }, planId, sessionToken: 'conv-labelled',
@@ -76,7 +93,7 @@ describe('a run by slug with metadata, tags and a plan', () => {
   it('a queued run carries them from the start', async () => {
     rt.scripts.write('queued', answer('Later'));
     const agent = await scriptedAgent(rt.t, owner.auth, 'queued');
-    const planId = randomUUID();
+    const planId = await newPlan();
     const res = await run(agent.slug, { input: 'Later', mode: 'async', tags: ['nightly'], metadata: { batch: 7 }, planId });
     expect(res.statusCode, res.body).toBe(202);
     const e = ok(await call(rt.t, 'GET', `/v1/executions/${res.json().executionId}`, owner.auth));
@@ -103,7 +120,7 @@ describe('runs an agent calls', () => {
       { content: 'Done with help', usage: { promptTokens: 10, completionTokens: 2 } },
     ]);
     const lead = await scriptedAgent(rt.t, owner.auth, 'lead', { tools: ['call_agent'] });
-    const planId = randomUUID();
+    const planId = await newPlan();
     const e = ok(await run(lead.slug, { input: 'Go', tags: ['team'], metadata: { customer: 'acme' }, planId, sessionToken: 'conv-team' }));
     expect(e).toMatchObject({ status: 'completed', planId, tags: ['team'], metadata: { customer: 'acme' } });
     const childId = e.toolCalls[0].childExecutionId as string;
@@ -126,7 +143,7 @@ describe('a queued run', () => {
       { content: 'Done overnight', usage: { promptTokens: 10, completionTokens: 2 } },
     ]);
     const lead = await scriptedAgent(rt.t, owner.auth, 'night-lead', { tools: ['call_agent'] });
-    const planId = randomUUID();
+    const planId = await newPlan();
     const res = await run(lead.slug, { input: 'Go', mode: 'async', tags: ['overnight'], metadata: { batch: 9 }, planId });
     expect(res.statusCode, res.body).toBe(202);
     const runtime = createRuntime({ db: rt.t.db, config: rt.t.config.runtime, keys: deriveKeys(TEST_SECRET) });
