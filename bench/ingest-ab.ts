@@ -1,3 +1,4 @@
+import type { FastifyInstance } from 'fastify';
 import { cpus, loadavg } from 'node:os';
 import { parseConfig } from '../src/config/index.js';
 import { createService } from '../src/server.js';
@@ -40,6 +41,8 @@ export interface AbSpec {
   goalOf: string;
   /** variant / baseline at least this */
   goal: number;
+  /** run once before the timed runs (what the variant's fields name, made through the API) */
+  setup?(app: FastifyInstance, ctx: AbContext): Promise<void>;
   /** fields every execution of a run carries, baseline and variant; `round` numbers the run */
   fields(e: GenExecution, i: number, ctx: AbContext, variant: boolean, round: number): Record<string, unknown>;
 }
@@ -87,6 +90,7 @@ export async function ingestAb(spec: AbSpec): Promise<string> {
     const earlier = (await b.db.admin.query<{ id: string }>(`SELECT id FROM executions WHERE org_id = $1`, [org.orgId])).rows.map((r) => r.id);
     await b.db.admin.query('ANALYZE');
     const ctx: AbContext = { ...org, earlier };
+    await spec.setup?.(app, ctx);
 
     let round = 0;
     const run = async (variant: boolean) => {

@@ -9,7 +9,7 @@ import { auditRoutes } from '../audit/index.js';
 import { agentRoutes } from '../agents/index.js';
 import { jobsRoutes } from '../jobs/index.js';
 import { memoryRoutes, type MemoryModule } from '../memory/index.js';
-import { planRoutes } from '../plans/index.js';
+import { findPlanRefs, planRoutes } from '../plans/index.js';
 import { notificationsRoutes } from '../notifications/index.js';
 import { costSince, runsRoutes } from '../runs/index.js';
 import { createRuntime, runtimeRoutes, type RuntimeDeps } from '../runtime/index.js';
@@ -164,7 +164,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(auditRoutes({ db }));
   const runtime = opts.runtime ?? createRuntime({ db, config: opts.config.runtime, keys: opts.identity.keys, memory: opts.memory, log: app.log });
   await app.register(agentRoutes({ db, builtinTools: new Set(runtime.builtins.names()) }));
-  await app.register(runsRoutes({ db, onIngested: (r) => metrics.ingested(r) }));
+  await app.register(runsRoutes({ db, onIngested: (r) => metrics.ingested(r), planRefs: findPlanRefs }));
   await app.register(usageRoutes({ db, costSince }));
   await app.register(runtimeRoutes(runtime));
   await app.register(jobsRoutes({ db }));

@@ -1,4 +1,4 @@
-import type { Database } from '../db/index.js';
+import type { Database, Sql } from '../db/index.js';
 
 export interface RunsDeps {
   db: Database;
@@ -6,6 +6,13 @@ export interface RunsDeps {
   now?: () => Date;
   /** Told the outcome of every committed ingest batch (the Prometheus counters of ingested items). */
   onIngested?: (results: readonly { kind: string; status: string }[]) => void;
+  /**
+   * Which of these plan ids are live plans of the transaction's organization
+   * (the plans module's, wired by the app: runs must not import plans, which
+   * reads runs' roll-ups). Without it a planId is not checked: the runtime's
+   * own items name a plan its run was checked against when it started.
+   */
+  planRefs?: (sql: Sql, ids: readonly string[]) => Promise<Set<string>>;
 }
 
 export const clock = (deps: RunsDeps): Date => deps.now?.() ?? new Date();

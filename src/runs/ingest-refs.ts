@@ -20,8 +20,9 @@ import { isOpen, reject, type ItemResult, type Pending } from './ingest-types.js
  * names, not references: one that is the slug of a live agent also sets the
  * matching id (when the item gives none), any other name stays a name.
  * (executionClientId is resolved through the ingestion keys by the batch
- * itself; sessionId through the sessions, see resolveSessionKeys.) planId
- * names a plan, which this release does not store yet.
+ * itself; sessionId through the sessions, see resolveSessionKeys.) planId,
+ * on any item, a live plan of the organization (checked through the plans
+ * module's lookup when the caller wires one in).
  *
  * References are checked when an item arrives, not enforced afterwards:
  * telemetry outlives what it describes (an agent deleted later keeps its
@@ -48,7 +49,11 @@ const has = (set: { has(k: string): boolean }, id: string) => set.has(id.toLower
 export async function resolveReferences(
   sql: Sql,
   b: ReferenceBatch,
-  opts: { unknownAgents: 'reject' | 'keep'; stored: ReadonlyMap<string, unknown> },
+  opts: {
+    unknownAgents: 'reject' | 'keep';
+    stored: ReadonlyMap<string, unknown>;
+    planRefs?: ((sql: Sql, ids: readonly string[]) => Promise<Set<string>>) | undefined;
+  },
 ): Promise<ResolvedReferences> {
   const executions = b.executions.filter(isOpen);
   const decisions = b.decisions.filter(isOpen);
@@ -73,6 +78,9 @@ export async function resolveReferences(
   const versionAgent = await findVersionRefs(sql, versionIds);
   const members = await findMemberRefs(sql, userIds);
   const parents = await findExecutionRefs(sql, parentIds);
+  const planIds = uniq([...executions, ...decisions, ...messages].map((x) => x.item.planId));
+  const plans = opts.planRefs && planIds.length ? await opts.planRefs(sql, planIds) : undefined;
+
   const agentById = new Set(agents.map((a) => a.id));
   const agentBySlug = new Map(agents.map((a) => [a.slug, a.id]));
 
@@ -115,6 +123,13 @@ export async function resolveReferences(
     }
     if (!m.item.fromAgentId && m.item.fromAgent) m.item.fromAgentId = agentBySlug.get(m.item.fromAgent);
     if (!m.item.toAgentId && m.item.toAgent) m.item.toAgentId = agentBySlug.get(m.item.toAgent);
+  }
+  // An unknown plan rejects the item that names it (every kind of item may name one).
+  if (plans) {
+    for (const x of [...executions, ...decisions, ...messages]) {
+      const id = x.item.planId;
+      if (id && isOpen(x) && !has(plans, id)) reject(x.result, 'unknown_reference', `planId: no plan ${id} in this organization`, 'planId');
+    }
   }
   return { agentOf, versionAgent };
 }

@@ -187,7 +187,7 @@ export async function ingestBatch(deps: RunsDeps, actor: Actor, body: IngestBody
     const stored = await repo.lookupKeys(sql, 'execution', executions.map((e) => e.item.clientId));
     // Every id an item names, resolved in the tenant (an unknown one rejects its item alone).
     const { agentOf, versionAgent } = await resolveReferences(sql, { executions, decisions, messages }, {
-      unknownAgents: opts.unknownAgents ?? 'reject', stored,
+      unknownAgents: opts.unknownAgents ?? 'reject', stored, planRefs: deps.planRefs,
     });
     const executionsOk = executions.filter(isOpen);
     // Sessions: each key names a session (created on first sight); items store its id from here on.

@@ -83,9 +83,10 @@ describe('plan costs', () => {
     expect(got.activity.messages).toBe(1);
     expect(got.activity.sessions).toHaveLength(1);
     expect((await c.get(`/v1/plans/${p.id}`, b.auth)).statusCode).toBe(404);
-    // Another organization naming this plan's id in its telemetry does not move this plan's figures.
+    // Another organization cannot name this plan in its telemetry (it reads as no plan), and this plan's figures do not move.
     const theirs = await makeAgent(t.app, b.auth, 'x');
-    await ingest(b, { executions: [{ clientId: 'x1', agentId: theirs, planId: p.id }], spans: [llm('x1', 0)] });
+    const res = ok(await c.post('/v1/ingest/batch', b.auth, { executions: [{ clientId: 'x1', agentId: theirs, planId: p.id }] }));
+    expect(res.results[0]).toMatchObject({ status: 'rejected', code: 'unknown_reference', field: 'planId' });
     expect(ok(await c.get(`/v1/plans/${p.id}`, a.auth)).costs).toEqual(got.costs);
   });
 });

@@ -15,7 +15,8 @@ let b: SignedUp;
 let planner: string;
 let booker: string;
 let gone: string;
-const plan = randomUUID();
+/** A plan of organization a (set in beforeAll): an ingested planId names a live plan. */
+let plan: string;
 const stranger = randomUUID();
 
 const daysAgo = (d: number, minutes = 0) => new Date(Date.now() - d * 86_400_000 - minutes * 60_000).toISOString();
@@ -58,6 +59,7 @@ beforeAll(async () => {
   planner = await makeAgent(t.app, a.auth, 'planner');
   booker = await makeAgent(t.app, a.auth, 'booker');
   gone = await makeAgent(t.app, a.auth, 'gone');
+  plan = (await t.app.inject({ method: 'POST', url: '/v1/plans', headers: a.auth, payload: { kind: 'generic', title: 'Trip' } })).json().id;
   const [e1, e2, e3, e4] = [cid('exec'), cid('exec'), cid('exec'), cid('exec')];
   await ingest(a, {
     executions: [

@@ -14,8 +14,8 @@ import { makeAgent, publishVersion } from './fixtures.js';
 let t: TestApp;
 let a: SignedUp;
 let b: SignedUp;
-const own = {} as { agent: string; otherAgent: string; version: string; otherVersion: string; parent: string };
-const theirs = {} as { agent: string; version: string; user: string; execution: string };
+const own = {} as { agent: string; otherAgent: string; version: string; otherVersion: string; parent: string; plan: string };
+const theirs = {} as { agent: string; version: string; user: string; execution: string; plan: string };
 
 const ingest = (who: SignedUp, payload: unknown) =>
   t.app.inject({ method: 'POST', url: '/v1/ingest/batch', headers: who.auth, payload: payload as object });
@@ -51,6 +51,9 @@ beforeAll(async () => {
   theirs.execution = r.get('b-exec')!.id!;
   const p = await resultsOf(a, { executions: [{ clientId: 'a-parent', agentId: own.agent }] });
   own.parent = p.get('a-parent')!.id!;
+  const plan = (who: SignedUp) => t.app.inject({ method: 'POST', url: '/v1/plans', headers: who.auth, payload: { kind: 'generic', title: 'Plan' } });
+  own.plan = (await plan(a)).json().id;
+  theirs.plan = (await plan(b)).json().id;
 });
 afterAll(async () => t?.close());
 
@@ -65,10 +68,16 @@ describe.each([
   ['agentId', 'decision', () => theirs.agent],
   ['fromAgentId', 'message', () => theirs.agent],
   ['toAgentId', 'message', () => theirs.agent],
+  ['planId', 'execution', () => theirs.plan],
+  ['planId', 'decision', () => theirs.plan],
+  ['planId', 'message', () => theirs.plan],
 ] as const)('%s of a%s', (field, kind, theirId) => {
   function item(clientId: string, ref: string): Record<string, unknown> {
     if (kind === 'execution') return field === 'agentId' ? { clientId, agentId: ref } : { clientId, agentId: own.agent, [field]: ref };
-    if (kind === 'decision') return { clientId, agentId: ref, decidedAt: now(), decisionType: 'route', reasoningChain: ['x'], confidence: 0.5 };
+    if (kind === 'decision') {
+      const refs = field === 'planId' ? { agentId: own.agent, planId: ref } : { agentId: ref };
+      return { clientId, ...refs, decidedAt: now(), decisionType: 'route', reasoningChain: ['x'], confidence: 0.5 };
+    }
     return { clientId, messageType: 'ask', messageData: {}, sentAt: now(), [field]: ref };
   }
   const list = `${kind}s`;
@@ -79,7 +88,7 @@ describe.each([
     const fine = cid('fine');
     const foreign = theirId();
     const nothing = nothingLike(foreign);
-    const good = kind === 'execution' ? { clientId: fine, agentId: own.agent } : item(fine, own.agent);
+    const good = field === 'planId' ? item(fine, own.plan) : kind === 'execution' ? { clientId: fine, agentId: own.agent } : item(fine, own.agent);
     const r = await resultsOf(a, { [list]: [item(cross, foreign), good, item(missing, nothing)] });
 
     for (const [clientId, id] of [[cross, foreign], [missing, nothing]] as const) {

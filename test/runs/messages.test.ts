@@ -20,7 +20,8 @@ const at = (msAgo: number) => new Date(NOW - msAgo).toISOString();
 const base = new Date(Math.floor(Date.now() / 1000) * 1000 - 5 * MIN).toISOString().slice(0, 19);
 const MICRO_1 = `${base}.123456Z`;
 const MICRO_2 = `${base}.123457Z`;
-const PLAN = '0190a000-0000-7000-8000-000000000001';
+/** A plan of organization a (set in beforeAll): an ingested planId names a live plan. */
+let PLAN: string;
 const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
 
 const message = (clientId: string, messageType: string, sentAt: string, over: Record<string, unknown> = {}) => ({
@@ -33,6 +34,7 @@ beforeAll(async () => {
   b = await signupUser(t.app);
   planner = await makeAgent(t.app, a.auth, 'planner');
   booker = await makeAgent(t.app, a.auth, 'booker');
+  PLAN = (await t.app.inject({ method: 'POST', url: '/v1/plans', headers: a.auth, payload: { kind: 'generic', title: 'Trip' } })).json().id;
   const res = await t.app.inject({
     method: 'POST', url: '/v1/ingest/batch', headers: a.auth,
     payload: {

@@ -16,7 +16,8 @@ let a: SignedUp;
 let b: SignedUp;
 let planner: string;
 let booker: string;
-const PLAN = '0190a4b8-0000-7000-8000-00000000abcd';
+/** A plan of organization a (set in beforeAll): an ingested planId names a live plan. */
+let PLAN: string;
 const base = Date.now() - 60_000;
 const at = (ms: number) => new Date(base + ms).toISOString();
 
@@ -33,6 +34,7 @@ beforeAll(async () => {
   a = rt.owner;
   b = await signupUser(rt.t.app);
   planner = await makeAgent(rt.t.app, a.auth, 'planner');
+  PLAN = (await rt.t.app.inject({ method: 'POST', url: '/v1/plans', headers: a.auth, payload: { kind: 'generic', title: 'Trip' } })).json().id;
   booker = await makeAgent(rt.t.app, a.auth, 'booker');
 });
 afterAll(async () => rt?.close());
