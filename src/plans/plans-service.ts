@@ -52,8 +52,9 @@ export async function readDocument(sql: Sql, orgId: string, row: PlanRow): Promi
   return doc;
 }
 
-async function view(sql: Sql, orgId: string, row: PlanRow, rollup?: PlanRollup): Promise<PlanView> {
-  const doc = await readDocument(sql, orgId, row);
+/** The plan as the API shows it; `doc` when the caller has just read (or written) its document. */
+async function view(sql: Sql, orgId: string, row: PlanRow, rollup?: PlanRollup, doc?: PlanDocument): Promise<PlanView> {
+  doc ??= await readDocument(sql, orgId, row);
   const costs = rollup ?? (await planRollups(sql, orgId, [row.id])).get(row.id) ?? NO_COSTS;
   return {
     ...row,
@@ -168,7 +169,7 @@ export async function changePlan(
       action: opts.action ?? 'plan.updated', resourceType: 'plan', resourceId: planId,
       oldValues: { version: row.version }, newValues: { version: updated.version, summary, ...(opts.restoredFrom ? { restoredFrom: opts.restoredFrom } : {}), ...opts.auditNewValues },
     });
-    return view(sql, actor.orgId, updated);
+    return view(sql, actor.orgId, updated, undefined, after);
   }).catch(async (err) => {
     // Nothing changed: the transaction rolled back; answer the plan as it stands.
     if (err instanceof NoChange) return { ...(await getPlan(deps, actor.orgId, planId)) };

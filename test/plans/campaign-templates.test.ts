@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditRows, client, ok, type Body } from '../agents/fixtures.js';
-import { createTestApp, errorOf, signupUser, type SignedUp, type TestApp } from '../helpers/app.js';
+import { errorOf, type SignedUp, type TestApp } from '../helpers/app.js';
+import { campaignWorld } from './campaign-fixtures.js';
 
 let t: TestApp;
 let owner: SignedUp;
@@ -9,12 +10,7 @@ let c: ReturnType<typeof client>;
 let serviceId: string;
 let otherServiceId: string;
 beforeAll(async () => {
-  t = await createTestApp();
-  owner = await signupUser(t.app);
-  other = await signupUser(t.app, { organizationName: 'Other Org' });
-  c = client(t);
-  serviceId = ok(await c.post('/v1/services', owner.auth, { name: 'CloudGuard', category: 'security', description: 'CSPM' }), 201).id;
-  otherServiceId = ok(await c.post('/v1/services', other.auth, { name: 'Theirs', category: 'security', description: 'x' }), 201).id;
+  ({ t, owner, other, c, serviceId, otherServiceId } = await campaignWorld());
 });
 afterAll(async () => t?.close());
 
