@@ -19,6 +19,9 @@ echo "== sign up $EMAIL: a user, and an organization they own"
 TOKEN=$(api POST /v1/auth/signup "{\"email\": \"$EMAIL\", \"password\": \"$PASSWORD\",
   \"organizationName\": \"Quickstart\"}" | get tokens.accessToken)
 
+echo "== room for the examples' agents: they make 11, and a new organization may have 10"
+api PATCH /v1/org "{\"version\": $(api GET /v1/org | get version), \"maxAgents\": 25}" | get maxAgents
+
 echo "== an API key for the examples (its secret is shown this once)"
 TOKEN=$(api POST /v1/api-keys '{"name": "examples", "scopes": ["agents:read", "agents:write",
   "executions:read", "executions:write", "workflows:read", "workflows:write", "orgs:read",
