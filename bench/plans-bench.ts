@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { parseConfig } from '../src/config/index.js';
+import { getPlan } from '../src/plans/index.js';
 import { createService } from '../src/server.js';
 import { benchDatabase, envNumber, fmt, timeIt, type Stats } from './bench-db.js';
 import { benchOrg } from './bench-org.js';
@@ -77,6 +78,8 @@ export async function plansBench(): Promise<string> {
       n = p.version;
     });
     await time('GET /v1/plans (first page of 20, with costs)', () => req('GET', '/v1/plans'));
+    // The same plan read without HTTP and auth (each API request also authenticates its key and counts it).
+    await time('getPlan() in-process, no HTTP (the service function behind GET /v1/plans/{id})', () => getPlan({ db: b.db }, org.orgId, plan.id as string), true);
     rows.push(...(await shareRows(app, headers, plan.id as string, iterations, log)).map(([l, st], i): [string, Stats, boolean] => [l, st, i === 0]));
 
     const base = rows[0]![1];
