@@ -1,0 +1,8 @@
+/**
+ * Platform services (seed 002's platform half): evals, webhooks, integrations
+ * and OAuth tokens, platform administrators, the marketplace and billing.
+ * Each area is a subfolder with its own index.ts; this file is the module's
+ * only door. The platform module imports neither the runtime nor runs'
+ * ingestion: what it needs from them (running an eval case, a token for an
+ * http tool) is wired at the composition root (src/server.ts, src/http/app.ts).
+ */
