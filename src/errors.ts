@@ -39,6 +39,7 @@ export const ERROR_CODES = [
   'session_expired',
   'not_configured',
   'provider_error',
+  'payment_failed',
   'not_ready',
   'unavailable',
   'internal',

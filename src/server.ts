@@ -13,6 +13,7 @@ import { createMemory, enableVectors, memoryJobHandlers, purgeExpiredMemories, t
 import { pruneIngestKeys, recordEmbeddingCall } from './runs/index.js';
 import { AGENT_RUN_TASK, agentRunHandler, createRuntime, embeddingEgress, MEMORY_EXTRACT_TASK, memoryExtractHandler, type RuntimeDeps } from './runtime/index.js';
 import { workflowJobHandlers } from './workflows/index.js';
+import { billingDeps, billingJobHandlers, enqueueDueBillingJobs } from './platform/index.js';
 import { agentRunner, toolRunner } from './workflow-runners.js';
 
 export const VERSION: string = (
@@ -71,6 +72,7 @@ export async function createService(config: Config, db: Database, logger: Logger
     ...memoryJobHandlers(memory),
     // Extraction calls the agent's model, which only the runtime can do; memory must not import the runtime.
     [MEMORY_EXTRACT_TASK]: memoryExtractHandler(runtime),
+    ...billingJobHandlers(billingDeps(db, config.billing)),
   };
   return {
     app,
@@ -109,13 +111,15 @@ function startWorker(svc: Service, config: Config, logger: Logger): Worker {
 export async function maintain(
   db: Database,
   now = new Date(),
-): Promise<{ created: number; dropped: number; keysPruned: number; jobsPruned: number; memoriesPurged: number }> {
+): Promise<{ created: number; dropped: number; keysPruned: number; jobsPruned: number; memoriesPurged: number; billingJobs: number }> {
   const p = await maintainPartitions(db, now);
   return {
     ...p,
     keysPruned: await pruneIngestKeys(db, now),
     jobsPruned: await pruneFinishedJobs(db, now),
     memoriesPurged: await purgeExpiredMemories(db),
+    // period ends and trial ends due: one billing.close_period job per organization and moment
+    billingJobs: await enqueueDueBillingJobs(db, now),
   };
 }
 

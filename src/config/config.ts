@@ -49,6 +49,10 @@ const EnvSchema = z.object({
   AGENTBASE_MEMORY_VECTORS: z.enum(['auto', 'off']).default('auto'),
   AGENTBASE_MEMORY_EMBEDDER: z.enum(['bundled', 'hashed', 'none']).default('bundled'),
   AGENTBASE_MEMORY_HALF_LIFE_DAYS: z.coerce.number().positive().max(36_500).default(30),
+  // Billing: the payment provider (offline: payments settled out of band, always succeed;
+  // offline_declining: every charge is declined, to exercise past_due) and the tax rate in basis points.
+  AGENTBASE_BILLING_PROVIDER: z.enum(['offline', 'offline_declining']).default('offline'),
+  AGENTBASE_BILLING_TAX_RATE_BPS: int(0, 0, 10_000),
 });
 
 export interface Config {
@@ -69,6 +73,14 @@ export interface Config {
   /** the in-process job worker (agent runs, workflow steps, schedules) */
   worker: { enabled: boolean; concurrency: number };
   memory: MemoryConfig;
+  billing: BillingConfig;
+}
+
+export interface BillingConfig {
+  /** which PaymentProvider charges invoices (src/platform/billing/payment-provider.ts) */
+  provider: 'offline' | 'offline_declining';
+  /** tax on invoices, in basis points of the subtotal (825 = 8.25 %); 0: none */
+  taxRateBps: number;
 }
 
 export interface MemoryConfig {
@@ -160,5 +172,6 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       defaultEmbedder: e.AGENTBASE_MEMORY_EMBEDDER,
       halfLifeDays: e.AGENTBASE_MEMORY_HALF_LIFE_DAYS,
     },
+    billing: { provider: e.AGENTBASE_BILLING_PROVIDER, taxRateBps: e.AGENTBASE_BILLING_TAX_RATE_BPS },
   };
 }

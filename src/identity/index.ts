@@ -15,6 +15,7 @@ export { createApiKey } from './api-keys-service.js';
 export { totpCode } from './totp.js';
 export { hashPassword, verifyPassword } from './passwords.js';
 export { findMemberRefs, lockOrganizationLimits, listMembers as listMembersIn, type OrgLimits, type MemberRow } from './orgs-repo.js';
+export { activeMemberCount, getOrg as getOrganization, setOrganizationLimits, type PlanLimits } from './orgs-repo.js';
 export { getRoleByName } from './rbac-repo.js';
 
 export function identityRoutes(deps: IdentityDeps): FastifyPluginAsync {

@@ -261,6 +261,27 @@ export async function lockOrganizationLimits(sql: Sql, orgId: string): Promise<O
   return r.rows[0];
 }
 
+/** The usage limits a billing plan sets (the max_* columns of seed 002 and 0013). */
+export interface PlanLimits extends OrgLimits {
+  maxIngestedSpansPerMonth: number;
+  maxIngestedSpansPerSecond: number;
+}
+
+/**
+ * Writes a plan's limits onto the organization (billing changes the plan in
+ * the caller's transaction, so the quota checks enforce it from the commit on).
+ * False when the organization is not visible.
+ */
+export async function setOrganizationLimits(sql: Sql, orgId: string, l: PlanLimits): Promise<boolean> {
+  const r = await sql.query(
+    `UPDATE organizations SET max_agents = $2, max_executions_per_month = $3, max_team_members = $4,
+       max_ingested_spans_per_month = $5, max_ingested_spans_per_second = $6
+     WHERE id = $1 AND deleted_at IS NULL`,
+    [orgId, l.maxAgents, l.maxExecutionsPerMonth, l.maxTeamMembers, l.maxIngestedSpansPerMonth, l.maxIngestedSpansPerSecond],
+  );
+  return r.rowCount > 0;
+}
+
 /**
  * Which of these user ids are, or were, members of the tenant's organization
  * (a removed member's telemetry still names them). Under RLS, a user of

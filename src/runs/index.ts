@@ -36,7 +36,7 @@ export type {
 export { pruneIngestKeys } from './ingest-keys-prune.js';
 export { listExecutions, getExecution, findExecution, getTrace, costs, performance, spanTree } from './runs-service.js';
 export type { ExecutionRow, SpanRow } from './runs-repo.js';
-export { costSince } from './stats-repo.js';
+export { costSince, ledgerTotals, type LedgerTotals } from './stats-repo.js';
 export { sessionTimeline } from './timeline-service.js';
 export { findModelPrice } from './prices-service.js';
 export { recordEmbeddingCall, type EmbeddingCallRecord } from './embedding-calls.js';

@@ -138,3 +138,25 @@ export async function costSince(sql: Sql, orgId: string, day: string): Promise<s
   );
   return r.rows[0]!.cost;
 }
+
+export interface LedgerTotals {
+  /** numeric as text: exact */
+  costUsd: string;
+  promptTokens: number;
+  completionTokens: number;
+  totalTokens: number;
+  /** priced llm spans */
+  spans: number;
+}
+
+/** The ledger's sums over UTC days [fromDay, toDay), from the daily roll-up (billing's usage records). */
+export async function ledgerTotals(sql: Sql, orgId: string, fromDay: string, toDay: string): Promise<LedgerTotals> {
+  const r = await sql.query<LedgerTotals>(
+    `SELECT coalesce(sum(cost_usd), 0)::text AS "costUsd", coalesce(sum(prompt_tokens), 0)::float8 AS "promptTokens",
+       coalesce(sum(completion_tokens), 0)::float8 AS "completionTokens", coalesce(sum(total_tokens), 0)::float8 AS "totalTokens",
+       coalesce(sum(spans), 0)::float8 AS spans
+     FROM cost_daily WHERE org_id = $1 AND dimension = 'total' AND day >= $2::date AND day < $3::date`,
+    [orgId, fromDay, toDay],
+  );
+  return r.rows[0]!;
+}

@@ -16,7 +16,7 @@ import { usageRoutes as routes } from './routes/usage-routes.js';
 
 export type { UsageDeps } from './deps.js';
 export type { UsageLimits } from './usage-repo.js';
-export { lockLimits, readLimits } from './usage-repo.js';
+export { lockLimits, readLimits, usageOf } from './usage-repo.js';
 export { admitIngest, chargeIngestedSpans, chargeRun, dayText, monthOf, type LimitName } from './quotas.js';
 export { usageReport, type UsageReport } from './usage-service.js';
 

@@ -15,8 +15,8 @@ const req = (method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, a
 
 const VIEWER = ['agents:read', 'audit:read', 'executions:read', 'jobs:read', 'members:read', 'memory:read', 'orgs:read', 'plans:read', 'roles:read', 'tasks:read', 'workflows:read'];
 const MEMBER = [...VIEWER, 'agents:write', 'api_keys:read', 'api_keys:write', 'executions:write', 'jobs:write', 'memory:write', 'plans:write', 'secrets:read', 'tasks:write', 'workflows:write'].sort();
-const ADMIN = [...MEMBER, 'api_keys:manage', 'members:write', 'memory:admin', 'model_prices:write', 'roles:write', 'secrets:write'].sort();
-const OWNER = [...ADMIN, 'orgs:write'].sort();
+const ADMIN = [...MEMBER, 'api_keys:manage', 'billing:read', 'members:write', 'memory:admin', 'model_prices:write', 'roles:write', 'secrets:write'].sort();
+const OWNER = [...ADMIN, 'billing:write', 'orgs:write'].sort();
 
 interface Joined {
   userId: string;
@@ -70,7 +70,7 @@ describe('built-in roles', () => {
     expect(member!.parentRoleId).toBe(viewer!.id);
     expect(admin!.parentRoleId).toBe(member!.id);
     expect(own!.parentRoleId).toBe(admin!.id);
-    expect(own!.permissions).toEqual(['orgs:write']); // its own; the rest is inherited
+    expect(own!.permissions).toEqual(['billing:write', 'orgs:write']); // its own; the rest is inherited
   });
 
   it('give each member exactly the permissions of their role and its ancestors', async () => {
