@@ -76,11 +76,11 @@ export async function insertSubscription(sql: Sql, orgId: string, s: NewSubscrip
   const r = await sql.query<SubscriptionRow>(
     `INSERT INTO subscriptions (id, org_id, payment_provider, provider_customer_id, provider_subscription_id, plan, status,
        current_period_start, current_period_end, trial_start, trial_end, created_at, updated_at)
-     VALUES ($1, $2, $3, $4, $1::text, $5, $6, $7, $8, CASE WHEN $9::timestamptz IS NULL THEN NULL ELSE $7::timestamptz END, $9, $7, $7)
+     VALUES ($1, $2, $3, $4, $10, $5, $6, $7, $8, CASE WHEN $9::timestamptz IS NULL THEN NULL ELSE $7::timestamptz END, $9, $7, $7)
      ON CONFLICT (org_id) WHERE status <> 'canceled' DO NOTHING
      RETURNING ${COLUMNS}`,
     [s.id, orgId, s.paymentProvider, s.providerCustomerId, s.plan, s.status, s.periodStart.toISOString(), s.periodEnd.toISOString(),
-      s.trialEnd?.toISOString() ?? null],
+      s.trialEnd?.toISOString() ?? null, s.id],
   );
   return r.rows[0];
 }
