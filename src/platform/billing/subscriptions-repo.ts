@@ -90,6 +90,8 @@ export interface SubscriptionChange {
   status?: SubscriptionStatus;
   periodStart?: Date;
   periodEnd?: Date;
+  trialStart?: Date;
+  trialEnd?: Date;
   cancelAtPeriodEnd?: boolean;
   cancelAt?: Date | null;
   canceledAt?: Date | null;
@@ -102,6 +104,8 @@ const CHANGE_COLUMNS: Record<keyof SubscriptionChange, string> = {
   status: 'status',
   periodStart: 'current_period_start',
   periodEnd: 'current_period_end',
+  trialStart: 'trial_start',
+  trialEnd: 'trial_end',
   cancelAtPeriodEnd: 'cancel_at_period_end',
   cancelAt: 'cancel_at',
   canceledAt: 'canceled_at',

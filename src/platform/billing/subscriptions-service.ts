@@ -39,7 +39,7 @@ const TRIAL_MAX_DAYS = 90;
 /**
  * Subscribes, upgrades or downgrades, effective now: the organization's
  * limits are the new plan's from this transaction's commit. A trial is only
- * for a new subscription to a paid plan. The period is not restarted by a
+ * for a first paid plan (no subscription yet, or a free one never trialed). The period is not restarted by a
  * change: the invoice at its end bills the plan then in force (see README).
  */
 export async function changePlan(
@@ -58,17 +58,21 @@ export async function changePlan(
       const created = await subscribe(deps, sql, actor, input.plan, trialDays, now);
       return { view: view(created), created: true };
     }
-    if (trialDays !== undefined) {
-      throw conflict('a trial starts only with a new subscription, and this organization already has one; change the plan without trialDays', {
+    // A trial is for an organization's first paid plan: from no subscription, or from a free one that never had a trial.
+    const trialEnd = trialDays === undefined ? undefined : new Date(now.getTime() + trialDays * DAY_MS);
+    if (trialEnd && (current.plan !== 'free' || current.trialEnd !== null)) {
+      throw conflict('a trial starts only with a first paid plan, and this organization already has one (or had a trial); change the plan without trialDays', {
         subscriptionId: current.id,
       });
     }
     if (current.plan === input.plan) return { view: view(current), created: false };
-    const updated = await repo.updateSubscription(sql, actor.orgId, current.id, { plan: input.plan });
+    const updated = await repo.updateSubscription(sql, actor.orgId, current.id, {
+      plan: input.plan, ...(trialEnd ? { status: 'trialing' as const, trialStart: now, trialEnd } : {}),
+    });
     await applyPlanLimits(sql, actor.orgId, input.plan);
     await appendAudit(sql, actor, {
       action: 'subscription.plan_changed', resourceType: 'subscription', resourceId: current.id,
-      oldValues: { plan: current.plan }, newValues: { plan: input.plan, limits: PLANS[input.plan].limits },
+      oldValues: { plan: current.plan }, newValues: { plan: input.plan, limits: PLANS[input.plan].limits, ...(trialEnd ? { trialEnd: trialEnd.toISOString() } : {}) },
     });
     return { view: view(updated), created: false };
   });

@@ -71,7 +71,7 @@ describe('plans and the subscription', () => {
     expect(s.status).toBe('trialing');
     const trialEnd = new Date(s.trialEnd);
     expect(trialEnd.getTime() - new Date(s.trialStart).getTime()).toBe(14 * 86_400_000);
-    // A trial only starts with a new subscription.
+    // A trial only starts with a first paid plan.
     expectCode(await put(u, { plan: 'enterprise', trialDays: 7 }), 409, 'conflict');
 
     const before = await closeDuePeriods(deps(rt.t), u.orgId, new Date(trialEnd.getTime() - 1000));
@@ -85,6 +85,16 @@ describe('plans and the subscription', () => {
     expect((await auditRows(rt.t, u.orgId, s.id)).map((a) => a.action)).toContain('subscription.trial_ended');
     // Running it again finds nothing due.
     expect((await closeDuePeriods(deps(rt.t), u.orgId, trialEnd)).trialsEnded).toBe(0);
+  });
+
+  it('a free subscription that never trialed may start a trial of a paid plan, once', async () => {
+    const u = await signupUser(rt.t.app);
+    const free = ok(await put(u, { plan: 'free' }), 201).subscription;
+    const trial = ok(await put(u, { plan: 'pro', trialDays: 7 })).subscription;
+    expect(trial).toMatchObject({ id: free.id, plan: 'pro', status: 'trialing' });
+    expect(await orgLimits(rt.t, u.orgId)).toEqual(PLANS.pro.limits);
+    ok(await put(u, { plan: 'free' }));
+    expectCode(await put(u, { plan: 'pro', trialDays: 7 }), 409, 'conflict');
   });
 
   it('cancel at period end: nothing changes until then; at the period end canceled, and the organization is back on free', async () => {
