@@ -157,6 +157,8 @@ CREATE TABLE marketplace_listings (
   price_usd numeric(10, 2) GENERATED ALWAYS AS (price_cents / 100.0) STORED,
   -- what an install clones: the version's configuration, secrets stripped
   config jsonb NOT NULL CHECK (jsonb_typeof(config) = 'object'),
+  -- where secrets and credentials were removed from config (paths such as tools[0].config.headers.Authorization)
+  stripped_secrets jsonb NOT NULL DEFAULT '[]' CHECK (jsonb_typeof(stripped_secrets) = 'array'),
   -- what browsing shows of the tools: [{name, description, toolType}]
   tool_summary jsonb NOT NULL DEFAULT '[]' CHECK (jsonb_typeof(tool_summary) = 'array'),
   install_count integer NOT NULL DEFAULT 0 CHECK (install_count >= 0),
@@ -316,7 +318,7 @@ CREATE TRIGGER marketplace_review_stats AFTER INSERT OR UPDATE OF rating, is_hid
 -- by status itself; none returns org_id.
 CREATE POLICY marketplace_read ON marketplace_listings FOR SELECT TO agentbase_auth USING (true);
 GRANT SELECT (id, org_id, slug, title, short_description, long_description, category, tags, icon_url, screenshots, rating_sum,
-  demo_video_url, pricing_model, price_cents, price_usd, agent_version, tool_summary, config, install_count, rating_average,
+  demo_video_url, pricing_model, price_cents, price_usd, agent_version, tool_summary, config, stripped_secrets, install_count, rating_average,
   rating_count, status, review_notes, submitted_at, reviewed_at, is_featured, published_at, created_at, updated_at,
   deleted_at, search_vector) ON marketplace_listings TO agentbase_auth;
 CREATE POLICY marketplace_read ON marketplace_reviews FOR SELECT TO agentbase_auth USING (true);
@@ -373,10 +375,11 @@ $$;
 -- What an install clones from an approved listing, and whether the caller's
 -- organization (the transaction's tenant) is its publisher.
 CREATE FUNCTION marketplace_install_source(p_id uuid)
-RETURNS TABLE (id uuid, slug text, title text, agent_version text, config jsonb, pricing_model text,
-               price_cents integer, own boolean)
+RETURNS TABLE (id uuid, slug text, title text, agent_version text, config jsonb, stripped_secrets jsonb,
+               pricing_model text, price_cents integer, own boolean)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
-  SELECT l.id, l.slug, l.title, l.agent_version, l.config, l.pricing_model, l.price_cents, l.org_id = app_current_org()
+  SELECT l.id, l.slug, l.title, l.agent_version, l.config, l.stripped_secrets, l.pricing_model, l.price_cents,
+         l.org_id IS NOT DISTINCT FROM app_current_org()
   FROM marketplace_listings l
   WHERE l.id = p_id AND l.status = 'approved' AND l.deleted_at IS NULL
 $$;
