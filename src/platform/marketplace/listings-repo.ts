@@ -153,8 +153,8 @@ export async function setReview(
   sql: Sql, id: string, status: 'approved' | 'rejected', notes: string, reviewer: string,
 ): Promise<ListingRow | undefined> {
   const r = await sql.query<ListingRow>(
-    `UPDATE marketplace_listings SET status = $2, review_notes = $3, reviewed_at = now(), reviewed_by = $4,
-       published_at = CASE WHEN $2 = 'approved' THEN coalesce(published_at, now()) ELSE published_at END,
+    `UPDATE marketplace_listings SET status = $2::text, review_notes = $3, reviewed_at = now(), reviewed_by = $4,
+       published_at = CASE WHEN $2::text = 'approved' THEN coalesce(published_at, now()) ELSE published_at END,
        version = version + 1, updated_at = now()
      WHERE id = $1 AND deleted_at IS NULL RETURNING ${COLUMNS}`,
     [id, status, notes, reviewer],

@@ -80,9 +80,9 @@ export function catalogRoutes(deps: MarketplaceDeps): FastifyPluginAsync {
         tags: ['marketplace'],
         summary: 'Install a listing: a new agent (and its tools) in this organization, published and active; secrets are never copied',
         params: RefParams,
-        body: z.strictObject({ acceptPriceCents: PriceCents.optional().describe('a paid listing\'s price, to accept it') }).default({}),
+        body: z.strictObject({ acceptPriceCents: PriceCents.optional().describe('a paid listing\'s price, to accept it') }).nullish(),
       },
-    }, async (req, reply) => reply.status(201).send(await installs.installListing(deps, actor(req), req.params.ref, req.body)));
+    }, async (req, reply) => reply.status(201).send(await installs.installListing(deps, actor(req), req.params.ref, req.body ?? {})));
 
     r.post('/v1/marketplace/:ref/reviews', {
       config: { permission: 'marketplace:write' },
