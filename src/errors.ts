@@ -16,6 +16,7 @@ export const ERROR_CODES = [
   'invalid_mfa_code',
   'refresh_token_reused',
   'forbidden',
+  'platform_admin_required',
   'not_found',
   'no_default_pattern',
   'route_not_found',

@@ -104,7 +104,7 @@ export async function createAgent(deps: AgentsDeps, actor: Actor, input: CreateA
   }
 }
 
-async function insertDraft(sql: Sql, deps: AgentsDeps, actor: Actor, input: Partial<AgentFields> & { name: string }): Promise<AgentRow> {
+export async function insertDraft(sql: Sql, deps: AgentsDeps, actor: Actor, input: Partial<AgentFields> & { name: string }): Promise<AgentRow> {
   await assertToolsExist(sql, input.tools ?? [], deps.builtinTools);
   const limits = await lockOrganizationLimits(sql, actor.orgId);
   if (limits && (await repo.countLiveAgents(sql)) >= limits.maxAgents) {

@@ -44,6 +44,7 @@ export { AgentRef } from './routes/schemas.js';
 export { findLiveTools } from './tools-repo.js';
 export { compileValidator, type SchemaValidator } from './json-schema.js';
 export { parseApiToolConfig, type ApiToolConfig, type ToolType } from './tool-config.js';
+export { cloneAgentFromConfig, type CloneSource, type ClonedAgent, type ClonedTool } from './clone-service.js';
 export { FIRST_VERSION, createAgent, getAgent, listAgents, updateAgent, changeAgentStatus, deleteAgent } from './agents-service.js';
 export { publishVersion, getAgentVersion, listVersions, diffVersions, rollbackAgent } from './versions-service.js';
 export { createTool, getTool, listTools, updateTool, deleteTool } from './tools-service.js';

@@ -4,6 +4,8 @@ import dotenv from 'dotenv';
 import { parseConfig, type Config } from '../config/config.js';
 import { maintainPartitions, migrate, migrationStatus, loadMigrations, openDatabase } from '../db/index.js';
 import { verifyAllChains, verifyChain, type ChainReport } from '../audit/index.js';
+import { AppError } from '../errors.js';
+import { grantPlatformAdmin, listPlatformAdmins, revokePlatformAdmin } from '../platform/index.js';
 import { createLogger, maintain, startServer, VERSION } from '../server.js';
 
 export interface CliIo {
@@ -88,6 +90,66 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         if (o.json) io.out(`${JSON.stringify(reports, null, 2)}\n`);
         else for (const r of reports) io.out(`${reportLine(r)}\n`);
         if (reports.some((r) => !r.ok)) code = 1;
+      } finally {
+        await db.close();
+      }
+    });
+
+  // Platform administrators (src/platform/admins): the operator's staff. Only
+  // this command line, as the owner role, can grant them.
+  const admin = program.command('admin').description('platform administrators: the operator\'s staff, who review marketplace listings');
+  const by = (o: { by?: string }) => o.by ?? io.env.USER ?? io.env.USERNAME ?? 'unknown';
+  const adminError = (err: unknown): number => {
+    if (err instanceof AppError && err.status < 500) {
+      io.err(`agentbase: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  };
+  admin
+    .command('grant')
+    .description('make the user with this email a platform administrator (audited in platform_audit)')
+    .argument('<email>', 'the user\'s email (they must have signed up)')
+    .option('--note <text>', 'why, kept with the grant')
+    .option('--by <name>', 'who grants (default: $USER)')
+    .action(async (email: string, o: { note?: string; by?: string }) => {
+      const db = await open();
+      try {
+        const r = await grantPlatformAdmin(db, { email, by: by(o), note: o.note ?? null });
+        io.out(r.granted ? `granted: ${r.email} (user ${r.userId}) is a platform administrator\n` : `unchanged: ${r.email} already is a platform administrator\n`);
+      } catch (err) {
+        code = adminError(err);
+      } finally {
+        await db.close();
+      }
+    });
+  admin
+    .command('revoke')
+    .description('take platform administrator rights away from the user with this email (audited)')
+    .argument('<email>', 'the user\'s email')
+    .option('--by <name>', 'who revokes (default: $USER)')
+    .action(async (email: string, o: { by?: string }) => {
+      const db = await open();
+      try {
+        const r = await revokePlatformAdmin(db, { email, by: by(o) });
+        io.out(`revoked: ${r.email} (user ${r.userId}) is no longer a platform administrator\n`);
+      } catch (err) {
+        code = adminError(err);
+      } finally {
+        await db.close();
+      }
+    });
+  admin
+    .command('list')
+    .description('list the platform administrators')
+    .option('--json', 'print them as JSON')
+    .action(async (o: { json?: boolean }) => {
+      const db = await open();
+      try {
+        const rows = await listPlatformAdmins(db);
+        if (o.json) io.out(`${JSON.stringify(rows, null, 2)}\n`);
+        else if (!rows.length) io.out('no platform administrators\n');
+        else for (const r of rows) io.out(`${r.email}\t${r.userId}\tgranted ${new Date(r.grantedAt).toISOString()} by ${r.grantedBy}${r.note ? `\t${r.note}` : ''}\n`);
       } finally {
         await db.close();
       }

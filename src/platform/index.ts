@@ -7,3 +7,5 @@
  * http tool) is wired at the composition root (src/server.ts, src/http/app.ts).
  */
 export * from './billing/index.js';
+export * from './admins/index.js';
+export * from './marketplace/index.js';
