@@ -14,6 +14,7 @@ import { notificationsRoutes } from '../notifications/index.js';
 import { costSince, runsRoutes } from '../runs/index.js';
 import { createRuntime, runtimeRoutes, type RuntimeDeps } from '../runtime/index.js';
 import { workflowsRoutes } from '../workflows/index.js';
+import { evalsRoutes } from '../platform/index.js';
 import { secretsRoutes } from '../secrets/index.js';
 import { usageRoutes } from '../usage/index.js';
 import { authenticate, effectivePermissions, identityRoutes, rateHeaders, type IdentityDeps } from '../identity/index.js';
@@ -173,5 +174,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(secretsRoutes({ db, keys: opts.identity.keys }));
   await app.register(memoryRoutes(opts.memory));
   await app.register(planRoutes({ db }));
+  await app.register(evalsRoutes({ db }));
   return app;
 }
