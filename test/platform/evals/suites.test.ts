@@ -65,7 +65,7 @@ describe('suites', () => {
     expect((await call(h.rt.t, 'GET', '/v1/eval-suites?agentId=nope', h.owner)).statusCode).toBe(400);
     expect((await call(h.rt.t, 'DELETE', '/v1/eval-suites/0190f5d3-7c5e-7000-8000-000000000000', h.owner)).statusCode).toBe(404);
     const end = await evalCounts(h);
-    expect(after.eval_suites).toBe(before.eval_suites + 1);
+    expect(after.eval_suites).toBe(before.eval_suites! + 1);
     expect(end).toEqual(after);
   });
 

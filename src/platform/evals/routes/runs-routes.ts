@@ -20,9 +20,9 @@ export function runRoutes(deps: EvalsDeps): FastifyPluginAsync {
         tags: ['evals'],
         summary: 'Run every case of the suite against an agent version (default: the current one) on the job queue',
         params: IdParams,
-        body: StartRunBody.default({}),
+        body: StartRunBody.nullish(),
       },
-    }, async (req, reply) => reply.status(202).send(await svc.startRun(deps, actor(req), req.params.id, req.body)));
+    }, async (req, reply) => reply.status(202).send(await svc.startRun(deps, actor(req), req.params.id, req.body ?? {})));
 
     r.get('/v1/eval-suites/:id/runs', {
       config: { permission: 'evals:read' },
@@ -69,8 +69,8 @@ export function runRoutes(deps: EvalsDeps): FastifyPluginAsync {
         tags: ['evals'],
         summary: 'Make a version the agent\'s current one if it passes the eval gate (409 eval_gate_failed otherwise; force needs evals:override)',
         params: PromoteParams,
-        body: PromoteBody.default({ force: false }),
+        body: PromoteBody.nullish(),
       },
-    }, async (req) => promoteVersion(deps, actor(req), req.params.id, req.params.version, req.body, held(req)));
+    }, async (req) => promoteVersion(deps, actor(req), req.params.id, req.params.version, req.body ?? { force: false }, held(req)));
   };
 }
