@@ -30,7 +30,7 @@ export const rules = (answers: Array<[string, string]>): ScriptTurn[] =>
   answers.map(([when, content]) => ({ when: { anyContains: when }, content, usage: { promptTokens: 10, completionTokens: 5 } }));
 
 /** One test file's app, users and (when asked) a worker. */
-export function useEvals(opts: { worker?: boolean } = {}): EvalsHarness {
+export function useEvals(opts: { worker?: boolean; env?: Record<string, string> } = {}): EvalsHarness {
   const errors: unknown[] = [];
   const h = {
     worker: null,
@@ -44,7 +44,7 @@ export function useEvals(opts: { worker?: boolean } = {}): EvalsHarness {
     },
   } as unknown as EvalsHarness;
   beforeAll(async () => {
-    h.rt = await runtimeApp();
+    h.rt = await runtimeApp(opts.env);
     h.owner = h.rt.owner.auth;
     h.orgId = h.rt.owner.orgId;
     h.member = await joinAs(h.rt.t, h.rt.owner, 'member');
