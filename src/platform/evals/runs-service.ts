@@ -39,8 +39,10 @@ export function gateValue(run: EvalRunRow, suite: Pick<SuiteRow, 'gateMetric'>):
 
 async function detail(sql: Sql, orgId: string, run: EvalRunRow): Promise<RunDetail> {
   const suite = await requireSuiteOrNull(sql, orgId, run.suiteId);
-  const counts = await runs.resultCounts(sql, orgId, run.id);
+  // Progress is counted from the results list itself, so the two agree (one statement, one snapshot).
   const results = (await runs.resultsOfRun(sql, orgId, run.id)).map(({ jobId: _jobId, ...r }) => r);
+  const counts: Record<ResultStatus, number> = { pending: 0, running: 0, passed: 0, failed: 0, error: 0, cancelled: 0 };
+  for (const r of results) counts[r.status]++;
   const done = counts.passed + counts.failed + counts.error + counts.cancelled;
   const value = suite ? gateValue(run, suite) : null;
   return {
