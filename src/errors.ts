@@ -24,6 +24,7 @@ export const ERROR_CODES = [
   'conflict',
   'session_completed',
   'version_conflict',
+  'eval_gate_failed',
   'vector_unavailable',
   'embedder_error',
   'payload_too_large',

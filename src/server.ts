@@ -13,8 +13,8 @@ import { createMemory, enableVectors, memoryJobHandlers, purgeExpiredMemories, t
 import { pruneIngestKeys, recordEmbeddingCall } from './runs/index.js';
 import { AGENT_RUN_TASK, agentRunHandler, createRuntime, embeddingEgress, MEMORY_EXTRACT_TASK, memoryExtractHandler, type RuntimeDeps } from './runtime/index.js';
 import { workflowJobHandlers } from './workflows/index.js';
-import { billingDeps, billingJobHandlers, enqueueDueBillingJobs } from './platform/index.js';
-import { agentRunner, toolRunner } from './workflow-runners.js';
+import { billingDeps, billingJobHandlers, enqueueDueBillingJobs, evalJobHandlers } from './platform/index.js';
+import { agentRunner, evalAgentRunner, toolRunner } from './workflow-runners.js';
 
 export const VERSION: string = (
   JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -73,6 +73,8 @@ export async function createService(config: Config, db: Database, logger: Logger
     // Extraction calls the agent's model, which only the runtime can do; memory must not import the runtime.
     [MEMORY_EXTRACT_TASK]: memoryExtractHandler(runtime),
     ...billingJobHandlers(billingDeps(db, config.billing)),
+    // Eval cases run agents (the runtime) and embed (memory); platform imports neither.
+    ...evalJobHandlers({ db, runAgent: evalAgentRunner(runtime), embed: memoryEmbed(memory) }),
   };
   return {
     app,
@@ -85,6 +87,15 @@ export async function createService(config: Config, db: Database, logger: Logger
       await app.close();
       await memory.close();
     },
+  };
+}
+
+/** The memory module's embedder for an agent, as evals' embedding_similarity scorer uses it. */
+function memoryEmbed(memory: MemoryModule) {
+  return async (orgId: string, agentId: string | null, texts: string[]): Promise<number[][]> => {
+    const e = await memory.embedderFor(orgId, agentId);
+    if (!e) throw new Error('no embedder: the memory embedder is none or vectors are unavailable (AGENTBASE_MEMORY_EMBEDDER)');
+    return (await e.embed(texts)).vectors;
   };
 }
 

@@ -1,11 +1,13 @@
 /**
- * How workflow steps reach the agent runtime. Workflows only know the runner
- * shapes they declare (src/workflows/deps.ts); the runtime knows nothing of
- * workflows. This file, at the composition root, joins the two.
+ * How workflow steps (and eval cases) reach the agent runtime. Workflows and
+ * evals only know the runner shapes they declare (src/workflows/deps.ts,
+ * src/platform/evals/deps.ts); the runtime knows nothing of them. This file,
+ * at the composition root, joins them.
  */
 import type { Actor } from './audit/index.js';
 import { cancelExecution, loadAgentTools, runNow, type RunInput, type RuntimeDeps } from './runtime/index.js';
 import type { AgentRunner, ToolRunner } from './workflows/index.js';
+import type { EvalCaseRunner } from './platform/index.js';
 
 /** Work a workflow does is done by the system on the organization's behalf. */
 const systemActor = (orgId: string, requestId: string): Actor => ({ orgId, actorType: 'system', userId: null, requestId });
@@ -91,5 +93,44 @@ export function toolRunner(runtime: RuntimeDeps): ToolRunner {
       tenant: (fn) => runtime.db.tenant(orgId, fn),
     });
     return { output: outcome.output, isError: outcome.isError, details: outcome.details };
+  };
+}
+
+/**
+ * Runs an eval case (or an llm_judge's judge agent): a sync run of the named
+ * version, as the system on the organization's behalf. The worker giving up
+ * the job cancels the execution, as for workflow steps.
+ */
+export function evalAgentRunner(runtime: RuntimeDeps): EvalCaseRunner {
+  return async (orgId, req) => {
+    const actor = systemActor(orgId, req.requestId.slice(0, 100));
+    let executionId: string | null = null;
+    const onAbort = () => {
+      if (executionId) cancelExecution(runtime, actor, executionId).catch(() => {});
+    };
+    req.signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      req.signal.throwIfAborted();
+      const r = await runNow(
+        runtime,
+        actor,
+        { agentId: req.agentId, version: req.version, input: req.input, mode: 'sync', requestId: actor.requestId ?? undefined },
+        {
+          onCreated: (id) => {
+            executionId = id;
+            if (req.signal.aborted) onAbort();
+          },
+        },
+      );
+      const o = r.outcome;
+      return {
+        executionId: r.executionId,
+        status: r.status,
+        output: r.status === 'completed' && o.status === 'completed' ? o.output : null,
+        error: r.status === 'completed' ? null : o.status === 'completed' ? `the execution was ${r.status}` : o.errorMessage,
+      };
+    } finally {
+      req.signal.removeEventListener('abort', onAbort);
+    }
   };
 }

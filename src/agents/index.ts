@@ -46,7 +46,7 @@ export { compileValidator, type SchemaValidator } from './json-schema.js';
 export { parseApiToolConfig, type ApiToolConfig, type ToolType } from './tool-config.js';
 export { cloneAgentFromConfig, type CloneSource, type ClonedAgent, type ClonedTool } from './clone-service.js';
 export { FIRST_VERSION, createAgent, getAgent, listAgents, updateAgent, changeAgentStatus, deleteAgent } from './agents-service.js';
-export { publishVersion, getAgentVersion, listVersions, diffVersions, rollbackAgent } from './versions-service.js';
+export { publishVersion, getAgentVersion, resolveVersionIn, listVersions, diffVersions, rollbackAgent, rollbackIn } from './versions-service.js';
 export { createTool, getTool, listTools, updateTool, deleteTool } from './tools-service.js';
 export { setCapability, listCapabilities, removeCapability } from './capabilities-service.js';
 export { createCheckpoint, listCheckpoints, latestCheckpoint, getCheckpoint, restoreCheckpoint } from './states-service.js';

@@ -144,19 +144,21 @@ export function listVersions(deps: AgentsDeps, orgId: string, agentRef: string, 
  * resolve what to execute through this.
  */
 export function getAgentVersion(deps: AgentsDeps, orgId: string, agentRef: string, version?: string): Promise<VersionRow> {
-  return deps.db.tenant(orgId, async (sql) => {
-    const agent = await requireAgent(sql, agentRef);
-    const agentId = agent.id;
-    if (version !== undefined && isUuid(version)) {
-      const v = await repo.getVersionById(sql, version);
-      if (!v || v.agentId !== agentId) throw notFound(`version ${version} of agent`, agentId);
-      return v;
-    }
-    if (version !== undefined) return requireVersion(sql, agentId, version);
-    const current = agent.currentVersionId ? await repo.getVersionById(sql, agent.currentVersionId) : undefined;
-    if (!current) throw notFound('published version of agent', agentId);
-    return current;
-  });
+  return deps.db.tenant(orgId, async (sql) => resolveVersionIn(sql, await requireAgent(sql, agentRef), version));
+}
+
+/** getAgentVersion inside the caller's transaction, for an agent it already read (evals resolve the version a run tests). */
+export async function resolveVersionIn(sql: Sql, agent: AgentRow, version?: string): Promise<VersionRow> {
+  const agentId = agent.id;
+  if (version !== undefined && isUuid(version)) {
+    const v = await repo.getVersionById(sql, version);
+    if (!v || v.agentId !== agentId) throw notFound(`version ${version} of agent`, agentId);
+    return v;
+  }
+  if (version !== undefined) return requireVersion(sql, agentId, version);
+  const current = agent.currentVersionId ? await repo.getVersionById(sql, agent.currentVersionId) : undefined;
+  if (!current) throw notFound('published version of agent', agentId);
+  return current;
 }
 
 export function diffVersions(
@@ -181,21 +183,30 @@ export function diffVersions(
  * can itself be undone.
  */
 export async function rollbackAgent(deps: AgentsDeps, actor: Actor, agentRef: string, version: string): Promise<AgentRow> {
-  return deps.db.tenant(actor.orgId, async (sql) => {
-    const agent = await requireAgent(sql, agentRef, 'update');
-    const agentId = agent.id;
-    assertNotArchived(agent.status, 'rolling back');
-    const target = await requireVersion(sql, agentId, version);
-    if (target.id === agent.currentVersionId) throw conflict(`version ${version} is already the current version`, { version });
-    const after = await setCurrentVersion(sql, agentId, target.id, false);
-    await appendAudit(sql, actor, {
-      action: 'agent.rolled_back',
-      resourceType: 'agent',
-      resourceId: agentId,
-      agentId,
-      oldValues: { currentVersion: agent.currentVersion, currentVersionId: agent.currentVersionId },
-      newValues: { currentVersion: target.version, currentVersionId: target.id },
-    });
-    return after;
+  return deps.db.tenant(actor.orgId, (sql) => rollbackIn(sql, actor, agentRef, version));
+}
+
+/**
+ * rollbackAgent inside the caller's transaction (the evals gate checks and
+ * promotes in one). `audit` names the action recorded (default
+ * agent.rolled_back) and adds to what the audit row records.
+ */
+export async function rollbackIn(
+  sql: Sql, actor: Actor, agentRef: string, version: string, audit: { action?: string; newValues?: Record<string, unknown> } = {},
+): Promise<AgentRow> {
+  const agent = await requireAgent(sql, agentRef, 'update');
+  const agentId = agent.id;
+  assertNotArchived(agent.status, 'rolling back');
+  const target = await requireVersion(sql, agentId, version);
+  if (target.id === agent.currentVersionId) throw conflict(`version ${version} is already the current version`, { version });
+  const after = await setCurrentVersion(sql, agentId, target.id, false);
+  await appendAudit(sql, actor, {
+    action: audit.action ?? 'agent.rolled_back',
+    resourceType: 'agent',
+    resourceId: agentId,
+    agentId,
+    oldValues: { currentVersion: agent.currentVersion, currentVersionId: agent.currentVersionId },
+    newValues: { currentVersion: target.version, currentVersionId: target.id, ...audit.newValues },
   });
+  return after;
 }

@@ -11,7 +11,7 @@ import { jobsRoutes } from '../jobs/index.js';
 import { memoryRoutes, type MemoryModule } from '../memory/index.js';
 import { findPlanRefs, planRoutes } from '../plans/index.js';
 import { notificationsRoutes } from '../notifications/index.js';
-import { billingDeps, billingRoutes, marketplaceRoutes } from '../platform/index.js';
+import { billingDeps, billingRoutes, evalsRoutes, marketplaceRoutes } from '../platform/index.js';
 import { costSince, runsRoutes } from '../runs/index.js';
 import { createRuntime, runtimeRoutes, type RuntimeDeps } from '../runtime/index.js';
 import { workflowsRoutes } from '../workflows/index.js';
@@ -176,5 +176,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(planRoutes({ db }));
   await app.register(billingRoutes(billingDeps(db, opts.config.billing)));
   await app.register(marketplaceRoutes({ db, builtinTools: new Set(runtime.builtins.names()) }));
+  await app.register(evalsRoutes({ db }));
   return app;
 }

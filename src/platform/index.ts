@@ -9,3 +9,4 @@
 export * from './billing/index.js';
 export * from './admins/index.js';
 export * from './marketplace/index.js';
+export * from './evals/index.js';

@@ -80,10 +80,15 @@ export async function readLimits(sql: Sql, orgId: string): Promise<UsageLimits |
 /**
  * The limits with the organization's row locked until the transaction ends:
  * runs starting at once take turns, so each counts the runs before it.
+ * FOR NO KEY UPDATE, not FOR UPDATE: a run's transaction has already inserted
+ * rows referencing the organization (ingest_keys), which hold KEY SHARE on
+ * its row; FOR UPDATE conflicts with KEY SHARE, so two runs starting at once
+ * each waited for the other's KEY SHARE (a deadlock on PostgreSQL). NO KEY
+ * UPDATE still conflicts with itself, so runs still take turns.
  */
 export async function lockLimits(sql: Sql, orgId: string): Promise<UsageLimits | undefined> {
   const r = await sql.query<UsageLimits>(
-    `SELECT ${LIMIT_COLUMNS} FROM organizations WHERE id = $1 AND deleted_at IS NULL FOR UPDATE`,
+    `SELECT ${LIMIT_COLUMNS} FROM organizations WHERE id = $1 AND deleted_at IS NULL FOR NO KEY UPDATE`,
     [orgId],
   );
   return r.rows[0];

@@ -13,9 +13,9 @@ const bearer = (token: string): Auth => ({ authorization: `Bearer ${token}` });
 const req = (method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, auth: Auth, payload?: unknown) =>
   t.app.inject({ method, url, headers: auth, ...(payload === undefined ? {} : { payload: payload as object }) });
 
-const VIEWER = ['agents:read', 'audit:read', 'executions:read', 'jobs:read', 'marketplace:read', 'members:read', 'memory:read', 'orgs:read', 'plans:read', 'roles:read', 'tasks:read', 'workflows:read'];
-const MEMBER = [...VIEWER, 'agents:write', 'api_keys:read', 'api_keys:write', 'executions:write', 'jobs:write', 'marketplace:write', 'memory:write', 'plans:write', 'secrets:read', 'tasks:write', 'workflows:write'].sort();
-const ADMIN = [...MEMBER, 'api_keys:manage', 'billing:read', 'members:write', 'memory:admin', 'model_prices:write', 'roles:write', 'secrets:write'].sort();
+const VIEWER = ['agents:read', 'audit:read', 'evals:read', 'executions:read', 'jobs:read', 'marketplace:read', 'members:read', 'memory:read', 'orgs:read', 'plans:read', 'roles:read', 'tasks:read', 'workflows:read'];
+const MEMBER = [...VIEWER, 'agents:write', 'api_keys:read', 'api_keys:write', 'evals:write', 'executions:write', 'jobs:write', 'marketplace:write', 'memory:write', 'plans:write', 'secrets:read', 'tasks:write', 'workflows:write'].sort();
+const ADMIN = [...MEMBER, 'api_keys:manage', 'billing:read', 'evals:override', 'members:write', 'memory:admin', 'model_prices:write', 'roles:write', 'secrets:write'].sort();
 const OWNER = [...ADMIN, 'billing:write', 'orgs:write'].sort();
 
 interface Joined {
