@@ -2,8 +2,7 @@ import { compileValidator, parseApiToolConfig, type ApiToolConfig, type SchemaVa
 import { AppError } from '../../errors.js';
 import type { Keys } from '../../identity/index.js';
 import { resolveSecrets } from '../../secrets/index.js';
-import type { EgressPolicy } from './egress.js';
-import { egressRequest, EgressRequestError, type EgressResponse } from './http-request.js';
+import { egressRequest, EgressRequestError, type EgressPolicy, type EgressResponse } from '../../net/index.js';
 import { scrubber, type Scrub } from './scrub.js';
 import type { BuiltinTool, ToolContext, ToolOutcome } from './types.js';
 
