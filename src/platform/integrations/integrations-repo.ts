@@ -213,6 +213,10 @@ export async function markIntegrationUsed(sql: Sql, orgId: string, id: string): 
   await sql.query(`UPDATE integrations SET last_used_at = now() WHERE org_id = $1 AND id = $2`, [orgId, id]);
 }
 
+/** The row stays for history; its sealed client secret does not (a credential is not history). */
 export async function softDeleteIntegration(sql: Sql, orgId: string, id: string): Promise<void> {
-  await sql.query(`UPDATE integrations SET deleted_at = now(), updated_at = now(), version = version + 1 WHERE org_id = $1 AND id = $2`, [orgId, id]);
+  await sql.query(
+    `UPDATE integrations SET deleted_at = now(), updated_at = now(), version = version + 1, client_secret_ciphertext = NULL WHERE org_id = $1 AND id = $2`,
+    [orgId, id],
+  );
 }

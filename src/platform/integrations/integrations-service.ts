@@ -157,8 +157,8 @@ export async function updateIntegration(deps: IntegrationsDeps, actor: Actor, id
 }
 
 /**
- * Soft delete. Its stored tokens and authorization requests are deleted
- * outright (a credential is not history); the provider is not told — revoke
+ * Soft delete. Its stored tokens, client secret and authorization requests
+ * are deleted outright (a credential is not history); the provider is not told — revoke
  * first (POST …/revoke) to end the grant there too.
  */
 export async function deleteIntegration(deps: IntegrationsDeps, actor: Actor, id: string, version?: number): Promise<void> {

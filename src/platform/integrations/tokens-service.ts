@@ -21,7 +21,8 @@ import type { SealedTokens } from './tokens-repo.js';
  * locked (FOR UPDATE): a second refresh waits, then finds the token fresh
  * and uses it, so one refresh token is never spent twice — across processes
  * too. In one process, concurrent uses also share one refresh (inFlight), so
- * they do not queue for the lock one by one.
+ * they do not queue for the lock one by one. The lock is held across the
+ * call to the token endpoint, which the egress deadline bounds (10 s).
  */
 
 export interface AccessToken {

@@ -86,6 +86,9 @@ describe('integrations CRUD', () => {
     expect(errorOf(await req('PATCH', `/v1/integrations/${i.id}`, owner.auth, { version: 1, displayName: 'stale' })).code).toBe('version_conflict');
     ok(await req('DELETE', `/v1/integrations/${i.id}`, owner.auth), 204);
     expect((await req('GET', `/v1/integrations/${i.id}`, owner.auth)).statusCode).toBe(404);
+    const gone = (await t.db.admin.query<Body>(`SELECT deleted_at, client_secret_ciphertext FROM integrations WHERE id = $1`, [i.id])).rows[0];
+    expect(gone.deleted_at).not.toBeNull();
+    expect(gone.client_secret_ciphertext).toBeNull();
     expect((await auditRows(t, owner.orgId, i.id)).map((a) => a.action)).toEqual([
       'integration.created', 'integration.updated', 'integration.updated', 'integration.updated', 'integration.deleted',
     ]);
