@@ -36,6 +36,7 @@ export const ERROR_CODES = [
   'share_password_required',
   'share_expired',
   'share_exhausted',
+  'invalid_oauth_state',
   'quota_exceeded',
   'budget_exceeded',
   'session_expired',

@@ -13,7 +13,7 @@ import { createMemory, enableVectors, memoryJobHandlers, purgeExpiredMemories, t
 import { pruneIngestKeys, recordEmbeddingCall } from './runs/index.js';
 import { AGENT_RUN_TASK, agentRunHandler, createRuntime, embeddingEgress, MEMORY_EXTRACT_TASK, memoryExtractHandler, type RuntimeDeps } from './runtime/index.js';
 import { workflowJobHandlers } from './workflows/index.js';
-import { billingDeps, billingJobHandlers, enqueueDueBillingJobs, evalJobHandlers } from './platform/index.js';
+import { billingDeps, billingJobHandlers, enqueueDueBillingJobs, evalJobHandlers, integrationAccessToken, integrationsDeps, refreshExpiringTokens, type IntegrationsDeps } from './platform/index.js';
 import { agentRunner, evalAgentRunner, toolRunner } from './workflow-runners.js';
 
 export const VERSION: string = (
@@ -37,6 +37,8 @@ export interface Service {
   identity: IdentityDeps;
   runtime: RuntimeDeps;
   memory: MemoryModule;
+  /** integrations and OAuth tokens (maintenance refreshes tokens expiring soon) */
+  integrations: IntegrationsDeps;
   /** what a job worker of this service runs, by task */
   jobHandlers: Record<string, JobHandler>;
   close(): Promise<void>;
@@ -64,7 +66,12 @@ export async function createService(config: Config, db: Database, logger: Logger
     ...(logger ? { log: logger } : {}),
   });
   // One runtime serves the routes and the worker, so a cancel reaches a run in either.
-  const runtime = createRuntime({ db, config: config.runtime, keys, memory, ...(logger ? { log: logger } : {}) });
+  // http tools with auth.integrationId take their token from platform's integrations (the runtime must not import platform).
+  const integrations = integrationsDeps(db, keys, config.runtime);
+  const runtime = createRuntime({
+    db, config: config.runtime, keys, memory, ...(logger ? { log: logger } : {}),
+    integrationToken: (orgId, id) => integrationAccessToken(integrations, orgId, id),
+  });
   const app = await buildApp({ config, identity, migrations, bodyLimit: config.http.bodyLimit, logger, version: VERSION, runtime, memory });
   const jobHandlers: Record<string, JobHandler> = {
     ...workflowJobHandlers({ db, runAgent: agentRunner(runtime), runTool: toolRunner(runtime) }),
@@ -82,6 +89,7 @@ export async function createService(config: Config, db: Database, logger: Logger
     identity,
     runtime,
     memory,
+    integrations,
     jobHandlers,
     async close() {
       await app.close();
@@ -118,12 +126,17 @@ function startWorker(svc: Service, config: Config, logger: Logger): Worker {
   return worker;
 }
 
-/** Periodic upkeep: partitions ahead and past retention, ingestion keys past their items' retention, finished jobs past theirs, expired memories. */
+/**
+ * Periodic upkeep: partitions ahead and past retention, ingestion keys past their items' retention, finished jobs past theirs, expired memories,
+ * and, given the integrations, OAuth tokens that expire before the next run (refreshWithinMs) refreshed now.
+ */
 export async function maintain(
   db: Database,
   now = new Date(),
-): Promise<{ created: number; dropped: number; keysPruned: number; jobsPruned: number; memoriesPurged: number; billingJobs: number }> {
+  tokens?: { integrations: IntegrationsDeps; refreshWithinMs: number },
+): Promise<{ created: number; dropped: number; keysPruned: number; jobsPruned: number; memoriesPurged: number; billingJobs: number; tokensRefreshed: number; tokenRefreshesFailed: number }> {
   const p = await maintainPartitions(db, now);
+  const t = tokens ? await refreshExpiringTokens(tokens.integrations, { withinMs: tokens.refreshWithinMs }) : { refreshed: 0, failed: 0 };
   return {
     ...p,
     keysPruned: await pruneIngestKeys(db, now),
@@ -131,6 +144,8 @@ export async function maintain(
     memoriesPurged: await purgeExpiredMemories(db),
     // period ends and trial ends due: one billing.close_period job per organization and moment
     billingJobs: await enqueueDueBillingJobs(db, now),
+    tokensRefreshed: t.refreshed,
+    tokenRefreshesFailed: t.failed,
   };
 }
 
@@ -194,8 +209,10 @@ export async function startServer(given: Config, logger: Logger): Promise<Servic
     const p = await maintain(db);
     logger.info({ ...p }, 'maintenance done');
     const svc = await createService(config, db, logger);
+    // Tokens expiring before the next run (and a margin) are refreshed in this one.
+    const tokens = { integrations: svc.integrations, refreshWithinMs: (config.maintenanceIntervalSeconds + 300) * 1000 };
     const timer = setInterval(() => {
-      maintain(db).catch((err: unknown) => logger.error({ err }, 'maintenance failed'));
+      maintain(db, new Date(), tokens).catch((err: unknown) => logger.error({ err }, 'maintenance failed'));
     }, config.maintenanceIntervalSeconds * 1000);
     timer.unref();
     const worker = config.worker.enabled ? startWorker(svc, config, logger) : null;

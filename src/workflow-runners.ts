@@ -74,7 +74,7 @@ export function agentRunner(runtime: RuntimeDeps): AgentRunner {
 export function toolRunner(runtime: RuntimeDeps): ToolRunner {
   return async (orgId, req) => {
     const loaded = await runtime.db.tenant(orgId, (sql) =>
-      loadAgentTools(sql, orgId, [req.tool], { keys: runtime.keys, egress: { allowPrivate: runtime.config.egressAllowPrivate } }),
+      loadAgentTools(sql, orgId, [req.tool], { keys: runtime.keys, egress: { allowPrivate: runtime.config.egressAllowPrivate }, integrationToken: runtime.integrationToken }),
     );
     const tool = loaded.tools[0];
     if (!tool) {

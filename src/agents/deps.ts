@@ -1,4 +1,4 @@
-import type { Database } from '../db/index.js';
+import type { Database, Sql } from '../db/index.js';
 
 export interface AgentsDeps {
   db: Database;
@@ -14,6 +14,13 @@ export interface AgentsDeps {
    * no built-ins, only stored tools.
    */
   builtinTools?: ReadonlySet<string>;
+  /**
+   * Whether the organization has a live integration with this id: an api
+   * tool's config.auth.integrationId must name one. Wired at the composition
+   * root to platform's integrations (agents does not import platform).
+   * Absent: such configs are refused.
+   */
+  integrationExists?: (sql: Sql, orgId: string, integrationId: string) => Promise<boolean>;
 }
 
 export const clock = (deps: AgentsDeps): Date => deps.now?.() ?? new Date();

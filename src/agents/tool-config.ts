@@ -34,10 +34,18 @@ const ApiConfig = z
       .min(1)
       .max(50)
       .optional(),
+    auth: z
+      .strictObject({ integrationId: z.uuid('must be the id of an integration (GET /v1/integrations)') })
+      .optional()
+      .describe("send this integration's OAuth access token as the Authorization header, refreshed when near expiry"),
   })
   .superRefine((c, ctx) => {
     if (c.body === 'args' && (c.method === 'GET' || c.method === 'HEAD')) {
       ctx.addIssue({ code: 'custom', path: ['body'], message: `a ${c.method} request has no body; use query or the url template` });
+    }
+    const authHeader = Object.keys(c.headers ?? {}).find((h) => h.toLowerCase() === 'authorization');
+    if (c.auth && authHeader) {
+      ctx.addIssue({ code: 'custom', path: ['headers', authHeader], message: 'auth.integrationId sets the Authorization header; remove this one' });
     }
     if (!c.allowedHosts && URL.canParse(c.url) && TEMPLATE_HOST.test(new URL(c.url).hostname)) {
       ctx.addIssue({ code: 'custom', path: ['allowedHosts'], message: 'the url template puts an argument in the host; list the hosts it may reach' });
@@ -71,6 +79,13 @@ export function assertToolConfig(toolType: ToolType, config: Record<string, unkn
     message: i.message,
   }));
   throw validationFailed(`config does not fit tool type ${toolType}: ${issues[0]!.path}: ${issues[0]!.message}`, issues);
+}
+
+/** The integration an api tool's config sends the token of (auth.integrationId), if any; the config is valid already. */
+export function toolIntegrationId(toolType: ToolType, config: Record<string, unknown>): string | undefined {
+  if (toolType !== 'api') return undefined;
+  const auth = config.auth as { integrationId?: unknown } | undefined;
+  return typeof auth?.integrationId === 'string' ? auth.integrationId : undefined;
 }
 
 /** The config of an api tool as the runtime reads it, or the first problem with it. */

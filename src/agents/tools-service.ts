@@ -1,10 +1,11 @@
 import { appendAudit, type Actor } from '../audit/index.js';
 import { isPgError } from '../db/index.js';
-import { conflict, notFound, versionConflict } from '../errors.js';
+import { conflict, notFound, validationFailed, versionConflict } from '../errors.js';
+import type { Sql } from '../db/index.js';
 import { agentsUsingTool } from './agents-repo.js';
 import type { AgentsDeps } from './deps.js';
 import { assertJsonSchema } from './json-schema.js';
-import { assertToolConfig } from './tool-config.js';
+import { assertToolConfig, toolIntegrationId } from './tool-config.js';
 import * as repo from './tools-repo.js';
 import type { ToolFields, ToolRow } from './tools-repo.js';
 
@@ -21,12 +22,24 @@ function assertDefinition(f: Pick<ToolFields, 'toolType' | 'config' | 'inputSche
   assertToolConfig(f.toolType, f.config);
 }
 
+/** An api tool's auth.integrationId must name a live integration of the organization. */
+async function assertIntegration(deps: AgentsDeps, sql: Sql, orgId: string, f: Pick<ToolFields, 'toolType' | 'config'>): Promise<void> {
+  const id = toolIntegrationId(f.toolType, f.config);
+  if (id === undefined) return;
+  if (deps.integrationExists && (await deps.integrationExists(sql, orgId, id))) return;
+  const message = deps.integrationExists
+    ? `integration ${id} does not exist in this organization; create it with POST /v1/integrations or use the id of one from GET /v1/integrations`
+    : 'this service has no integrations to take a token from; remove config.auth';
+  throw validationFailed(`config does not fit tool type api: body.config.auth.integrationId: ${message}`, [{ path: 'body.config.auth.integrationId', message }]);
+}
+
 export async function createTool(deps: AgentsDeps, actor: Actor, input: CreateToolInput): Promise<ToolRow> {
   const fields: ToolFields = { ...input, config: input.config ?? {}, outputSchema: input.outputSchema ?? null, isActive: input.isActive ?? true };
   assertDefinition(fields);
   try {
     return await deps.db.tenant(actor.orgId, async (sql) => {
       if (await repo.toolNameOwner(sql, fields.name)) throw nameTaken(fields.name);
+      await assertIntegration(deps, sql, actor.orgId, fields);
       const tool = await repo.insertTool(sql, actor.orgId, actor.userId, fields);
       await appendAudit(sql, actor, { action: 'tool.created', resourceType: 'tool', resourceId: tool.id, newValues: tool });
       return tool;
@@ -60,6 +73,8 @@ export async function updateTool(deps: AgentsDeps, actor: Actor, id: string, inp
       if (before.version !== version) throw versionConflict('tool', version);
       // Check the definition as it will be, so a type change is checked against the config it keeps.
       assertDefinition({ ...before, ...patch });
+      // Only when the config or type changes: switching off a tool whose integration is gone must still work.
+      if (patch.config !== undefined || patch.toolType !== undefined) await assertIntegration(deps, sql, actor.orgId, { ...before, ...patch });
       if (patch.name !== undefined && patch.name !== before.name && (await repo.toolNameOwner(sql, patch.name))) throw nameTaken(patch.name);
       const after = await repo.updateTool(sql, id, version, patch);
       if (!after) throw versionConflict('tool', version);

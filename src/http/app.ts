@@ -11,11 +11,11 @@ import { jobsRoutes } from '../jobs/index.js';
 import { memoryRoutes, type MemoryModule } from '../memory/index.js';
 import { findPlanRefs, planRoutes } from '../plans/index.js';
 import { notificationsRoutes } from '../notifications/index.js';
-import { billingDeps, billingRoutes, evalsRoutes, marketplaceRoutes } from '../platform/index.js';
 import { costSince, runsRoutes } from '../runs/index.js';
 import { createRuntime, runtimeRoutes, type RuntimeDeps } from '../runtime/index.js';
 import { workflowsRoutes } from '../workflows/index.js';
 import { secretsRoutes } from '../secrets/index.js';
+import { billingDeps, billingRoutes, evalsRoutes, integrationAccessToken, integrationExists, integrationsDeps, integrationsRoutes, marketplaceRoutes } from '../platform/index.js';
 import { usageRoutes } from '../usage/index.js';
 import { authenticate, effectivePermissions, identityRoutes, rateHeaders, type IdentityDeps } from '../identity/index.js';
 import { errorBody, handleClientError, makeErrorHandler } from './error-handler.js';
@@ -163,8 +163,12 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
   await app.register(identityRoutes(opts.identity));
   await app.register(auditRoutes({ db }));
-  const runtime = opts.runtime ?? createRuntime({ db, config: opts.config.runtime, keys: opts.identity.keys, memory: opts.memory, log: app.log });
-  await app.register(agentRoutes({ db, builtinTools: new Set(runtime.builtins.names()) }));
+  const integrations = integrationsDeps(db, opts.identity.keys, opts.config.runtime);
+  const runtime = opts.runtime ?? createRuntime({
+    db, config: opts.config.runtime, keys: opts.identity.keys, memory: opts.memory, log: app.log,
+    integrationToken: (orgId, id) => integrationAccessToken(integrations, orgId, id),
+  });
+  await app.register(agentRoutes({ db, builtinTools: new Set(runtime.builtins.names()), integrationExists }));
   await app.register(runsRoutes({ db, onIngested: (r) => metrics.ingested(r), planRefs: findPlanRefs }));
   await app.register(usageRoutes({ db, costSince }));
   await app.register(runtimeRoutes(runtime));
@@ -177,5 +181,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(billingRoutes(billingDeps(db, opts.config.billing)));
   await app.register(marketplaceRoutes({ db, builtinTools: new Set(runtime.builtins.names()) }));
   await app.register(evalsRoutes({ db }));
+  await app.register(integrationsRoutes(integrations));
   return app;
 }

@@ -13,3 +13,7 @@ export { parseRetryAfter } from './retry-after.js';
 export { sleep } from './sleep.js';
 export { readBody } from './read-body.js';
 export { urlPassword, withoutCredentials } from './url-credentials.js';
+// Egress under a policy (no private addresses unless allowed, pinned DNS, a deadline, a size cap):
+// http tools in runtime and OAuth endpoints in platform/integrations share it.
+export { addressCategory, resolveEgress, pinnedLookup, EgressRefusedError, type EgressPolicy, type EgressRefusal, type ResolvedAddress } from './egress.js';
+export { egressRequest, EgressRequestError, type EgressRequest, type EgressResponse, type EgressFailure } from './egress-request.js';

@@ -10,3 +10,4 @@ export * from './billing/index.js';
 export * from './admins/index.js';
 export * from './marketplace/index.js';
 export * from './evals/index.js';
+export * from './integrations/index.js';

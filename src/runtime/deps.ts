@@ -4,6 +4,7 @@ import type { Keys } from '../identity/index.js';
 import type { MemoryModule } from '../memory/index.js';
 import { registerRuntimeBuiltins } from './builtins/index.js';
 import { RunningRuns } from './running-runs.js';
+import type { IntegrationTokenFn } from './tools/http-tool.js';
 import { ToolRegistry } from './tools/types.js';
 
 /** Where the runtime reports what went wrong inside a run that nobody is waiting on (pino fits). */
@@ -29,6 +30,13 @@ export interface RuntimeDeps {
    */
   memory?: MemoryModule | undefined;
   log?: RuntimeLog | undefined;
+  /**
+   * A fresh access token of an organization's integration, for http tools
+   * whose config has auth.integrationId (refreshed first when near expiry).
+   * Wired at the composition root to platform's integrations; the runtime
+   * does not import platform. Absent: such tools fail with a message.
+   */
+  integrationToken?: IntegrationTokenFn | undefined;
   /** the service clock (tests pin it) */
   now?: () => Date;
 }
@@ -41,6 +49,7 @@ export interface RuntimeOptions {
   builtins?: ToolRegistry;
   memory?: MemoryModule;
   log?: RuntimeLog;
+  integrationToken?: IntegrationTokenFn;
 }
 
 /**
@@ -57,6 +66,7 @@ export function createRuntime(opts: RuntimeOptions): RuntimeDeps {
     running: new RunningRuns(),
     memory: opts.memory,
     log: opts.log,
+    integrationToken: opts.integrationToken,
   };
   registerRuntimeBuiltins(deps.builtins, deps);
   return deps;

@@ -12,9 +12,9 @@ import { executionRunRoutes } from './routes/executions-routes.js';
 import { sessionRoutes } from './routes/sessions-routes.js';
 
 export * from './providers/index.js';
-export { addressCategory, resolveEgress, pinnedLookup, EgressRefusedError, type EgressPolicy, type EgressRefusal, type ResolvedAddress } from './tools/egress.js';
-export { egressRequest, EgressRequestError, type EgressRequest, type EgressResponse, type EgressFailure } from './tools/http-request.js';
-export { httpTool, HTTP_TOOL_DEFAULTS, type HttpToolDeps, type StoredToolDefinition } from './tools/http-tool.js';
+export { addressCategory, resolveEgress, pinnedLookup, EgressRefusedError, type EgressPolicy, type EgressRefusal, type ResolvedAddress } from '../net/index.js';
+export { egressRequest, EgressRequestError, type EgressRequest, type EgressResponse, type EgressFailure } from '../net/index.js';
+export { httpTool, HTTP_TOOL_DEFAULTS, type HttpToolDeps, type IntegrationTokenFn, type StoredToolDefinition } from './tools/http-tool.js';
 export { loadAgentTools, storedTool, type LoadedTools, type StoredTool, type StoredToolsDeps } from './tools/stored-tools.js';
 export { ToolRegistry, type BuiltinTool, type ToolContext, type ToolOutcome, type ToolSpec } from './tools/types.js';
 export { createRuntime, type RuntimeDeps, type RuntimeOptions, type RuntimeLog } from './deps.js';

@@ -30,7 +30,7 @@ import { resolveSecrets } from '../secrets/index.js';
 import type { RuntimeDeps } from './deps.js';
 import { egressFetch } from './providers/egress-fetch.js';
 import { OpenAICompatibleProvider, ProviderError, ScriptedProvider, type ChatProvider, type Script } from './providers/index.js';
-import { EgressRefusedError, resolveEgress, type EgressPolicy } from './tools/egress.js';
+import { EgressRefusedError, resolveEgress, type EgressPolicy } from '../net/index.js';
 
 export interface ResolvedProvider {
   provider: ChatProvider;

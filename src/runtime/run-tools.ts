@@ -35,7 +35,7 @@ export function toolsForVersion(deps: RuntimeDeps, agentSlug: string, version: V
       out.push(builtin);
     } else if (raw.isActive !== false) {
       // A tool switched off when the version was published stays off in it.
-      out.push(storedTool(raw as unknown as StoredToolDefinition, { keys: deps.keys, egress: { allowPrivate: deps.config.egressAllowPrivate } }));
+      out.push(storedTool(raw as unknown as StoredToolDefinition, { keys: deps.keys, egress: { allowPrivate: deps.config.egressAllowPrivate }, integrationToken: deps.integrationToken }));
     }
   }
   if (memory && deps.memory) {

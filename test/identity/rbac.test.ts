@@ -14,8 +14,8 @@ const req = (method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, a
   t.app.inject({ method, url, headers: auth, ...(payload === undefined ? {} : { payload: payload as object }) });
 
 const VIEWER = ['agents:read', 'audit:read', 'evals:read', 'executions:read', 'jobs:read', 'marketplace:read', 'members:read', 'memory:read', 'orgs:read', 'plans:read', 'roles:read', 'tasks:read', 'workflows:read'];
-const MEMBER = [...VIEWER, 'agents:write', 'api_keys:read', 'api_keys:write', 'evals:write', 'executions:write', 'jobs:write', 'marketplace:write', 'memory:write', 'plans:write', 'secrets:read', 'tasks:write', 'workflows:write'].sort();
-const ADMIN = [...MEMBER, 'api_keys:manage', 'billing:read', 'evals:override', 'members:write', 'memory:admin', 'model_prices:write', 'roles:write', 'secrets:write'].sort();
+const MEMBER = [...VIEWER, 'agents:write', 'api_keys:read', 'api_keys:write', 'evals:write', 'executions:write', 'integrations:read', 'jobs:write', 'marketplace:write', 'memory:write', 'plans:write', 'secrets:read', 'tasks:write', 'workflows:write'].sort();
+const ADMIN = [...MEMBER, 'api_keys:manage', 'billing:read', 'evals:override', 'integrations:write', 'members:write', 'memory:admin', 'model_prices:write', 'roles:write', 'secrets:write'].sort();
 const OWNER = [...ADMIN, 'billing:write', 'orgs:write'].sort();
 
 interface Joined {

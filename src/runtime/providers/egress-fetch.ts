@@ -10,12 +10,12 @@
  *
  * node:http rather than fetch: fetch resolves the name again itself, and
  * Node 20 offers no way to give it a lookup (its undici is internal; see
- * tools/egress.ts).
+ * src/net/egress.ts).
  */
 import http from 'node:http';
 import https from 'node:https';
 import { Readable } from 'node:stream';
-import { EgressRefusedError, pinnedLookup, resolveEgress, type EgressPolicy, type ResolvedAddress } from '../tools/egress.js';
+import { EgressRefusedError, pinnedLookup, resolveEgress, type EgressPolicy, type ResolvedAddress } from '../../net/index.js';
 import { ProviderError } from './errors.js';
 
 /** What the OpenAI-compatible provider needs of fetch; the global fetch is one. */

@@ -2,8 +2,7 @@ import { compileValidator, parseApiToolConfig, type ApiToolConfig, type SchemaVa
 import { AppError } from '../../errors.js';
 import type { Keys } from '../../identity/index.js';
 import { resolveSecrets } from '../../secrets/index.js';
-import type { EgressPolicy } from './egress.js';
-import { egressRequest, EgressRequestError, type EgressResponse } from './http-request.js';
+import { egressRequest, EgressRequestError, type EgressPolicy, type EgressResponse } from '../../net/index.js';
 import { scrubber, type Scrub } from './scrub.js';
 import type { BuiltinTool, ToolContext, ToolOutcome } from './types.js';
 
@@ -22,6 +21,9 @@ import type { BuiltinTool, ToolContext, ToolOutcome } from './types.js';
  *   maxResponseBytes default 256 KiB, at most 5 MiB
  *   allowedHosts    default: the url template's host; "*.example.com" allows
  *                   its subdomains. A substituted URL on any other host is refused.
+ *   auth            { integrationId }: send the integration's OAuth access
+ *                   token as Authorization: <type> <token>, refreshed first
+ *                   when near expiry (HttpToolDeps.integrationToken)
  *
  * Everything the model can fix (bad arguments, a 4xx) and everything it
  * cannot but should hear about (a missing secret, a secret whose allowedHosts
@@ -38,10 +40,20 @@ const PLACEHOLDER = /\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
 const WHOLE_PLACEHOLDER = /^\{([A-Za-z_][A-Za-z0-9_]*)\}$/;
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
 
+/**
+ * A usable access token of the organization's integration (refreshed when
+ * near expiry), or null when the organization has no such integration. An
+ * AppError says why there is none to use (disabled, not connected, the
+ * refresh failed); its message is shown to the model, it carries no token.
+ */
+export type IntegrationTokenFn = (orgId: string, integrationId: string) => Promise<{ accessToken: string; tokenType: string } | null>;
+
 export interface HttpToolDeps {
   /** secretBox opens the stored secrets a tool sends */
   keys: Pick<Keys, 'secretBox'>;
   egress: EgressPolicy;
+  /** for tools with auth.integrationId; absent, such tools fail with a message */
+  integrationToken?: IntegrationTokenFn | undefined;
 }
 
 /** A stored tool's definition: an agent_tools row, or the copy frozen into a published agent version. */
@@ -185,7 +197,24 @@ async function call(name: string, c: ApiToolConfig, args: Record<string, unknown
     if (err instanceof AppError) return failed(`the tool ${name} cannot run: ${err.message}`, {}, { secrets: secretNames });
     throw err;
   }
-  const scrub = scrubber([...secrets.values()]);
+  let bearer: string | undefined;
+  const tokens: string[] = [];
+  if (c.auth) {
+    const id = c.auth.integrationId;
+    if (!deps.integrationToken) return failed(`the tool ${name} cannot run: this service has no integrations to take its token from`, {}, { integrationId: id });
+    try {
+      const t = await deps.integrationToken(ctx.orgId, id);
+      if (!t) return failed(`the tool ${name} cannot run: integration ${id} does not exist; point the tool's config.auth.integrationId at one (GET /v1/integrations)`, {}, { integrationId: id });
+      bearer = `${t.tokenType} ${t.accessToken}`;
+      // Scrubbed like a secret: an API that echoes it back shows [redacted].
+      tokens.push(t.accessToken);
+    } catch (err) {
+      // The integrations' messages name the integration and what to do, never a token.
+      if (err instanceof AppError) return failed(`the tool ${name} cannot run: ${err.message}`, {}, { integrationId: id });
+      throw err;
+    }
+  }
+  const scrub = scrubber([...secrets.values(), ...tokens]);
 
   const headers: Record<string, string> = {
     'user-agent': 'agentbase-http-tool',
@@ -200,6 +229,12 @@ async function call(name: string, c: ApiToolConfig, args: Record<string, unknown
       return failed(`the tool ${name} cannot run: the value of header ${header} has characters a header cannot carry (control characters or non-Latin-1 text)`);
     }
     headers[header.toLowerCase()] = value;
+  }
+  if (bearer !== undefined) {
+    if (/[^\t\x20-\x7e\x80-\xff]/.test(bearer)) {
+      return failed(`the tool ${name} cannot run: the access token of integration ${c.auth!.integrationId} has characters a header cannot carry`);
+    }
+    headers.authorization = bearer;
   }
   const method = c.method;
   let body: string | undefined;

@@ -192,7 +192,7 @@ export async function resolveEgress(url: URL, policy: EgressPolicy): Promise<Res
       if (!category) continue;
       const via = literal ? '' : ` resolves to ${a.address}, which`;
       throw new EgressRefusedError(
-        `the host ${host}${via} is a ${category} address; tools may only reach public addresses unless the server sets AGENTBASE_EGRESS_ALLOW_PRIVATE=true`,
+        `the host ${host}${via} is a ${category} address; the server only reaches public addresses for tenants unless the server sets AGENTBASE_EGRESS_ALLOW_PRIVATE=true`,
         'private',
         a.address,
         category,
