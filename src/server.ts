@@ -10,6 +10,7 @@ import { buildApp } from './http/index.js';
 import { accessTokens, deriveKeys, type IdentityDeps } from './identity/index.js';
 import { pruneFinishedJobs, Worker, type JobHandler } from './jobs/index.js';
 import { createMemory, enableVectors, memoryJobHandlers, purgeExpiredMemories, type MemoryModule } from './memory/index.js';
+import { webhookJobHandlers } from './platform/index.js';
 import { pruneIngestKeys, recordEmbeddingCall } from './runs/index.js';
 import { AGENT_RUN_TASK, agentRunHandler, createRuntime, embeddingEgress, MEMORY_EXTRACT_TASK, memoryExtractHandler, type RuntimeDeps } from './runtime/index.js';
 import { workflowJobHandlers } from './workflows/index.js';
@@ -71,6 +72,7 @@ export async function createService(config: Config, db: Database, logger: Logger
     ...memoryJobHandlers(memory),
     // Extraction calls the agent's model, which only the runtime can do; memory must not import the runtime.
     [MEMORY_EXTRACT_TASK]: memoryExtractHandler(runtime),
+    ...webhookJobHandlers({ db, keys, config: config.webhooks }),
   };
   return {
     app,

@@ -16,6 +16,7 @@ import { createRuntime, runtimeRoutes, type RuntimeDeps } from '../runtime/index
 import { workflowsRoutes } from '../workflows/index.js';
 import { secretsRoutes } from '../secrets/index.js';
 import { usageRoutes } from '../usage/index.js';
+import { webhooksRoutes } from '../platform/index.js';
 import { authenticate, effectivePermissions, identityRoutes, rateHeaders, type IdentityDeps } from '../identity/index.js';
 import { errorBody, handleClientError, makeErrorHandler } from './error-handler.js';
 import { installJsonBodyParser } from './json-body.js';
@@ -173,5 +174,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(secretsRoutes({ db, keys: opts.identity.keys }));
   await app.register(memoryRoutes(opts.memory));
   await app.register(planRoutes({ db }));
+  await app.register(webhooksRoutes({ db, keys: opts.identity.keys, config: opts.config.webhooks }));
   return app;
 }

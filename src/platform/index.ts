@@ -6,3 +6,4 @@
  * ingestion: what it needs from them (running an eval case, a token for an
  * http tool) is wired at the composition root (src/server.ts, src/http/app.ts).
  */
+export { webhooksRoutes, webhookJobHandlers, type WebhooksDeps } from './webhooks/index.js';
