@@ -15,7 +15,7 @@ const req = (method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, a
 
 const VIEWER = ['agents:read', 'audit:read', 'executions:read', 'jobs:read', 'members:read', 'memory:read', 'orgs:read', 'plans:read', 'roles:read', 'tasks:read', 'workflows:read'];
 const MEMBER = [...VIEWER, 'agents:write', 'api_keys:read', 'api_keys:write', 'executions:write', 'jobs:write', 'memory:write', 'plans:write', 'secrets:read', 'tasks:write', 'workflows:write'].sort();
-const ADMIN = [...MEMBER, 'api_keys:manage', 'members:write', 'memory:admin', 'model_prices:write', 'roles:write', 'secrets:write'].sort();
+const ADMIN = [...MEMBER, 'api_keys:manage', 'members:write', 'memory:admin', 'model_prices:write', 'roles:write', 'secrets:write', 'webhooks:read', 'webhooks:write'].sort();
 const OWNER = [...ADMIN, 'orgs:write'].sort();
 
 interface Joined {
