@@ -119,6 +119,24 @@ describe('webhook delivery', () => {
     expect(enabled).toMatchObject({ isActive: true, disabledReason: null });
   });
 
+  it('disables an endpoint whose attempts have all failed for 5 days, and tells the admins', async () => {
+    const h = await hook();
+    // It has been failing for six days (as if every attempt since had failed); one more failure decides.
+    await t.db.admin.query(`UPDATE webhooks SET failing_since = now() - interval '6 days' WHERE id = $1`, [h.id]);
+    recv.respond = (r) => (r.path === h.path ? 500 : 200);
+    ok(await c.post(`/v1/webhooks/${h.id}/test`, owner.auth), 202);
+    const w = await until(async () => {
+      const x = ok(await c.get(`/v1/webhooks/${h.id}`, owner.auth));
+      return x.isActive ? null : x;
+    }, 'the endpoint disabled');
+    recv.respond = () => 200;
+    expect(w.disabledReason).toBe('failing');
+    const rows = await deliveries(h.id);
+    expect(rows[0]).toMatchObject({ status: 'failed', responseStatusCode: 500, nextRetryAt: null });
+    const notes = ok(await c.get('/v1/notifications', owner.auth)).data as Array<{ kind: string; resourceId: string; data: { reason: string } }>;
+    expect(notes.find((x) => x.kind === 'webhook.disabled' && x.resourceId === h.id)?.data.reason).toBe('failing');
+  });
+
   it('does not follow redirects', async () => {
     const h = await hook();
     const elsewhere = `/elsewhere-${n}`;
