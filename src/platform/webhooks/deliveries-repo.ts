@@ -91,3 +91,8 @@ export async function getDelivery(sql: Sql, orgId: string, webhookId: string, id
   );
   return r.rows[0];
 }
+
+/** synchronous_commit off for this transaction only (see delivery.ts for why that is safe here). */
+export async function commitAsynchronously(sql: Sql): Promise<void> {
+  await sql.query(`SELECT set_config('synchronous_commit', 'off', true)`);
+}

@@ -88,10 +88,12 @@ export function deliveryHandler(deps: WebhooksDeps): JobHandler {
     const schedule = deps.config.retryScheduleMs;
 
     await deps.db.tenant(orgId, async (sql) => {
-      const counted = await repo.countAttempt(sql, orgId, target.id, { ok, status: ok ? 'success' : 'failed', at: done });
+      // Acknowledged before its WAL is flushed: the job's outcome commits synchronously after this and flushes it
+      // too; a crash in between runs the job again (one more attempt, which at-least-once allows).
+      await deliveries.commitAsynchronously(sql);
       let disabled: 'gone' | 'failing' | null = null;
       if (res?.status === 410) disabled = 'gone';
-      else if (!ok && counted?.failingSince && done.getTime() - counted.failingSince.getTime() >= FAILING_DISABLE_MS) disabled = 'failing';
+      else if (!ok && target.failingSince && done.getTime() - target.failingSince.getTime() >= FAILING_DISABLE_MS) disabled = 'failing';
       if (disabled && !(await repo.disableWebhook(sql, orgId, target.id, disabled))) disabled = null;
       const retryIn = !ok && !disabled && res?.status !== 410 ? schedule[p.attempt] : undefined;
       const nextRetryAt = retryIn === undefined ? null : new Date(done.getTime() + retryIn);
@@ -109,6 +111,8 @@ export function deliveryHandler(deps: WebhooksDeps): JobHandler {
         });
         await notifyDisabled(sql, orgId, target, disabled, done);
       }
+      // Last: the endpoint's row is the one every attempt to it updates, so its lock is held only until the commit.
+      await repo.countAttempt(sql, orgId, target.id, { ok, status: ok ? 'success' : 'failed', at: done });
     });
     return { ok, status: res?.status ?? null, attempt: p.attempt };
   };
