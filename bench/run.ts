@@ -9,6 +9,7 @@ import { memoryQualityBench } from './memory-quality.js';
 import { plansBench } from './plans-bench.js';
 import { tasksBench } from './tasks-bench.js';
 import { startupBench } from './startup-bench.js';
+import { webhooksBench } from './webhooks-bench.js';
 
 /**
  * `npm run bench`: every benchmark, printed as Markdown for the README. Needs a PostgreSQL server (BENCH_DATABASE_URL).
@@ -30,6 +31,7 @@ const benches: Record<string, () => Promise<string>> = {
   plans: async () => `${await plansBench()}\n\n${await tasksBench()}`,
   tasks: () => tasksBench(),
   startup: () => startupBench(),
+  webhooks: () => webhooksBench(),
 };
 const only = (process.argv.slice(2).join(',') || process.env.BENCH_ONLY || Object.keys(benches).join(','))
   .split(',').map((s) => s.trim()).filter(Boolean);

@@ -13,7 +13,7 @@ import { createMemory, enableVectors, memoryJobHandlers, purgeExpiredMemories, t
 import { pruneIngestKeys, recordEmbeddingCall } from './runs/index.js';
 import { AGENT_RUN_TASK, agentRunHandler, createRuntime, embeddingEgress, MEMORY_EXTRACT_TASK, memoryExtractHandler, type RuntimeDeps } from './runtime/index.js';
 import { workflowJobHandlers } from './workflows/index.js';
-import { billingDeps, billingJobHandlers, enqueueDueBillingJobs, evalJobHandlers, integrationAccessToken, integrationsDeps, refreshExpiringTokens, type IntegrationsDeps } from './platform/index.js';
+import { billingDeps, billingJobHandlers, enqueueDueBillingJobs, evalJobHandlers, integrationAccessToken, integrationsDeps, refreshExpiringTokens, type IntegrationsDeps, webhookJobHandlers } from './platform/index.js';
 import { agentRunner, evalAgentRunner, toolRunner } from './workflow-runners.js';
 
 export const VERSION: string = (
@@ -82,6 +82,7 @@ export async function createService(config: Config, db: Database, logger: Logger
     ...billingJobHandlers(billingDeps(db, config.billing)),
     // Eval cases run agents (the runtime) and embed (memory); platform imports neither.
     ...evalJobHandlers({ db, runAgent: evalAgentRunner(runtime), embed: memoryEmbed(memory) }),
+    ...webhookJobHandlers({ db, keys, config: config.webhooks }),
   };
   return {
     app,

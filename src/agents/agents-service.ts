@@ -1,4 +1,5 @@
 import { appendAudit, type Actor } from '../audit/index.js';
+import { emitEvent } from '../events/index.js';
 import { isPgError, type Sql } from '../db/index.js';
 import { AppError, badRequest, conflict, versionConflict } from '../errors.js';
 import { lockOrganizationLimits } from '../identity/index.js';
@@ -184,6 +185,7 @@ export async function moveStatus(sql: Sql, actor: Actor, before: AgentRow, statu
     oldValues: { status: before.status, version: before.version },
     newValues: { status: after.status, version: after.version },
   });
+  if (after.status !== before.status) await emitEvent(sql, actor.orgId, 'agent.status.changed', { agentId: before.id, from: before.status, to: after.status });
   return after;
 }
 

@@ -1,4 +1,5 @@
 import { appendAudit, type Actor } from '../audit/index.js';
+import { emitEvent } from '../events/index.js';
 import { isPgError, type Sql } from '../db/index.js';
 import { conflict, notFound } from '../errors.js';
 import type { AgentRow } from './agents-repo.js';
@@ -128,6 +129,7 @@ export async function publishLocked(
     oldValues: { currentVersion: agent.currentVersion },
     newValues: { version: row.version, changelog: row.changelog, config },
   });
+  await emitEvent(sql, actor.orgId, 'agent.version.created', { agentId, versionId: row.id, version: row.version });
   return { version: { ...row, isCurrent: true }, agent: after };
 }
 

@@ -53,7 +53,42 @@ const EnvSchema = z.object({
   // offline_declining: every charge is declined, to exercise past_due) and the tax rate in basis points.
   AGENTBASE_BILLING_PROVIDER: z.enum(['offline', 'offline_declining']).default('offline'),
   AGENTBASE_BILLING_TAX_RATE_BPS: int(0, 0, 10_000),
+  // Webhooks: the delay before each attempt (the first is the first attempt's, 0), the per-attempt timeout, private targets.
+  AGENTBASE_WEBHOOK_RETRY_SCHEDULE: z.string().default('0,5s,5m,30m,2h,5h,10h,10h')
+    .transform((v, ctx) => {
+      const r = parseRetrySchedule(v);
+      if (typeof r === 'string') {
+        ctx.addIssue({ code: 'custom', message: r });
+        return z.NEVER;
+      }
+      return r;
+    }),
+  AGENTBASE_WEBHOOK_TIMEOUT_SECONDS: int(15, 1, 300),
+  AGENTBASE_WEBHOOKS_ALLOW_PRIVATE: z.enum(['true', 'false', '1', '0']).default('false'),
 });
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/**
+ * "0,5s,5m,30m,2h" → delays in ms, one per attempt: a bare number is seconds,
+ * or a number with ms/s/m/h/d. The first is the first attempt's and must be 0
+ * (an event is sent as soon as its change commits); each at most 7 days;
+ * 1..50 attempts. A string says what is wrong.
+ */
+export function parseRetrySchedule(v: string): number[] | string {
+  const parts = v.split(',').map((p) => p.trim());
+  if (parts.length < 1 || parts.length > 50) return 'must list 1..50 delays separated by commas, e.g. 0,5s,5m,30m,2h';
+  const out: number[] = [];
+  for (const p of parts) {
+    const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(p);
+    if (!m) return `"${p}" is not a delay; write a number with ms, s, m, h or d (e.g. 0,5s,5m,30m,2h)`;
+    const ms = Math.round(Number(m[1]) * UNIT_MS[m[2] ?? 's']!);
+    if (ms > 7 * 86_400_000) return `"${p}" is longer than 7 days`;
+    out.push(ms);
+  }
+  if (out[0] !== 0) return 'the first delay is the first attempt\'s and must be 0 (events are sent when their change commits)';
+  return out;
+}
 
 export interface Config {
   database: EmbeddedDatabaseConfig | { mode: 'server'; url: string; poolMax: number };
@@ -74,6 +109,7 @@ export interface Config {
   worker: { enabled: boolean; concurrency: number };
   memory: MemoryConfig;
   billing: BillingConfig;
+  webhooks: WebhooksConfig;
 }
 
 export interface BillingConfig {
@@ -81,6 +117,15 @@ export interface BillingConfig {
   provider: 'offline' | 'offline_declining';
   /** tax on invoices, in basis points of the subtotal (825 = 8.25 %); 0: none */
   taxRateBps: number;
+}
+
+export interface WebhooksConfig {
+  /** the delay before each attempt, in ms: [0, 5000, …]; its length is the number of attempts */
+  retryScheduleMs: number[];
+  /** an attempt that has no complete answer within this fails */
+  timeoutMs: number;
+  /** whether endpoints may be loopback, private, link-local … addresses (tests; private deployments) */
+  allowPrivate: boolean;
 }
 
 export interface MemoryConfig {
@@ -173,5 +218,10 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       halfLifeDays: e.AGENTBASE_MEMORY_HALF_LIFE_DAYS,
     },
     billing: { provider: e.AGENTBASE_BILLING_PROVIDER, taxRateBps: e.AGENTBASE_BILLING_TAX_RATE_BPS },
+    webhooks: {
+      retryScheduleMs: e.AGENTBASE_WEBHOOK_RETRY_SCHEDULE,
+      timeoutMs: e.AGENTBASE_WEBHOOK_TIMEOUT_SECONDS * 1000,
+      allowPrivate: truthy(e.AGENTBASE_WEBHOOKS_ALLOW_PRIVATE),
+    },
   };
 }

@@ -34,6 +34,8 @@ export const PARTITIONED_TABLES: readonly PartitionedTable[] = [
   { table: 'agent_decisions', ahead: 3, retainMonths: 3 }, // seed 001 §7.3: 90 days (whole months, so up to 4 are kept)
   { table: 'notifications', ahead: 3, retainMonths: 12 }, // seed 003 REQ-T140 sets none; a year
   { table: 'pattern_metrics', ahead: 3, retainMonths: 12 }, // seed 003 REQ-T117 sets none; a year
+  { table: 'webhook_deliveries', ahead: 3, retainMonths: 3 }, // seed 002: 3 months
+  { table: 'webhook_events', ahead: 3, retainMonths: 3 }, // what the deliveries sent (redelivery reads it): as long
 ];
 
 export const DAILY_PARTITIONED_TABLES: readonly DailyPartitionedTable[] = [

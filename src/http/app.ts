@@ -15,7 +15,7 @@ import { costSince, runsRoutes } from '../runs/index.js';
 import { createRuntime, runtimeRoutes, type RuntimeDeps } from '../runtime/index.js';
 import { workflowsRoutes } from '../workflows/index.js';
 import { secretsRoutes } from '../secrets/index.js';
-import { billingDeps, billingRoutes, evalsRoutes, integrationAccessToken, integrationExists, integrationsDeps, integrationsRoutes, marketplaceRoutes } from '../platform/index.js';
+import { billingDeps, billingRoutes, evalsRoutes, integrationAccessToken, integrationExists, integrationsDeps, integrationsRoutes, marketplaceRoutes, webhooksRoutes } from '../platform/index.js';
 import { usageRoutes } from '../usage/index.js';
 import { authenticate, effectivePermissions, identityRoutes, rateHeaders, type IdentityDeps } from '../identity/index.js';
 import { errorBody, handleClientError, makeErrorHandler } from './error-handler.js';
@@ -182,5 +182,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(marketplaceRoutes({ db, builtinTools: new Set(runtime.builtins.names()) }));
   await app.register(evalsRoutes({ db }));
   await app.register(integrationsRoutes(integrations));
+  await app.register(webhooksRoutes({ db, keys: opts.identity.keys, config: opts.config.webhooks }));
   return app;
 }

@@ -2,7 +2,8 @@ import { lookup } from 'node:dns/promises';
 import { isIP, type LookupFunction } from 'node:net';
 
 /**
- * Where the server may send requests on a tenant's behalf (http tools). A
+ * Where the server may send requests on a tenant's behalf (http tools, model
+ * endpoints, webhook deliveries). A
  * tool URL is the tenant's to write, so without a policy it is a way into the
  * service's own network: the database, the cloud metadata endpoint, admin
  * ports on loopback (SSRF). By default only public unicast addresses are
@@ -23,6 +24,8 @@ import { isIP, type LookupFunction } from 'node:net';
 export interface EgressPolicy {
   /** reach loopback, private, link-local … addresses too (RuntimeConfig.egressAllowPrivate) */
   allowPrivate: boolean;
+  /** who is refused and the setting that lifts it, for the message; default the runtime's tools and AGENTBASE_EGRESS_ALLOW_PRIVATE */
+  refusal?: { who: string; setting: string };
 }
 
 export interface ResolvedAddress {
@@ -192,7 +195,7 @@ export async function resolveEgress(url: URL, policy: EgressPolicy): Promise<Res
       if (!category) continue;
       const via = literal ? '' : ` resolves to ${a.address}, which`;
       throw new EgressRefusedError(
-        `the host ${host}${via} is a ${category} address; the server only reaches public addresses for tenants unless the server sets AGENTBASE_EGRESS_ALLOW_PRIVATE=true`,
+        `the host ${host}${via} is a ${category} address; ${policy.refusal?.who ?? 'tools'} may only reach public addresses unless the server sets ${policy.refusal?.setting ?? 'AGENTBASE_EGRESS_ALLOW_PRIVATE'}=true`,
         'private',
         a.address,
         category,

@@ -1,8 +1,10 @@
 /**
  * Outbound HTTP helpers shared by every module that calls another service
  * (model providers in runtime, embedders in memory): retries with full jitter
- * that honour Retry-After, and bounded body reads. A module of its own so
- * runtime and memory both use one copy without importing each other.
+ * that honour Retry-After, bounded body reads, and the egress policy (which
+ * addresses a tenant-given URL may reach; egress.ts) with one pinned request
+ * under it (egress-request.ts). A module of its own so runtime, memory and
+ * platform (webhook deliveries) use one copy without importing each other.
  *
  * Terminology:
  * - attempt:   one request; a call is up to `maxAttempts` attempts.
@@ -13,7 +15,7 @@ export { parseRetryAfter } from './retry-after.js';
 export { sleep } from './sleep.js';
 export { readBody } from './read-body.js';
 export { urlPassword, withoutCredentials } from './url-credentials.js';
-// Egress under a policy (no private addresses unless allowed, pinned DNS, a deadline, a size cap):
-// http tools in runtime and OAuth endpoints in platform/integrations share it.
-export { addressCategory, resolveEgress, pinnedLookup, EgressRefusedError, type EgressPolicy, type EgressRefusal, type ResolvedAddress } from './egress.js';
-export { egressRequest, EgressRequestError, type EgressRequest, type EgressResponse, type EgressFailure } from './egress-request.js';
+export {
+  addressCategory, EgressRefusedError, pinnedLookup, resolveEgress, type EgressPolicy, type EgressRefusal, type ResolvedAddress,
+} from './egress.js';
+export { egressRequest, EgressRequestError, type EgressFailure, type EgressRequest, type EgressResponse } from './egress-request.js';

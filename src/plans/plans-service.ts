@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { appendAudit, type Actor } from '../audit/index.js';
+import { emitEvent } from '../events/index.js';
 import { uuidv7, type Database, type Sql } from '../db/index.js';
 import { AppError, notFound, validationFailed, versionConflict } from '../errors.js';
 import { planActivity, planRollups, type PlanActivity, type PlanRollup } from '../runs/index.js';
@@ -169,6 +170,7 @@ export async function changePlan(
       action: opts.action ?? 'plan.updated', resourceType: 'plan', resourceId: planId,
       oldValues: { version: row.version }, newValues: { version: updated.version, summary, ...(opts.restoredFrom ? { restoredFrom: opts.restoredFrom } : {}), ...opts.auditNewValues },
     });
+    await emitEvent(sql, actor.orgId, 'plan.version.created', { planId, version: updated.version, summary, restoredFrom: opts.restoredFrom ?? null });
     return view(sql, actor.orgId, updated, undefined, after);
   }).catch(async (err) => {
     // Nothing changed: the transaction rolled back; answer the plan as it stands.

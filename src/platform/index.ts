@@ -11,3 +11,4 @@ export * from './admins/index.js';
 export * from './marketplace/index.js';
 export * from './evals/index.js';
 export * from './integrations/index.js';
+export { webhooksRoutes, webhookJobHandlers, type WebhooksDeps } from './webhooks/index.js';

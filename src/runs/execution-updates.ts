@@ -38,7 +38,9 @@ export interface UpdateCandidate {
 }
 
 export type UpdateOutcome =
-  | { status: 'updated' | 'duplicate' }
+  | { status: 'duplicate' }
+  /** from: the status before the update; agentId: the execution's agent after it */
+  | { status: 'updated'; from: ExecutionStatus; agentId: string | null }
   | { status: 'rejected'; code: ItemErrorCode; error: string; field?: string };
 
 /**
@@ -94,6 +96,11 @@ export async function applyExecutionUpdates(
     return true;
   });
   const changed = await repo.updateExecutions(sql, valid.map(({ c, patch }) => ({ id: c.id, createdAt: c.createdAt, patch })));
-  for (const { c } of valid) out.set(c.id, { status: changed.has(c.id) ? 'updated' : 'duplicate' });
+  for (const { c, patch } of valid) {
+    const s = stored.get(c.id)!;
+    out.set(c.id, changed.has(c.id)
+      ? { status: 'updated', from: s.status as ExecutionStatus, agentId: (patch.agent_id as string | undefined) ?? s.agentId ?? null }
+      : { status: 'duplicate' });
+  }
   return out;
 }

@@ -3,9 +3,11 @@ import { v7 } from 'uuid';
 import type { z } from 'zod';
 import type { Actor } from '../audit/index.js';
 import { PARTITIONED_TABLES, ensureMonthPartitions, type Sql } from '../db/index.js';
+import { emitEvents } from '../events/index.js';
 import { resolveSessionKeys } from '../sessions/index.js';
-import { chargeIngestedSpans } from '../usage/index.js';
+import { chargeIngestedSpans, reportQuotaRefusal } from '../usage/index.js';
 import { clock, type RunsDeps } from './deps.js';
+import { executionEvents, type Ended } from './execution-events.js';
 import { applyExecutionUpdates } from './execution-updates.js';
 import { resolveReferences } from './ingest-refs.js';
 import { isOpen, reject, type ItemErrorCode, type ItemResult, type Pending } from './ingest-types.js';
@@ -182,6 +184,7 @@ export async function ingestBatch(deps: RunsDeps, actor: Actor, body: IngestBody
   const orgId = actor.orgId;
   const updated = new Set<ItemResult>();
   await deps.db.tenant(orgId, async (sql) => {
+    const ended: Ended[] = [];
     // Agents first: an execution naming an unknown agent fails before any key is claimed.
     // An update of a stored execution need not name its agent again.
     const stored = await repo.lookupKeys(sql, 'execution', executions.map((e) => e.item.clientId));
@@ -219,6 +222,7 @@ export async function ingestBatch(deps: RunsDeps, actor: Actor, body: IngestBody
         else if (o?.status === 'updated') {
           updated.add(e.result);
           execUpdated.push(c.id);
+          if ('status' in e.raw) ended.push({ id: c.id, agentId: o.agentId, item: e.item, from: o.from });
         }
       }
     }
@@ -332,8 +336,16 @@ export async function ingestBatch(deps: RunsDeps, actor: Actor, body: IngestBody
     // Telemetry counts against its monthly limit in the transaction that writes it; over the limit, nothing is written.
     if (opts.telemetry !== false) await chargeIngestedSpans(sql, orgId, spansToWrite.length, now);
 
+    // Webhook events of executions that ended here, with the batch (one lookup when nobody subscribes).
+    for (const e of execToWrite) ended.push({ id: e.id, agentId: agentOf.get(e.result) ?? null, item: e.item });
+    await emitEvents(sql, orgId, executionEvents(ended));
+
     const counts = tally(results);
     if (opts.within) await opts.within(sql, { ...counts, results: [...results] });
+  }).catch(async (err: unknown) => {
+    // A monthly quota refused the batch (or the run it records): tell subscribed endpoints, once a month.
+    await reportQuotaRefusal(deps.db, orgId, err, now);
+    throw err;
   });
 
   results.sort((a, b) => KIND_ORDER[a.kind] - KIND_ORDER[b.kind] || a.index - b.index);

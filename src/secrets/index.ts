@@ -18,3 +18,4 @@ export type { SecretMeta } from './secrets-repo.js';
 export type { SecretsDeps } from './secrets-service.js';
 export { createSecret, getSecret, listSecrets, replaceSecret, deleteSecret, resolveSecrets } from './secrets-service.js';
 export { secretsRoutes } from './routes/secrets-routes.js';
+export { sealValue, openValue } from './seal.js';

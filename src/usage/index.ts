@@ -19,6 +19,7 @@ export type { UsageLimits } from './usage-repo.js';
 export { lockLimits, readLimits, usageOf } from './usage-repo.js';
 export { admitIngest, chargeIngestedSpans, chargeRun, dayText, monthOf, type LimitName } from './quotas.js';
 export { usageReport, type UsageReport } from './usage-service.js';
+export { reportQuotaRefusal } from './quota-events.js';
 
 export function usageRoutes(deps: UsageDeps): FastifyPluginAsync {
   return routes(deps);

@@ -1,4 +1,5 @@
 import { uuidv7, type Sql } from '../db/index.js';
+import { emitEvent } from '../events/index.js';
 import { enqueueManyIn } from '../jobs/index.js';
 import { notifyIn } from '../notifications/index.js';
 import type { Definition, Step } from './definition-schema.js';
@@ -115,6 +116,7 @@ export async function advance(c: RunCtx): Promise<RunRow> {
   if (status === 'completed') {
     const output = await stepRuns.stepOutputs(c.sql, c.orgId, ref, sinkKeys(c.def));
     c.run = await runs.setRunStatus(c.sql, c.orgId, ref, { status, output });
+    await emitEvent(c.sql, c.orgId, 'workflow.completed', { workflowId: c.run.workflowId, executionId: c.run.id, status: 'completed', error: null });
   } else if (status && status !== c.run.status) {
     c.run = await runs.setRunStatus(c.sql, c.orgId, ref, { status });
   }
@@ -138,6 +140,7 @@ export async function failRun(c: RunCtx, key: string, error: string, o: Omit<Ste
   await stepRuns.settleStepRun(c.sql, c.orgId, ref, key, { ...o, status: 'failed', errorMessage: error.slice(0, 4000) });
   await stepRuns.cancelOpenStepRuns(c.sql, c.orgId, ref, `cancelled: ${message}`.slice(0, 4000));
   c.run = await runs.setRunStatus(c.sql, c.orgId, ref, { status: 'failed', errorMessage: message });
+  await emitEvent(c.sql, c.orgId, 'workflow.failed', { workflowId: c.run.workflowId, executionId: c.run.id, status: 'failed', error: message });
   if (c.run.createdBy) {
     await notifyIn(c.sql, c.orgId, [{
       userId: c.run.createdBy,

@@ -15,7 +15,7 @@ const req = (method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, a
 
 const VIEWER = ['agents:read', 'audit:read', 'evals:read', 'executions:read', 'jobs:read', 'marketplace:read', 'members:read', 'memory:read', 'orgs:read', 'plans:read', 'roles:read', 'tasks:read', 'workflows:read'];
 const MEMBER = [...VIEWER, 'agents:write', 'api_keys:read', 'api_keys:write', 'evals:write', 'executions:write', 'integrations:read', 'jobs:write', 'marketplace:write', 'memory:write', 'plans:write', 'secrets:read', 'tasks:write', 'workflows:write'].sort();
-const ADMIN = [...MEMBER, 'api_keys:manage', 'billing:read', 'evals:override', 'integrations:write', 'members:write', 'memory:admin', 'model_prices:write', 'roles:write', 'secrets:write'].sort();
+const ADMIN = [...MEMBER, 'api_keys:manage', 'billing:read', 'evals:override', 'integrations:write', 'members:write', 'memory:admin', 'model_prices:write', 'roles:write', 'secrets:write', 'webhooks:read', 'webhooks:write'].sort();
 const OWNER = [...ADMIN, 'billing:write', 'orgs:write'].sort();
 
 interface Joined {

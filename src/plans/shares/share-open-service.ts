@@ -1,4 +1,5 @@
 import { appendAudit, type Actor } from '../../audit/index.js';
+import { emitEvent } from '../../events/index.js';
 import { uuidv7, type Sql } from '../../db/index.js';
 import { AppError, conflict, notFound } from '../../errors.js';
 import { verifyPassword } from '../../identity/index.js';
@@ -126,7 +127,9 @@ export function openShare(deps: PlansDeps, tokenOrSlug: string, req: ShareReques
   return admitted(deps, tokenOrSlug, req, 'view', async (sql, orgId, share) => {
     const plan = await plans.getPlan(sql, orgId, share.planId);
     if (!plan) throw unknownShare();
-    if (!(await repo.consumeAccess(sql, orgId, share.id, clock(deps)))) throw exhausted();
+    const access = await repo.consumeAccess(sql, orgId, share.id, clock(deps));
+    if (!access) throw exhausted();
+    await emitEvent(sql, orgId, 'share.accessed', { planId: share.planId, shareId: share.id, accessCount: access.accessCount });
     return sharedView(sql, orgId, share, share.planVersion ?? plan.version);
   });
 }
