@@ -1,5 +1,4 @@
-import type { Database, Sql } from '../../db/index.js';
-import type { EvalRunRow } from './runs-repo.js';
+import type { Database } from '../../db/index.js';
 
 /** What an eval asks of the agent runtime: run one agent version on one input. */
 export interface EvalAgentRequest {
@@ -37,13 +36,6 @@ export type EvalCaseRunner = (orgId: string, req: EvalAgentRequest) => Promise<E
 /** Embeds texts in one space (the memory module's embedder for the agent); one L2-normalised vector per text. */
 export type EvalEmbed = (orgId: string, agentId: string | null, texts: string[]) => Promise<number[][]>;
 
-/**
- * Called inside the transaction that marks a run finished (completed, failed
- * or cancelled), after its totals are written: the lead wires the
- * eval.run.completed webhook here. Throwing rolls the finish back.
- */
-export type EvalRunFinishedHook = (sql: Sql, orgId: string, run: EvalRunRow) => Promise<void>;
-
 export interface EvalsDeps {
   db: Database;
   now?: () => Date;
@@ -53,7 +45,6 @@ export interface EvalsDeps {
   runAgent?: EvalCaseRunner;
   /** embedding_similarity; without it such cases are recorded as errors */
   embed?: EvalEmbed;
-  onRunFinished?: EvalRunFinishedHook;
 }
 
 export const DEFAULT_QUEUE = 'evals';

@@ -27,7 +27,7 @@ import { suiteRoutes } from './routes/suites-routes.js';
  *               version must reach the suite's threshold (gate-service.ts).
  */
 
-export type { EvalsDeps, EvalCaseRunner, EvalAgentRequest, EvalAgentResult, EvalEmbed, EvalRunFinishedHook } from './deps.js';
+export type { EvalsDeps, EvalCaseRunner, EvalAgentRequest, EvalAgentResult, EvalEmbed } from './deps.js';
 export { DEFAULT_QUEUE as EVAL_QUEUE } from './deps.js';
 export type { EvalRunRow, ResultRow } from './runs-repo.js';
 export type { SuiteRow } from './suites-repo.js';

@@ -16,6 +16,7 @@
  * Cancelling a run (runs-service.ts) cancels its pending cases: no chain
  * takes them. A case already running finishes and its result is recorded.
  */
+import { announceRunFinished } from './run-finished.js';
 import { z } from 'zod';
 import { appendAudit, type Actor } from '../../audit/index.js';
 import type { Sql } from '../../db/index.js';
@@ -186,7 +187,7 @@ async function finishIfDone(deps: EvalsDeps, sql: Sql, orgId: string, runId: str
 async function finishRun(deps: EvalsDeps, sql: Sql, orgId: string, runId: string, status: 'completed' | 'failed', error?: string): Promise<void> {
   await runs.writeTotals(sql, orgId, runId, clock(deps), { status, error: error ?? null });
   const run = (await runs.getRun(sql, orgId, runId))!;
-  await deps.onRunFinished?.(sql, orgId, run);
+  await announceRunFinished(sql, orgId, run);
   await appendAudit(sql, systemActor(orgId, runId), {
     action: `eval_run.${status}`, resourceType: 'eval_run', resourceId: runId, agentId: run.agentId,
     newValues: {

@@ -3,6 +3,7 @@
  * one transaction), reading its progress, cancelling it, and comparing two
  * runs of a suite case by case. Running the cases is run-job.ts.
  */
+import { announceRunFinished } from './run-finished.js';
 import { requireAgent, resolveVersionIn, type AgentRow, type VersionRow } from '../../agents/index.js';
 import { appendAudit, type Actor } from '../../audit/index.js';
 import { uuidv7, type Sql } from '../../db/index.js';
@@ -138,7 +139,7 @@ export async function cancelRun(deps: EvalsDeps, actor: Actor, id: string): Prom
     const cancelled = await runs.cancelPendingResults(sql, actor.orgId, id, at);
     await runs.writeTotals(sql, actor.orgId, id, at, { status: 'cancelled' });
     const after = (await runs.getRun(sql, actor.orgId, id))!;
-    await deps.onRunFinished?.(sql, actor.orgId, after);
+    await announceRunFinished(sql, actor.orgId, after);
     await appendAudit(sql, actor, {
       action: 'eval_run.cancelled', resourceType: 'eval_run', resourceId: id, agentId: run.agentId,
       oldValues: { status: run.status }, newValues: { status: 'cancelled', casesCancelled: cancelled },

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EVENT_CATALOGUE, EVENT_TYPES, emitEvent, type EventType } from '../../../src/events/index.js';
+import { EVENT_CATALOGUE, EVENT_TYPES, type EventType } from '../../../src/events/index.js';
 import { Worker } from '../../../src/jobs/index.js';
 import { ok } from '../../agents/fixtures.js';
 import { until } from '../../helpers/until.js';
@@ -127,11 +127,11 @@ describe('the event catalogue', () => {
     ok(await req('POST', `/v1/webhooks/${webhookId}/test`), 202);
     await got('webhook.test', { webhookId });
 
-    // eval.run.completed: the evals area (merged separately) emits it; here it is emitted as evals will
-    await rt.t.db.tenant(rt.owner.orgId, (sql) => emitEvent(sql, rt.owner.orgId, 'eval.run.completed', {
-      evalRunId: '0190f5a0-0000-7000-8000-000000000006', suiteId: '0190f5a0-0000-7000-8000-000000000007', status: 'completed',
-    }));
-    await got('eval.run.completed', { status: 'completed' });
+    // eval.run.completed: a suite of one case, run (the worker runs the case) or cancelled first; either finish announces it
+    const suite = ok(await req('POST', '/v1/eval-suites', { agentId: agent.id, name: `events ${Date.now()}` }), 201);
+    ok(await req('POST', `/v1/eval-suites/${suite.id}/cases`, { name: 'greets', input: 'hello', expectedOutput: 'hello', scorer: { type: 'contains', values: ['hello'] } }), 201);
+    const evalRun = ok(await req('POST', `/v1/eval-suites/${suite.id}/runs`, {}), 202);
+    await got('eval.run.completed', { evalRunId: evalRun.id, suiteId: suite.id });
 
     expect([...seen].sort()).toEqual([...EVENT_TYPES].sort());
     // once per org, limit and month, however many refusals
