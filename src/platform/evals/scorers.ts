@@ -4,6 +4,7 @@
  * threshold. A scorer that cannot score (no embedder, the judge failed)
  * throws ScoringError and the case is recorded as an error.
  */
+import { runInNewContext } from 'node:vm';
 import { compileValidator } from '../../agents/index.js';
 import type { EvalCaseRunner, EvalEmbed } from './deps.js';
 import { judgePrompt, parseVerdict } from './judge.js';
@@ -91,9 +92,26 @@ function contains(s: Extract<ScorerConfig, { type: 'contains' }>, x: ScoreInput)
   return { score, feedback, details: { found, missing } };
 }
 
+/**
+ * The create-time guard (regex-guard.ts) refuses the usual catastrophic
+ * shapes but cannot refuse them all (`(a|a)*$`), and a pattern that
+ * backtracks for minutes would stall every job of this worker. V8 interrupts
+ * a regexp at a vm timeout, so the match runs under one.
+ */
+const REGEX_TIME_LIMIT_MS = 100;
+function boundedExec(re: RegExp, subject: string): RegExpExecArray | null {
+  return runInNewContext('re.exec(subject)', { re, subject }, { timeout: REGEX_TIME_LIMIT_MS }) as RegExpExecArray | null;
+}
+
 function regex(s: Extract<ScorerConfig, { type: 'regex' }>, x: ScoreInput): Scored {
   const subject = x.output.slice(0, MAX_SUBJECT_LENGTH);
-  const m = new RegExp(s.pattern, s.flags).exec(subject);
+  let m: RegExpExecArray | null;
+  try {
+    m = boundedExec(new RegExp(s.pattern, s.flags), subject);
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'ERR_SCRIPT_EXECUTION_TIMEOUT') throw err;
+    return { score: 0, feedback: `/${s.pattern}/${s.flags} ran longer than ${REGEX_TIME_LIMIT_MS} ms on this output (catastrophic backtracking); simplify the pattern` };
+  }
   return m
     ? { score: 1, feedback: `the output matches /${s.pattern}/${s.flags}`, details: { match: m[0].slice(0, 500) } }
     : { score: 0, feedback: `the output does not match /${s.pattern}/${s.flags}` };

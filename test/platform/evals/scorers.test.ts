@@ -42,6 +42,12 @@ describe('regex', () => {
     expect((await score({ type: 'regex', pattern: '^yes$', flags: 'i' }, 'YES')).score).toBe(1);
     expect((await score({ type: 'regex', pattern: '^yes$' }, 'no')).score).toBe(0);
   });
+  it('stops a pattern the guard lets through when it backtracks too long on the output, scoring 0 with the reason', async () => {
+    expect(regexProblem('(a|a)*$', '')).toBeNull();
+    const s = await score({ type: 'regex', pattern: '(a|a)*$' }, `${'a'.repeat(40)}b`);
+    expect(s.score).toBe(0);
+    expect(s.feedback).toMatch(/ran longer than 100 ms/);
+  });
   it('refuses patterns that do not compile, are too long, nest quantifiers or use backreferences', () => {
     expect(regexProblem('(unclosed', '')).toMatch(/does not compile/);
     expect(regexProblem('a'.repeat(501), '')).toMatch(/at most 500/);
