@@ -25,7 +25,8 @@ api PATCH /v1/org "{\"version\": $(api GET /v1/org | get version), \"maxAgents\"
 echo "== an API key for the examples (its secret is shown this once)"
 TOKEN=$(api POST /v1/api-keys '{"name": "examples", "scopes": ["agents:read", "agents:write",
   "executions:read", "executions:write", "workflows:read", "workflows:write", "orgs:read",
-  "memory:read", "memory:write", "plans:read", "plans:write", "tasks:read", "tasks:write"]}' | get key)
+  "memory:read", "memory:write", "plans:read", "plans:write", "tasks:read", "tasks:write",
+  "evals:read", "evals:write", "evals:override", "webhooks:read", "webhooks:write"]}' | get key)
 
 echo "== the agent greeter, created active (version 1.0.0) in one call"
 AGENT=$(create_agent greeter greeter '["context_set"]')

@@ -70,7 +70,7 @@ export async function publishVersion(
   deps: AgentsDeps,
   actor: Actor,
   agentRef: string,
-  input: { version: string; changelog?: string | null },
+  input: { version: string; changelog?: string | null; makeCurrent?: boolean },
 ): Promise<VersionRow> {
   try {
     return await deps.db.tenant(actor.orgId, async (sql) => {
@@ -93,7 +93,7 @@ export async function publishLocked(
   deps: AgentsDeps,
   actor: Actor,
   agent: AgentRow,
-  input: { version: string; changelog?: string | null },
+  input: { version: string; changelog?: string | null; makeCurrent?: boolean },
 ): Promise<{ version: VersionRow; agent: AgentRow }> {
   const agentId = agent.id;
   assertNotArchived(agent.status, 'publishing a version');
@@ -120,17 +120,21 @@ export async function publishLocked(
     tools: config.tools as unknown[],
     config,
   });
-  const after = await setCurrentVersion(sql, agentId, row.id, true);
+  // A candidate (makeCurrent: false) runs only when named — by a run's `version`
+  // or an eval run — until it is promoted through the eval gate. An agent with
+  // no current version has nothing to keep running, so it takes the new one.
+  const current = input.makeCurrent !== false || agent.currentVersionId === null;
+  const after = current ? await setCurrentVersion(sql, agentId, row.id, true) : agent;
   await appendAudit(sql, actor, {
     action: 'agent.version_published',
     resourceType: 'agent_version',
     resourceId: row.id,
     agentId,
     oldValues: { currentVersion: agent.currentVersion },
-    newValues: { version: row.version, changelog: row.changelog, config },
+    newValues: { version: row.version, changelog: row.changelog, current, config },
   });
   await emitEvent(sql, actor.orgId, 'agent.version.created', { agentId, versionId: row.id, version: row.version });
-  return { version: { ...row, isCurrent: true }, agent: after };
+  return { version: { ...row, isCurrent: current }, agent: after };
 }
 
 export function listVersions(deps: AgentsDeps, orgId: string, agentRef: string, opts: { beforeId?: string; limit: number }) {

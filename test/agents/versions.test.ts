@@ -54,6 +54,19 @@ describe('publishing', () => {
     expect(ok(await c.get(`/v1/agents/${a.id}/versions/1.0.0`, owner.auth)).isCurrent).toBe(false);
   });
 
+  it('publishes a candidate with makeCurrent: false: the agent keeps running its current version', async () => {
+    const a = await createAgent(t, owner.auth, { name: 'Candidate' });
+    const v1 = await publish(t, owner.auth, a.id, '1.0.0');
+    const cand = ok(await c.post(`/v1/agents/${a.id}/versions`, owner.auth, { version: '1.1.0', makeCurrent: false }), 201);
+    expect(cand).toMatchObject({ version: '1.1.0', isCurrent: false });
+    expect(ok(await c.get(`/v1/agents/${a.id}`, owner.auth))).toMatchObject({ currentVersionId: v1.id, currentVersion: '1.0.0' });
+    expect((await getAgentVersion({ db: t.db }, owner.orgId, a.id)).version).toBe('1.0.0');
+    expect((await auditRows(t, owner.orgId, cand.id))[0]).toMatchObject({ action: 'agent.version_published', new_values: { version: '1.1.0', current: false } });
+    // an agent with no current version takes its first candidate anyway: nothing else could run
+    const fresh = await createAgent(t, owner.auth, { name: 'First candidate' });
+    expect(ok(await c.post(`/v1/agents/${fresh.id}/versions`, owner.auth, { version: '0.1.0', makeCurrent: false }), 201).isCurrent).toBe(true);
+  });
+
   it('refuses the same version twice (409) and writes nothing', async () => {
     const a = await createAgent(t, owner.auth, { name: 'Twice' });
     await publish(t, owner.auth, a.id, '1.0.0');

@@ -34,6 +34,15 @@ export const EXPECTED_OUTPUT: Record<string, RegExp[]> = {
     /^Lisbon airport\ntrue\n[\d.]+ Lisbon airport \/ The red metro line runs from the airport/m,
   ],
   'otlp.sh': [/^agent [0-9a-f-]{36}, session otlp-chat-1$/m, /^tokens 812 in, 95 out; \$0\.000\d+$/m],
+  'evals-and-webhooks.ts': [
+    /^webhook \S+: eval\.\*, agent\.version\.created, secret whsec_…$/m,
+    /^agent support-bot: current \d+\.\d+\.\d+, candidate \d+\.\d+\.\d+$/m,
+    /^eval\.run\.completed \(signature verified\): completed, 2 passed, 1 failed$/m,
+    /^ +passed shipping day: /m,
+    /^ +failed refund time: /m,
+    /^promote \S+: 409 eval_gate_failed$/m,
+    /^forced: current version \S+, forced true$/m,
+  ],
   'travel-planner.ts': [
     /^plan \S+: version 1, 5 days, status draft$/m,
     /^turn 1: Hotel Alfama Patio, 5 nights; plan version 3, status completed$/m,

@@ -49,6 +49,8 @@ describe('every program in examples/, against a started server', () => {
       PORT: '0',
       LOG_LEVEL: 'warn',
       AGENTBASE_SCRIPTS_DIR: 'examples/scripts',
+      // examples/evals-and-webhooks.ts receives its webhooks on loopback
+      AGENTBASE_WEBHOOKS_ALLOW_PRIVATE: 'true',
       ...extra,
     });
     url = (await waitForOutput(server.child, /listening on (http:\/\/\S+) \((?:pglite|postgres)\)/))[1]!;

@@ -18,11 +18,12 @@ export function versionRoutes(deps: AgentsDeps): FastifyPluginAsync {
       config: { permission: 'agents:write' },
       schema: {
         tags: ['agent versions'],
-        summary: "Publish the agent's configuration (tool definitions included) as an immutable version and make it current",
+        summary: "Publish the agent's configuration (tool definitions included) as an immutable version and make it current (unless makeCurrent is false)",
         params: AgentParams,
         body: z.strictObject({
           version: Semver.describe('semantic version, greater than every existing one'),
           changelog: Text(10_000).nullable().optional(),
+          makeCurrent: z.boolean().optional().describe('false: publish a candidate that runs only when named (a run\'s version, an eval run) until promoted (POST …/versions/{v}/promote); default true'),
         }),
       },
     }, async (req, reply) => reply.status(201).send(await versions.publishVersion(deps, actor(req), req.params.id, req.body)));
