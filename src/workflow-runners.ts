@@ -33,41 +33,45 @@ function structured(text: string): unknown {
   }
 }
 
+/**
+ * A sync run of one agent version as the system, stopped when the signal
+ * aborts: the step's or case's timeout, or a lost job lease, cancels the
+ * execution so the loop stops at its next step and the record says why.
+ */
+async function runUntilAborted(runtime: RuntimeDeps, actor: Actor, input: Parameters<typeof runNow>[2], signal: AbortSignal) {
+  let executionId: string | null = null;
+  const onAbort = () => {
+    if (executionId) cancelExecution(runtime, actor, executionId).catch(() => {});
+  };
+  signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    // Aborted before the run began (the lease was lost while waiting): start nothing.
+    signal.throwIfAborted();
+    const r = await runNow(runtime, actor, input, {
+      onCreated: (id) => {
+        executionId = id;
+        // An abort that came while the run was being prepared had no execution to cancel yet.
+        if (signal.aborted) onAbort();
+      },
+    });
+    const o = r.outcome;
+    return {
+      executionId: r.executionId,
+      status: r.status,
+      output: o.status === 'completed' ? o.output : null,
+      error: r.status === 'completed' ? null : o.status === 'completed' ? `the execution was ${r.status}` : o.errorMessage,
+    };
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
+}
+
 export function agentRunner(runtime: RuntimeDeps): AgentRunner {
   return async (orgId, req) => {
     const actor = systemActor(orgId, `workflow:${req.parentWorkflowRunId}:${req.stepKey}`.slice(0, 100));
-    let executionId: string | null = null;
-    // The step's timeout or a lost job lease aborts the signal: cancel the
-    // execution so the loop stops at its next step and the record says why.
-    const onAbort = () => {
-      if (executionId) cancelExecution(runtime, actor, executionId).catch(() => {});
-    };
-    req.signal.addEventListener('abort', onAbort, { once: true });
-    try {
-      // Aborted before the run began (the lease was lost while waiting): start nothing.
-      req.signal.throwIfAborted();
-      const r = await runNow(
-        runtime,
-        actor,
-        { agentId: req.agentId, version: req.version, input: asRunInput(req.input), mode: 'sync', requestId: actor.requestId ?? undefined },
-        {
-          onCreated: (id) => {
-            executionId = id;
-            // An abort that came while the run was being prepared had no execution to cancel yet.
-            if (req.signal.aborted) onAbort();
-          },
-        },
-      );
-      const o = r.outcome;
-      return {
-        executionId: r.executionId,
-        status: r.status,
-        output: o.status === 'completed' ? structured(o.output) : null,
-        error: r.status === 'completed' ? null : o.status === 'completed' ? `the execution was ${r.status}` : o.errorMessage,
-      };
-    } finally {
-      req.signal.removeEventListener('abort', onAbort);
-    }
+    const input = { agentId: req.agentId, version: req.version, input: asRunInput(req.input), mode: 'sync' as const, requestId: actor.requestId ?? undefined };
+    const r = await runUntilAborted(runtime, actor, input, req.signal);
+    return { ...r, output: r.output === null ? null : structured(r.output) };
   };
 }
 
@@ -104,33 +108,9 @@ export function toolRunner(runtime: RuntimeDeps): ToolRunner {
 export function evalAgentRunner(runtime: RuntimeDeps): EvalCaseRunner {
   return async (orgId, req) => {
     const actor = systemActor(orgId, req.requestId.slice(0, 100));
-    let executionId: string | null = null;
-    const onAbort = () => {
-      if (executionId) cancelExecution(runtime, actor, executionId).catch(() => {});
-    };
-    req.signal.addEventListener('abort', onAbort, { once: true });
-    try {
-      req.signal.throwIfAborted();
-      const r = await runNow(
-        runtime,
-        actor,
-        { agentId: req.agentId, version: req.version, input: req.input, mode: 'sync', requestId: actor.requestId ?? undefined },
-        {
-          onCreated: (id) => {
-            executionId = id;
-            if (req.signal.aborted) onAbort();
-          },
-        },
-      );
-      const o = r.outcome;
-      return {
-        executionId: r.executionId,
-        status: r.status,
-        output: r.status === 'completed' && o.status === 'completed' ? o.output : null,
-        error: r.status === 'completed' ? null : o.status === 'completed' ? `the execution was ${r.status}` : o.errorMessage,
-      };
-    } finally {
-      req.signal.removeEventListener('abort', onAbort);
-    }
+    const input = { agentId: req.agentId, version: req.version, input: req.input, mode: 'sync' as const, requestId: actor.requestId ?? undefined };
+    const r = await runUntilAborted(runtime, actor, input, req.signal);
+    // A case scores only what a completed execution answered.
+    return { ...r, output: r.status === 'completed' ? r.output : null };
   };
 }
