@@ -53,8 +53,10 @@ CREATE TABLE platform_audit (
   action varchar(100) NOT NULL,
   resource_type varchar(100) NOT NULL,
   resource_id varchar(255),
-  -- the organization the action touched, if any (a listing's publisher)
-  org_id uuid,
+  -- the organization the action touched, if any (a listing's publisher). Not
+  -- named org_id: this is the operator's table, not tenant data, and the app
+  -- role may only append to it (no SELECT), so it carries no tenant policy.
+  subject_org_id uuid,
   details jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(details) = 'object'),
   prev_hash char(64) NOT NULL,
   hash char(64) NOT NULL,
@@ -76,7 +78,7 @@ CREATE FUNCTION platform_audit_hash(p_prev text, p platform_audit) RETURNS text
 LANGUAGE sql IMMUTABLE AS $$
   SELECT encode(sha256(convert_to(p_prev || E'\n' || jsonb_build_object(
     'seq', p.seq, 'id', p.id, 'actor', p.actor, 'actorUserId', p.actor_user_id, 'action', p.action,
-    'resourceType', p.resource_type, 'resourceId', p.resource_id, 'orgId', p.org_id, 'details', p.details,
+    'resourceType', p.resource_type, 'resourceId', p.resource_id, 'orgId', p.subject_org_id, 'details', p.details,
     'createdAt', to_char(p.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))::text, 'UTF8')), 'hex')
 $$;
 
@@ -121,7 +123,7 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 -- The app role appends (a listing review), never reads or changes.
-GRANT INSERT (id, actor, actor_user_id, action, resource_type, resource_id, org_id, details) ON platform_audit TO agentbase_app;
+GRANT INSERT (id, actor, actor_user_id, action, resource_type, resource_id, subject_org_id, details) ON platform_audit TO agentbase_app;
 
 -- ------------------------------------------------------------ listings
 -- The words of the tags, for the search vector (array_to_string is only STABLE).

@@ -342,8 +342,9 @@ describe('the catalog: every tenant table is protected by forced RLS', () => {
        ORDER BY 1`,
     );
     // A new table here must be global on purpose (no tenant data), or get an org_id and RLS.
+    // platform_*: the operator's staff and their audit chain; the app role reads none of them.
     expect(r.rows.map((x) => x.table)).toEqual(
-      ['mfa_devices', 'mfa_recovery_codes', 'organizations', 'permissions', 'schema_migrations', 'user_credentials', 'users'].sort(),
+      ['mfa_devices', 'mfa_recovery_codes', 'organizations', 'permissions', 'platform_admins', 'platform_audit', 'platform_audit_head', 'schema_migrations', 'user_credentials', 'users'].sort(),
     );
   });
 

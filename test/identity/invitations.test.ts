@@ -173,7 +173,7 @@ describe('inviting and accepting', () => {
     const admin = await join(owner, 'admin');
     const res = await invite(admin.auth, { email: uniqueEmail(), role: 'owner' });
     expect(res.statusCode).toBe(403);
-    expect(errorOf(res)).toMatchObject({ code: 'forbidden', details: { missing: ['orgs:write'] } });
+    expect(errorOf(res)).toMatchObject({ code: 'forbidden', details: { missing: ['billing:write', 'orgs:write'] } });
     const list = await t.app.inject({ method: 'GET', url: '/v1/invitations?status=all', headers: owner.auth });
     expect(list.json().data).toHaveLength(1); // only the admin's own, accepted invitation
     expect((await invite(admin.auth, { email: uniqueEmail(), role: 'admin' })).statusCode).toBe(201);

@@ -65,7 +65,7 @@ export async function adminCheck(sql: Sql, userId: string): Promise<boolean> {
 /** Appends to the platform chain; the trigger numbers, times and hashes the row. */
 export async function appendPlatformAudit(sql: Sql, e: PlatformAuditEntry): Promise<void> {
   await sql.query(
-    `INSERT INTO platform_audit (id, actor, actor_user_id, action, resource_type, resource_id, org_id, details)
+    `INSERT INTO platform_audit (id, actor, actor_user_id, action, resource_type, resource_id, subject_org_id, details)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)`,
     [e.id, e.actor, e.actorUserId, e.action, e.resourceType, e.resourceId, e.orgId, JSON.stringify(e.details)],
   );

@@ -222,7 +222,7 @@ describe('publish → review → browse → install → review', () => {
       'marketplace.reinstalled', 'marketplace_review.created', 'marketplace_review.updated', 'marketplace_review.deleted',
     ]));
     const platform = await t.db.admin.query<{ action: string; actor: string; org_id: string | null }>(
-      `SELECT action, actor, org_id FROM platform_audit ORDER BY seq`,
+      `SELECT action, actor, subject_org_id AS org_id FROM platform_audit ORDER BY seq`,
     );
     expect(platform.rows.map((r) => r.action)).toEqual([
       'platform_admin.granted', 'marketplace_listing.rejected', 'marketplace_listing.approved', 'marketplace_listing.approved',
