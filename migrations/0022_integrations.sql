@@ -35,6 +35,11 @@ CREATE TABLE integrations (
   provider_account_name varchar(255),
   config jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(config) = 'object'),
   scopes text[] NOT NULL DEFAULT '{}' CHECK (array_ndims(scopes) IS NULL OR array_ndims(scopes) = 1),
+  -- Where tools may send this integration's token (exact hosts or *.example.com),
+  -- as a secret's allowed hosts: without it anyone who may edit a tool could
+  -- point one at a host of their own and receive the organization's token.
+  -- Empty: no tool may send it until an admin lists the API's hosts.
+  allowed_hosts text[] NOT NULL DEFAULT '{}' CHECK (array_ndims(allowed_hosts) IS NULL OR array_ndims(allowed_hosts) = 1),
   -- OAuth client settings (RFC 6749): where to send the user and where to
   -- exchange and refresh codes; the client secret sealed, never returned.
   authorize_url text CHECK (authorize_url ~ '^https?://'),

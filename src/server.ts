@@ -70,7 +70,7 @@ export async function createService(config: Config, db: Database, logger: Logger
   const integrations = integrationsDeps(db, keys, config.runtime);
   const runtime = createRuntime({
     db, config: config.runtime, keys, memory, ...(logger ? { log: logger } : {}),
-    integrationToken: (orgId, id) => integrationAccessToken(integrations, orgId, id),
+    integrationToken: (orgId, id, host) => integrationAccessToken(integrations, orgId, id, { host }),
   });
   const app = await buildApp({ config, identity, migrations, bodyLimit: config.http.bodyLimit, logger, version: VERSION, runtime, memory });
   const jobHandlers: Record<string, JobHandler> = {

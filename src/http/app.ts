@@ -166,7 +166,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const integrations = integrationsDeps(db, opts.identity.keys, opts.config.runtime);
   const runtime = opts.runtime ?? createRuntime({
     db, config: opts.config.runtime, keys: opts.identity.keys, memory: opts.memory, log: app.log,
-    integrationToken: (orgId, id) => integrationAccessToken(integrations, orgId, id),
+    integrationToken: (orgId, id, host) => integrationAccessToken(integrations, orgId, id, { host }),
   });
   await app.register(agentRoutes({ db, builtinTools: new Set(runtime.builtins.names()), integrationExists }));
   await app.register(runsRoutes({ db, onIngested: (r) => metrics.ingested(r), planRefs: findPlanRefs }));

@@ -19,3 +19,4 @@ export type { SecretsDeps } from './secrets-service.js';
 export { createSecret, getSecret, listSecrets, replaceSecret, deleteSecret, resolveSecrets } from './secrets-service.js';
 export { secretsRoutes } from './routes/secrets-routes.js';
 export { sealValue, openValue } from './seal.js';
+export { AllowedHost, hostAllowed } from './allowed-hosts.js';

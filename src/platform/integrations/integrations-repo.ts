@@ -27,6 +27,8 @@ export interface Integration {
   providerAccountName: string | null;
   config: Record<string, unknown>;
   scopes: string[];
+  /** the hosts tools may send its token to */
+  allowedHosts: string[];
   oauth: {
     authorizeUrl: string | null;
     tokenUrl: string | null;
@@ -55,6 +57,7 @@ export interface IntegrationFields {
   providerAccountName: string | null;
   config: Record<string, unknown>;
   scopes: string[];
+  allowedHosts: string[];
   authorizeUrl: string | null;
   tokenUrl: string | null;
   revocationUrl: string | null;
@@ -71,6 +74,7 @@ export interface OAuthClientRow {
   id: string;
   status: IntegrationStatus;
   scopes: string[];
+  allowedHosts: string[];
   authorizeUrl: string | null;
   tokenUrl: string | null;
   revocationUrl: string | null;
@@ -85,6 +89,7 @@ export interface OAuthClientRow {
 // (below) and tokens-repo's sealed reads do, so no API answer can carry them.
 const VIEW = `i.id, i.user_id AS "userId", i.provider, i.display_name AS "displayName",
   i.provider_account_id AS "providerAccountId", i.provider_account_name AS "providerAccountName", i.config, i.scopes,
+  i.allowed_hosts AS "allowedHosts",
   json_build_object('authorizeUrl', i.authorize_url, 'tokenUrl', i.token_url, 'revocationUrl', i.revocation_url,
     'redirectUri', i.redirect_uri, 'clientId', i.client_id, 'clientSecretSet', i.client_secret_ciphertext IS NOT NULL,
     'clientAuth', i.client_auth, 'authorizeParams', i.authorize_params) AS oauth,
@@ -125,10 +130,10 @@ export async function insertIntegration(sql: Sql, orgId: string, userId: string,
   const id = uuidv7();
   await sql.query(
     `INSERT INTO integrations (id, org_id, user_id, provider, display_name, provider_account_id, provider_account_name, config, scopes,
-       authorize_url, token_url, revocation_url, redirect_uri, client_id, client_secret_ciphertext, client_auth, authorize_params)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9::text[], $10, $11, $12, $13, $14, $15, $16, $17::jsonb)`,
+       authorize_url, token_url, revocation_url, redirect_uri, client_id, client_secret_ciphertext, client_auth, authorize_params, allowed_hosts)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9::text[], $10, $11, $12, $13, $14, $15, $16, $17::jsonb, $18::text[])`,
     [id, orgId, userId, f.provider, f.displayName, f.providerAccountId, f.providerAccountName, JSON.stringify(f.config), f.scopes,
-      f.authorizeUrl, f.tokenUrl, f.revocationUrl, f.redirectUri, f.clientId, f.clientSecretCiphertext, f.clientAuth, JSON.stringify(f.authorizeParams)],
+      f.authorizeUrl, f.tokenUrl, f.revocationUrl, f.redirectUri, f.clientId, f.clientSecretCiphertext, f.clientAuth, JSON.stringify(f.authorizeParams), f.allowedHosts],
   );
   return id;
 }
@@ -170,11 +175,11 @@ export async function updateIntegration(sql: Sql, orgId: string, id: string, ver
     `UPDATE integrations SET provider = $4, display_name = $5, provider_account_id = $6, provider_account_name = $7, config = $8::jsonb,
        scopes = $9::text[], authorize_url = $10, token_url = $11, revocation_url = $12, redirect_uri = $13, client_id = $14,
        client_secret_ciphertext = $15, client_auth = $16, authorize_params = $17::jsonb, status = $18,
-       version = version + 1, updated_at = now()
+       allowed_hosts = $19::text[], version = version + 1, updated_at = now()
      WHERE org_id = $1 AND id = $2 AND version = $3 AND deleted_at IS NULL`,
     [orgId, id, version, f.provider, f.displayName, f.providerAccountId, f.providerAccountName, JSON.stringify(f.config), f.scopes,
       f.authorizeUrl, f.tokenUrl, f.revocationUrl, f.redirectUri, f.clientId, f.clientSecretCiphertext, f.clientAuth,
-      JSON.stringify(f.authorizeParams), f.status],
+      JSON.stringify(f.authorizeParams), f.status, f.allowedHosts],
   );
   return r.rowCount > 0;
 }
@@ -182,7 +187,7 @@ export async function updateIntegration(sql: Sql, orgId: string, id: string, ver
 /** The sealed client secret of a live integration, for a patch that keeps it. */
 export async function oauthClient(sql: Sql, orgId: string, id: string): Promise<OAuthClientRow | undefined> {
   const r = await sql.query<OAuthClientRow>(
-    `SELECT id, status, scopes, authorize_url AS "authorizeUrl", token_url AS "tokenUrl", revocation_url AS "revocationUrl",
+    `SELECT id, status, scopes, allowed_hosts AS "allowedHosts", authorize_url AS "authorizeUrl", token_url AS "tokenUrl", revocation_url AS "revocationUrl",
        redirect_uri AS "redirectUri", client_id AS "clientId", client_secret_ciphertext AS "clientSecretCiphertext",
        client_auth AS "clientAuth", authorize_params AS "authorizeParams"
      FROM integrations WHERE org_id = $1 AND id = $2 AND deleted_at IS NULL`,

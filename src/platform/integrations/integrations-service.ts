@@ -30,6 +30,7 @@ export interface CreateIntegrationInput {
   providerAccountName?: string | null | undefined;
   config?: Record<string, unknown> | undefined;
   scopes?: string[] | undefined;
+  allowedHosts?: string[] | undefined;
   oauth?: OAuthSettingsInput | undefined;
 }
 
@@ -55,7 +56,7 @@ function assertAuthorizeParams(params: Record<string, string> | undefined): void
 }
 
 /** The stored fields after applying a patch of OAuth settings (sealing a new client secret). */
-function mergeOAuth(deps: IntegrationsDeps, base: Omit<IntegrationFields, 'provider' | 'displayName' | 'providerAccountId' | 'providerAccountName' | 'config' | 'scopes'>, o: OAuthSettingsInput | undefined) {
+function mergeOAuth(deps: IntegrationsDeps, base: Omit<IntegrationFields, 'provider' | 'displayName' | 'providerAccountId' | 'providerAccountName' | 'config' | 'scopes' | 'allowedHosts'>, o: OAuthSettingsInput | undefined) {
   const pick = <K extends keyof typeof base>(k: K, v: (typeof base)[K] | undefined) => (v === undefined ? base[k] : v);
   return {
     authorizeUrl: pick('authorizeUrl', o?.authorizeUrl),
@@ -81,6 +82,7 @@ export async function createIntegration(deps: IntegrationsDeps, actor: Actor & {
     providerAccountName: input.providerAccountName ?? null,
     config,
     scopes: [...new Set(input.scopes ?? [])],
+    allowedHosts: [...new Set(input.allowedHosts ?? preset?.allowedHosts ?? [])],
     ...mergeOAuth(deps, {
       authorizeUrl: preset?.authorizeUrl ?? null,
       tokenUrl: preset?.tokenUrl ?? null,
@@ -142,6 +144,7 @@ export async function updateIntegration(deps: IntegrationsDeps, actor: Actor, id
         providerAccountName: input.providerAccountName === undefined ? before.providerAccountName : input.providerAccountName,
         config: input.config ?? before.config,
         scopes: input.scopes ? [...new Set(input.scopes)] : before.scopes,
+        allowedHosts: input.allowedHosts ? [...new Set(input.allowedHosts)] : before.allowedHosts,
         ...mergeOAuth(deps, { ...before.oauth, clientSecretCiphertext: client.clientSecretCiphertext }, input.oauth),
         status: statusAfter(before, input.enabled),
       };

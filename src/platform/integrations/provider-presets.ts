@@ -11,6 +11,8 @@ export interface ProviderPreset {
   revocationUrl: string | null;
   clientAuth: ClientAuth;
   authorizeParams: Record<string, string>;
+  /** the provider's API hosts, where tools may send its tokens unless the integration lists others */
+  allowedHosts: string[];
 }
 
 export const PROVIDER_PRESETS: Readonly<Record<string, ProviderPreset>> = {
@@ -21,6 +23,7 @@ export const PROVIDER_PRESETS: Readonly<Record<string, ProviderPreset>> = {
     revocationUrl: null,
     clientAuth: 'post',
     authorizeParams: {},
+    allowedHosts: ['api.github.com'],
   },
   google: {
     authorizeUrl: 'https://accounts.google.com/o/oauth2/v2/auth',
@@ -29,6 +32,7 @@ export const PROVIDER_PRESETS: Readonly<Record<string, ProviderPreset>> = {
     clientAuth: 'post',
     // Without these Google issues no refresh token (or only on the first consent).
     authorizeParams: { access_type: 'offline', prompt: 'consent' },
+    allowedHosts: ['www.googleapis.com', '*.googleapis.com'],
   },
   slack: {
     authorizeUrl: 'https://slack.com/oauth/v2/authorize',
@@ -36,5 +40,6 @@ export const PROVIDER_PRESETS: Readonly<Record<string, ProviderPreset>> = {
     revocationUrl: null,
     clientAuth: 'basic',
     authorizeParams: {},
+    allowedHosts: ['slack.com'],
   },
 };

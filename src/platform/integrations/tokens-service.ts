@@ -2,6 +2,7 @@ import { appendAudit, type Actor } from '../../audit/index.js';
 import type { Sql } from '../../db/index.js';
 import { AppError, conflict, notFound } from '../../errors.js';
 import { open, seal } from '../../identity/index.js';
+import { hostAllowed } from '../../secrets/index.js';
 import { clock, REFRESH_MARGIN_MS, type IntegrationsDeps } from './deps.js';
 import * as repo from './integrations-repo.js';
 import type { Integration, OAuthClientRow } from './integrations-repo.js';
@@ -106,11 +107,22 @@ async function handOut(deps: IntegrationsDeps, sql: Sql, orgId: string, id: stri
   return { accessToken: access, tokenType: schemeOf(t.tokenType), expiresAt: t.expiresAt };
 }
 
+/** Checked before the token is opened or refreshed, so a refused host learns nothing and costs nothing. */
+function assertHostAllowed(client: OAuthClientRow, host: string): void {
+  if (hostAllowed(host, client.allowedHosts)) return;
+  const listed = client.allowedHosts.length ? `only to ${client.allowedHosts.join(', ')}` : 'to no host yet';
+  throw new AppError(403, 'forbidden',
+    `integration ${client.id} may send its token ${listed}, not ${host}; an admin can add the host to its allowedHosts (PATCH /v1/integrations/${client.id})`,
+    { integrationId: client.id, host });
+}
+
 export interface UseOptions {
   /** refresh when the token expires within this long (default REFRESH_MARGIN_MS) */
   minValidityMs?: number;
   /** record the use (last_used_at); the periodic refresh does not */
   markUsed?: boolean;
+  /** the host the token is for (a tool's URL): refused unless the integration's allowedHosts has it */
+  host?: string;
 }
 
 /**
@@ -127,6 +139,7 @@ export async function integrationAccessToken(deps: IntegrationsDeps, orgId: stri
   const first = await deps.db.tenant(orgId, async (sql) => {
     const client = await repo.oauthClient(sql, orgId, id);
     if (!client) return null;
+    if (opts.host !== undefined) assertHostAllowed(client, opts.host);
     assertUsable(client.status, id);
     const t = await tokens.sealedTokens(sql, orgId, id, false);
     if (!t) throw notConnected(id);

@@ -46,7 +46,8 @@ const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
  * AppError says why there is none to use (disabled, not connected, the
  * refresh failed); its message is shown to the model, it carries no token.
  */
-export type IntegrationTokenFn = (orgId: string, integrationId: string) => Promise<{ accessToken: string; tokenType: string } | null>;
+/** host: where the token will be sent (the tool's URL); the integration refuses hosts it does not list. */
+export type IntegrationTokenFn = (orgId: string, integrationId: string, host: string) => Promise<{ accessToken: string; tokenType: string } | null>;
 
 export interface HttpToolDeps {
   /** secretBox opens the stored secrets a tool sends */
@@ -203,7 +204,7 @@ async function call(name: string, c: ApiToolConfig, args: Record<string, unknown
     const id = c.auth.integrationId;
     if (!deps.integrationToken) return failed(`the tool ${name} cannot run: this service has no integrations to take its token from`, {}, { integrationId: id });
     try {
-      const t = await deps.integrationToken(ctx.orgId, id);
+      const t = await deps.integrationToken(ctx.orgId, id, url.hostname);
       if (!t) return failed(`the tool ${name} cannot run: integration ${id} does not exist; point the tool's config.auth.integrationId at one (GET /v1/integrations)`, {}, { integrationId: id });
       bearer = `${t.tokenType} ${t.accessToken}`;
       // Scrubbed like a secret: an API that echoes it back shows [redacted].

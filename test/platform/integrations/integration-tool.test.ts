@@ -16,9 +16,10 @@ let p: OAuthServer;
 type Body = ReturnType<typeof JSON.parse>;
 const spansOf = (e: { spans: Body[] }): Body[] => e.spans.flatMap(function flat(s: Body): Body[] { return [s, ...s.children.flatMap(flat)]; });
 
-async function integration(auth = owner.auth): Promise<Body> {
+async function integration(auth = owner.auth, allowedHosts: string[] | null = ['127.0.0.1']): Promise<Body> {
   return ok(await call(rt.t, 'POST', '/v1/integrations', auth, {
     provider: 'github',
+    ...(allowedHosts ? { allowedHosts } : {}),
     oauth: { tokenUrl: `${p.base}/token`, authorizeUrl: `${p.base}/authorize`, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, clientAuth: 'basic' },
   }), 201);
 }
@@ -96,6 +97,32 @@ describe('an http tool that uses an integration', () => {
       expect(text).not.toContain(newToken);
     }
     expect(ok(await call(rt.t, 'GET', `/v1/integrations/${i.id}`, owner.auth)).lastUsedAt).not.toBeNull();
+  });
+
+  it("refuses to send the token to a host the integration does not list: nothing is sent, the model reads why", async () => {
+    // github's default allowedHosts is api.github.com: a tool at another host gets no token
+    const i = await integration(owner.auth, null);
+    expect(i.allowedHosts).toEqual(['api.github.com']);
+    const pair = p.mint();
+    ok(await call(rt.t, 'PUT', `/v1/integrations/${i.id}/token`, owner.auth, { accessToken: pair.accessToken, expiresIn: 3600 }));
+    const tool = ok(await call(rt.t, 'POST', '/v1/tools', owner.auth, toolBody(i.id)), 201);
+    rt.scripts.write('wrong-host', [
+      { toolCalls: [{ id: 'c1', name: tool.name, arguments: {} }], usage: { promptTokens: 10, completionTokens: 5 } },
+      { content: 'Refused.', usage: { promptTokens: 20, completionTokens: 5 }, expect: { lastRole: 'tool', lastContains: 'allowedHosts' } },
+    ]);
+    const agent = await scriptedAgent(rt.t, owner.auth, 'wrong-host', { tools: [tool.id] });
+    const api = p.counts.api;
+    const e = ok(await runAgent(rt.t, owner.auth, agent.id, { input: 'Who am I?' }));
+    expect(e.status).toBe('completed');
+    expect(spansOf(e).find((s) => s.kind === 'tool_call')).toMatchObject({ toolStatus: 'error' });
+    expect(p.counts.api).toBe(api);
+    expect(JSON.stringify(e)).not.toContain(pair.accessToken);
+    // an admin lists the host; a bad host name is refused with the field named
+    const bad = await call(rt.t, 'PATCH', `/v1/integrations/${i.id}`, owner.auth, { version: i.version, allowedHosts: ['Not A Host'] });
+    expect(bad.statusCode).toBe(400);
+    expect(JSON.stringify(errorOf(bad).details)).toContain('allowedHosts');
+    const fixed = ok(await call(rt.t, 'PATCH', `/v1/integrations/${i.id}`, owner.auth, { version: i.version, allowedHosts: ['api.github.com', '127.0.0.1'] }));
+    expect(fixed.allowedHosts).toEqual(['api.github.com', '127.0.0.1']);
   });
 
   it('gives the model an error it can read when the integration cannot give a token', async () => {

@@ -1,3 +1,4 @@
+import { AllowedHost } from '../../../secrets/index.js';
 import { z } from 'zod';
 import { MetadataObject, Text, Uuid } from '../../../http/json-schemas.js';
 import { INTEGRATION_STATUSES } from '../integrations-repo.js';
@@ -39,6 +40,8 @@ const Common = {
   providerAccountName: Text(255).min(1).nullable().optional(),
   config: MetadataObject.optional().describe('descriptive settings (never credentials: secret-looking keys are refused)'),
   scopes: Scopes.optional().describe('the scopes the authorization asks for'),
+  allowedHosts: z.array(AllowedHost).max(50).optional()
+    .describe('the hosts tools may send this integration\'s token to (api.example.com, or *.example.com for its sub-domains); github, google and slack default to their API hosts, others to none (no tool may send it)'),
   oauth: OAuthSettings.optional(),
 };
 
