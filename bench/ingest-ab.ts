@@ -43,6 +43,8 @@ export interface AbSpec {
   goal: number;
   /** run once before the timed runs (what the variant's fields name, made through the API) */
   setup?(app: FastifyInstance, ctx: AbContext): Promise<void>;
+  /** before each timed run: switch what only the variant has on or off (an endpoint that subscribes …) */
+  beforeRun?(app: FastifyInstance, ctx: AbContext, variant: boolean): Promise<void>;
   /** fields every execution of a run carries, baseline and variant; `round` numbers the run */
   fields(e: GenExecution, i: number, ctx: AbContext, variant: boolean, round: number): Record<string, unknown>;
 }
@@ -97,6 +99,7 @@ export async function ingestAb(spec: AbSpec): Promise<string> {
       const execs = executions(o.spans);
       round += 1;
       execs.forEach((e, i) => { e.extra = spec.fields(e, i, ctx, variant, round); });
+      await spec.beforeRun?.(app, ctx, variant);
       const r = await sendBatches(url, org.authorization, bodiesOf(execs), o.concurrency);
       const items = execs.length * (1 + SPANS_PER_EXECUTION);
       if (r.accepted !== items) throw new Error(`${variant ? spec.variant : spec.baseline}: ${r.accepted} of ${items} accepted`);

@@ -2,6 +2,7 @@ import { identityBench } from './identity-bench.js';
 import { ingestBench } from './ingest-bench.js';
 import { ingestRefsBench } from './ingest-refs-bench.js';
 import { ingestPlansBench } from './ingest-plans-bench.js';
+import { ingestWebhooksBench } from './ingest-webhooks-bench.js';
 import { ingestSessionsBench } from './ingest-sessions-bench.js';
 import { jobsBench } from './jobs-bench.js';
 import { memoryBench } from './memory-bench.js';
@@ -24,6 +25,7 @@ const benches: Record<string, () => Promise<string>> = {
   'ingest-refs': () => ingestRefsBench(),
   'ingest-sessions': () => ingestSessionsBench(),
   'ingest-plans': () => ingestPlansBench(),
+  'ingest-webhooks': () => ingestWebhooksBench(),
   jobs: () => jobsBench(),
   memory: () => memoryBench(),
   'memory-quality': () => memoryQualityBench(),
