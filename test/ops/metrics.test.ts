@@ -294,26 +294,28 @@ describe('sampling at rate 0', () => {
 });
 
 describe('AGENTBASE_METRICS_ENABLED=false', () => {
+  let off: TestApp;
+  beforeAll(async () => {
+    off = await createTestApp({ AGENTBASE_METRICS_ENABLED: 'false', AGENTBASE_METRICS_SAMPLE_RATE: '1' });
+    off.app.get('/v1/test/boom', { config: { auth: 'public' } }, async () => {
+      throw new Error('boom');
+    });
+  });
+  afterAll(async () => off?.close());
+
   it('records nothing, not even a 500', async () => {
-    const off = await createTestApp({ AGENTBASE_METRICS_ENABLED: 'false', AGENTBASE_METRICS_SAMPLE_RATE: '1' });
-    try {
-      off.app.get('/v1/test/boom', { config: { auth: 'public' } }, async () => {
-        throw new Error('boom');
-      });
-      const v = await signupUser(off.app);
-      expect((await off.app.inject({ method: 'GET', url: '/v1/me', headers: v.auth })).statusCode).toBe(200);
-      const boom = await off.app.inject({ method: 'GET', url: '/v1/test/boom' });
-      expect(boom.statusCode).toBe(500);
-      expect(errorOf(boom).code).toBe('internal');
-      expect(off.service.opsMetrics.enabled).toBe(false);
-      await off.service.opsMetrics.samplePoolStats();
-      await off.service.opsMetrics.flush();
-      for (const table of ['api_requests', 'performance_metrics', 'error_logs', 'connection_pool_stats', 'system_metrics']) {
-        const n = await off.db.admin.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`);
-        expect(n.rows[0]!.n, table).toBe(0);
-      }
-    } finally {
-      await off.close();
+    const v = await signupUser(off.app);
+    expect((await off.app.inject({ method: 'GET', url: '/v1/me', headers: v.auth })).statusCode).toBe(200);
+    const boom = await off.app.inject({ method: 'GET', url: '/v1/test/boom' });
+    expect(boom.statusCode).toBe(500);
+    expect(errorOf(boom).code).toBe('internal');
+    expect(off.service.opsMetrics.enabled).toBe(false);
+    await off.service.opsMetrics.samplePoolStats();
+    off.service.opsMetrics.sampleSystemMetrics();
+    await off.service.opsMetrics.flush();
+    for (const table of ['api_requests', 'performance_metrics', 'error_logs', 'connection_pool_stats', 'system_metrics']) {
+      const n = await off.db.admin.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`);
+      expect(n.rows[0]!.n, table).toBe(0);
     }
   });
 });
