@@ -7,6 +7,7 @@ import type { Config } from './config/index.js';
 import { ConfigError, resolveSecret } from './config/index.js';
 import { loadMigrations, maintainPartitions, migrate, openDatabase, type Database } from './db/index.js';
 import { buildApp } from './http/index.js';
+import { cleanupSystemMetrics, createOpsMetrics, prunePoolStats, type OpsMetrics } from './ops/index.js';
 import { accessTokens, deriveKeys, type IdentityDeps } from './identity/index.js';
 import { pruneFinishedJobs, Worker, type JobHandler } from './jobs/index.js';
 import { createMemory, enableVectors, memoryJobHandlers, purgeExpiredMemories, type MemoryModule } from './memory/index.js';
@@ -41,6 +42,8 @@ export interface Service {
   integrations: IntegrationsDeps;
   /** what a job worker of this service runs, by task */
   jobHandlers: Record<string, JobHandler>;
+  /** the service's own measurements (operational tables); flush() writes what is buffered */
+  opsMetrics: OpsMetrics;
   close(): Promise<void>;
 }
 
@@ -72,7 +75,10 @@ export async function createService(config: Config, db: Database, logger: Logger
     db, config: config.runtime, keys, memory, ...(logger ? { log: logger } : {}),
     integrationToken: (orgId, id, host) => integrationAccessToken(integrations, orgId, id, { host }),
   });
-  const app = await buildApp({ config, identity, migrations, bodyLimit: config.http.bodyLimit, logger, version: VERSION, runtime, memory });
+  // Started here and stopped in close(): every service measures itself, tests included (they call flush()).
+  const opsMetrics = createOpsMetrics({ db, config: config.opsMetrics, version: VERSION, ...(logger ? { log: logger } : {}) });
+  const app = await buildApp({ config, identity, migrations, bodyLimit: config.http.bodyLimit, logger, version: VERSION, runtime, memory, opsMetrics });
+  opsMetrics.start();
   const jobHandlers: Record<string, JobHandler> = {
     ...workflowJobHandlers({ db, runAgent: agentRunner(runtime), runTool: toolRunner(runtime) }),
     [AGENT_RUN_TASK]: agentRunHandler(runtime),
@@ -92,8 +98,11 @@ export async function createService(config: Config, db: Database, logger: Logger
     memory,
     integrations,
     jobHandlers,
+    opsMetrics,
     async close() {
       await app.close();
+      // After the app: the last answers' rows are buffered by now.
+      await opsMetrics.close();
       await memory.close();
     },
   };
@@ -129,13 +138,17 @@ function startWorker(svc: Service, config: Config, logger: Logger): Worker {
 
 /**
  * Periodic upkeep: partitions ahead and past retention, ingestion keys past their items' retention, finished jobs past theirs, expired memories,
+ * system metrics past their own retention and old pool samples,
  * and, given the integrations, OAuth tokens that expire before the next run (refreshWithinMs) refreshed now.
  */
 export async function maintain(
   db: Database,
   now = new Date(),
   tokens?: { integrations: IntegrationsDeps; refreshWithinMs: number },
-): Promise<{ created: number; dropped: number; keysPruned: number; jobsPruned: number; memoriesPurged: number; billingJobs: number; tokensRefreshed: number; tokenRefreshesFailed: number }> {
+): Promise<{
+  created: number; dropped: number; keysPruned: number; jobsPruned: number; memoriesPurged: number; billingJobs: number;
+  systemMetricsDeleted: number; poolStatsDeleted: number; tokensRefreshed: number; tokenRefreshesFailed: number;
+}> {
   const p = await maintainPartitions(db, now);
   const t = tokens ? await refreshExpiringTokens(tokens.integrations, { withinMs: tokens.refreshWithinMs }) : { refreshed: 0, failed: 0 };
   return {
@@ -145,6 +158,9 @@ export async function maintain(
     memoriesPurged: await purgeExpiredMemories(db),
     // period ends and trial ends due: one billing.close_period job per organization and moment
     billingJobs: await enqueueDueBillingJobs(db, now),
+    // seed 000 cleanup_old_system_metrics: per-row retention (tag, column, 30 days)
+    systemMetricsDeleted: await cleanupSystemMetrics(db, now),
+    poolStatsDeleted: await prunePoolStats(db, now),
     tokensRefreshed: t.refreshed,
     tokenRefreshesFailed: t.failed,
   };

@@ -65,6 +65,20 @@ const EnvSchema = z.object({
     }),
   AGENTBASE_WEBHOOK_TIMEOUT_SECONDS: int(15, 1, 300),
   AGENTBASE_WEBHOOKS_ALLOW_PRIVATE: z.enum(['true', 'false', '1', '0']).default('false'),
+  // The service measuring itself into its own database (src/ops/metrics): which requests are kept
+  // (a share of ordinary ones; every slow one and every 5xx), how often the buffer is written, and
+  // how often the pool and process gauges are sampled (0: never).
+  AGENTBASE_METRICS_ENABLED: z.enum(['true', 'false', '1', '0'], { error: 'must be true or false' }).default('true'),
+  AGENTBASE_METRICS_SAMPLE_RATE: z.coerce.number({ error: 'must be a number from 0 to 1, e.g. 0.1 keeps one ordinary request in ten' })
+    .min(0, 'must be a number from 0 to 1, e.g. 0.1 keeps one ordinary request in ten')
+    .max(1, 'must be a number from 0 to 1, e.g. 0.1 keeps one ordinary request in ten')
+    .default(0.1),
+  AGENTBASE_METRICS_SLOW_MS: int(500, 0, 3_600_000),
+  AGENTBASE_METRICS_FLUSH_SECONDS: int(5, 1, 3600),
+  AGENTBASE_POOL_STATS_INTERVAL_SECONDS: int(60, 0, 86_400),
+  AGENTBASE_SYSTEM_METRICS_INTERVAL_SECONDS: int(60, 0, 86_400),
+  // Recorded with the service's own metrics (system_metrics.environment, at most 20 characters).
+  AGENTBASE_ENVIRONMENT: z.string().regex(/^[A-Za-z0-9._-]{1,20}$/, 'must be 1-20 letters, digits, dots, dashes or underscores, e.g. production').default('production'),
 });
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -110,6 +124,23 @@ export interface Config {
   memory: MemoryConfig;
   billing: BillingConfig;
   webhooks: WebhooksConfig;
+  opsMetrics: OpsMetricsConfig;
+}
+
+export interface OpsMetricsConfig {
+  /** false: nothing is recorded, no timer runs */
+  enabled: boolean;
+  /** the share (0..1) of ordinary API requests kept; slow ones and 5xx are always kept */
+  sampleRate: number;
+  /** a request at least this slow (ms) is always kept */
+  slowMs: number;
+  /** how often the buffer is written (it is also written when it holds a batch) */
+  flushIntervalMs: number;
+  /** how often connection_pool_stats / system_metrics are sampled; 0: never */
+  poolStatsIntervalMs: number;
+  systemMetricsIntervalMs: number;
+  /** system_metrics.environment */
+  environment: string;
 }
 
 export interface BillingConfig {
@@ -222,6 +253,15 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       retryScheduleMs: e.AGENTBASE_WEBHOOK_RETRY_SCHEDULE,
       timeoutMs: e.AGENTBASE_WEBHOOK_TIMEOUT_SECONDS * 1000,
       allowPrivate: truthy(e.AGENTBASE_WEBHOOKS_ALLOW_PRIVATE),
+    },
+    opsMetrics: {
+      enabled: truthy(e.AGENTBASE_METRICS_ENABLED),
+      sampleRate: e.AGENTBASE_METRICS_SAMPLE_RATE,
+      slowMs: e.AGENTBASE_METRICS_SLOW_MS,
+      flushIntervalMs: e.AGENTBASE_METRICS_FLUSH_SECONDS * 1000,
+      poolStatsIntervalMs: e.AGENTBASE_POOL_STATS_INTERVAL_SECONDS * 1000,
+      systemMetricsIntervalMs: e.AGENTBASE_SYSTEM_METRICS_INTERVAL_SECONDS * 1000,
+      environment: e.AGENTBASE_ENVIRONMENT,
     },
   };
 }

@@ -30,7 +30,7 @@ export function createDatabase(driver: Driver): Database {
         `SELECT set_config('role', '${APP_ROLE}', true), set_config('app.org_id', '${orgId.toLowerCase()}', true)`,
       );
     },
-    stats: () => driver.stats(),
+    stats: (opts) => driver.stats(opts),
     close: () => driver.close(),
   };
 }

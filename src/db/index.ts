@@ -9,7 +9,7 @@ import { createPgliteDriver } from './pglite-driver.js';
 import { createFromTemplate, DEFAULT_TEMPLATE_DIR, type TemplateOutcome } from './pglite-template.js';
 import type { Database } from './types.js';
 
-export type { AdminSql, Database, PoolStats, QueryResult, Sql } from './types.js';
+export type { AdminSql, Database, PoolStats, PoolStatsOptions, QueryResult, Sql } from './types.js';
 export { createDatabase, APP_ROLE } from './database.js';
 export { createPgliteDriver, type PgliteDriverOptions } from './pglite-driver.js';
 export { buildPgliteTemplate, DEFAULT_TEMPLATE_DIR, type TemplateOutcome } from './pglite-template.js';

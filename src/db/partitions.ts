@@ -36,11 +36,17 @@ export const PARTITIONED_TABLES: readonly PartitionedTable[] = [
   { table: 'pattern_metrics', ahead: 3, retainMonths: 12 }, // seed 003 REQ-T117 sets none; a year
   { table: 'webhook_deliveries', ahead: 3, retainMonths: 3 }, // seed 002: 3 months
   { table: 'webhook_events', ahead: 3, retainMonths: 3 }, // what the deliveries sent (redelivery reads it): as long
+  // seed 004 sets none; seed 003 REQ-T134 keeps raw system metrics 90 days: the same for raw request figures
+  // (whole months, so up to 4 are kept). The summaries over them (matviews) read the last 7 days.
+  { table: 'performance_metrics', ahead: 3, retainMonths: 3 },
 ];
 
 export const DAILY_PARTITIONED_TABLES: readonly DailyPartitionedTable[] = [
   { table: 'agent_metrics', aheadDays: 7, retainDays: 90 }, // seed 003 sets none; the decisions' 90 days
   { table: 'knowledge_metrics', aheadDays: 7, retainDays: 90 }, // seed 003 REQ-T132 sets none; as agent_metrics
+  // seed 003 REQ-T137 sets none. The busiest of the operational tables (one row per kept request, with
+  // client address and user agent): 30 days answers "what happened this month" and keeps personal data short.
+  { table: 'api_requests', aheadDays: 7, retainDays: 30 },
 ];
 
 // A run and its steps share partition bounds and retention, so they are dropped together.
@@ -50,6 +56,8 @@ export const WEEKLY_PARTITIONED_TABLES: readonly WeeklyPartitionedTable[] = [
   { table: 'pattern_usage', aheadWeeks: 4, retainWeeks: 53 }, // seed 003 REQ-T133 sets none; a year
   // seed 001 §7.3: 90 days (13 whole weeks, 91 days); recording refuses signals older than 90 days
   { table: 'market_signals', aheadWeeks: 4, retainWeeks: 13 },
+  // seed 003 REQ-T136 sets none; 13 weeks (about 90 days, REQ-T134's raw retention): a bug's trail for a quarter
+  { table: 'error_logs', aheadWeeks: 4, retainWeeks: 13 },
 ];
 
 export interface MaintenanceResult {

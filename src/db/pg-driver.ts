@@ -25,8 +25,12 @@ export function createPgDriver(opts: PgDriverOptions): Driver {
     application_name: opts.applicationName ?? 'agentbase',
     types: typeOverrides,
   });
+  // Counters for the pool sampler (src/ops/metrics): plain numbers, no work per query.
+  const counts = { acquired: 0, acquireMs: 0, errors: 0, acquireMaxMs: 0 };
   // An idle client erroring (server restart) must not crash the process; the pool drops it.
-  pool.on('error', () => {});
+  pool.on('error', () => {
+    counts.errors++;
+  });
   const wrap = (client: pg.PoolClient | pg.Pool): AdminSql => ({
     async query<R>(text: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
       const r = await client.query(text, params as unknown[] | undefined);
@@ -41,7 +45,18 @@ export function createPgDriver(opts: PgDriverOptions): Driver {
     kind: 'postgres',
     query: (text, params) => top.query(text, params),
     async transaction(fn, setup) {
-      const client = await pool.connect();
+      const t0 = performance.now();
+      let client: pg.PoolClient;
+      try {
+        client = await pool.connect();
+      } catch (err) {
+        counts.errors++;
+        throw err;
+      }
+      const waited = performance.now() - t0;
+      counts.acquired++;
+      counts.acquireMs += waited;
+      if (waited > counts.acquireMaxMs) counts.acquireMaxMs = waited;
       let broken = false;
       // While a client is checked out the pool no longer listens for its errors;
       // a connection the server drops between two queries would otherwise emit
@@ -68,7 +83,11 @@ export function createPgDriver(opts: PgDriverOptions): Driver {
         client.release(broken);
       }
     },
-    stats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+    stats(opts) {
+      const s = { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount, ...counts };
+      if (opts?.resetMax) counts.acquireMaxMs = 0;
+      return s;
+    },
     close: () => pool.end(),
   };
 }

@@ -99,7 +99,8 @@ export async function openPglite(opts: PgliteDriverOptions = {}): Promise<{ pg: 
         if (setup) await tx.query(setup);
         return fn(wrap(tx));
       }),
-    stats: () => ({ total: 1, idle: 1, waiting: 0 }),
+    // One in-process connection, never checked out: nothing to wait for or to fail to connect.
+    stats: () => ({ total: 1, idle: 1, waiting: 0, acquired: 0, acquireMs: 0, errors: 0, acquireMaxMs: 0 }),
     close: () => pg.close(),
   };
   return { pg, driver };

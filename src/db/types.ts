@@ -30,6 +30,17 @@ export interface PoolStats {
   total: number;
   idle: number;
   waiting: number;
+  /** Since the pool opened: connection checkouts by transactions, their summed wait (ms; a new connection's set-up included) and connection errors. */
+  acquired: number;
+  acquireMs: number;
+  errors: number;
+  /** the longest checkout wait (ms) since the last stats({ resetMax: true }) */
+  acquireMaxMs: number;
+}
+
+export interface PoolStatsOptions {
+  /** start a new window for acquireMaxMs (the pool sampler does; /metrics does not) */
+  resetMax?: boolean;
 }
 
 /** What a driver must provide; the role/tenant logic is shared (see database.ts). */
@@ -41,7 +52,7 @@ export interface Driver {
    * node-postgres driver sends it in the same round trip as BEGIN.
    */
   transaction<T>(fn: (sql: AdminSql) => Promise<T>, setup?: string): Promise<T>;
-  stats(): PoolStats;
+  stats(opts?: PoolStatsOptions): PoolStats;
   close(): Promise<void>;
 }
 
@@ -56,6 +67,6 @@ export interface Database {
   transaction<T>(fn: (sql: Sql) => Promise<T>): Promise<T>;
   /** A transaction as the app role scoped to one organization; RLS filters every tenant table. */
   tenant<T>(orgId: string, fn: (sql: Sql) => Promise<T>): Promise<T>;
-  stats(): PoolStats;
+  stats(opts?: PoolStatsOptions): PoolStats;
   close(): Promise<void>;
 }

@@ -18,6 +18,7 @@ import { secretsRoutes } from '../secrets/index.js';
 import { billingDeps, billingRoutes, evalsRoutes, integrationAccessToken, integrationExists, integrationsDeps, integrationsRoutes, marketplaceRoutes, webhooksRoutes } from '../platform/index.js';
 import { usageRoutes } from '../usage/index.js';
 import { authenticate, effectivePermissions, identityRoutes, rateHeaders, type IdentityDeps } from '../identity/index.js';
+import { createOpsMetrics, type OpsMetrics } from '../ops/index.js';
 import { errorBody, handleClientError, makeErrorHandler } from './error-handler.js';
 import { installJsonBodyParser } from './json-body.js';
 import { createMetrics } from './metrics.js';
@@ -33,13 +34,16 @@ export interface AppOptions {
   /** the agent runtime; made here when absent (pass one to share it with the job worker's agent.run handler) */
   runtime?: RuntimeDeps;
   memory: MemoryModule;
+  /** the service's own measurements (src/ops); off when absent */
+  opsMetrics?: OpsMetrics;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,100}$/;
 
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const db: Database = opts.identity.db;
-  const errorHandler = makeErrorHandler(opts.bodyLimit);
+  const ops = opts.opsMetrics ?? createOpsMetrics({ db, config: { ...opts.config.opsMetrics, enabled: false }, version: opts.version });
+  const errorHandler = makeErrorHandler(opts.bodyLimit, (err, req, answer) => ops.observeError(err, req, answer));
   const app = Fastify({
     ...(opts.logger ? { loggerInstance: opts.logger as FastifyBaseLogger } : { logger: false }),
     bodyLimit: opts.bodyLimit,
@@ -91,6 +95,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
   app.addHook('onResponse', async (req, reply) => {
     metrics.observe(req.method, req.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
+    // A push onto an in-memory buffer; the database is written later, in batches.
+    ops.observeRequest(req, reply);
   });
 
   // Authentication and the route's permission, in one place, before the body is

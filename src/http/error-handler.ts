@@ -130,11 +130,22 @@ export function errorBody(e: AppError, requestId: string) {
   return { error: { code: e.code, message: e.message, ...(e.details === undefined ? {} : { details: e.details }), requestId } };
 }
 
-export function makeErrorHandler(bodyLimit: number) {
+/** Told of every 5xx answered (the operational error log, src/ops): must not throw or wait. */
+export type ServerErrorObserver = (err: unknown, req: FastifyRequest, answer: { status: number; code: string }) => void;
+
+export function makeErrorHandler(bodyLimit: number, onServerError?: ServerErrorObserver) {
   return (err: unknown, req: FastifyRequest, reply: FastifyReply) => {
     // A route may raise the app's limit (ingestion takes 16 MiB): report the one that applied.
     const e = toAppError(err, req.routeOptions?.bodyLimit ?? bodyLimit);
-    if (e.status >= 500) req.log.error({ err }, 'request failed');
+    if (e.status >= 500) {
+      req.log.error({ err }, 'request failed');
+      // Buffered, not written here: recording an error must not add to (or fail) the answer.
+      try {
+        onServerError?.(err, req, { status: e.status, code: e.code });
+      } catch (observerErr) {
+        req.log.warn({ err: observerErr }, 'the error could not be recorded');
+      }
+    }
     if (e.headers) void reply.headers(e.headers);
     // Errors raised before the onRequest hooks (a malformed URL) carry the id too.
     void reply.header('x-request-id', req.id);

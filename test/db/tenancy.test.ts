@@ -63,6 +63,13 @@ const TENANT_TABLES: Array<{ table: string; col: string; shared?: boolean }> = [
   { table: 'role_permissions', col: 'org_id', shared: true },
 ];
 
+/**
+ * Operational tables (migration 0025, src/ops/metrics): the service's own measurements, written and read only as
+ * the owner (platform administrators). Rows carry org_id when a request had a tenant, but no tenant reads them
+ * through the app role, which has no privilege on them at all: global tables, not tenant tables under RLS.
+ */
+const OPERATIONAL_WITH_ORG = ['api_requests', 'error_logs', 'performance_metrics'];
+
 async function ownerCount(table: string, col: string, orgId: string): Promise<number> {
   const r = await t.db.admin.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table} WHERE ${col} = $1`, [orgId]);
   return r.rows[0]!.n;
@@ -306,8 +313,20 @@ describe('the catalog: every tenant table is protected by forced RLS', () => {
     const tables = r.rows.map((x) => x.table);
     for (const { table, col } of TENANT_TABLES) if (col === 'org_id') expect(tables).toContain(table);
     expect(tables).toContain('api_key_usage');
-    const weak = r.rows.filter((x) => !x.rls || !x.forced || x.policies === 0 || !x.indexed);
+    const weak = r.rows.filter((x) => !OPERATIONAL_WITH_ORG.includes(x.table) && (!x.rls || !x.forced || x.policies === 0 || !x.indexed));
     expect(weak).toEqual([]);
+  });
+
+  it('operational tables with org_id have no policy because the app role has no privilege on them at all', async () => {
+    const r = await t.db.admin.query<{ table: string; priv: boolean }>(
+      `SELECT c.relname AS "table", has_table_privilege('agentbase_app', c.oid, 'SELECT,INSERT,UPDATE,DELETE,TRUNCATE,REFERENCES,TRIGGER') AS priv
+       FROM pg_class c WHERE c.oid = ANY ($1::regclass[]) ORDER BY 1`,
+      [OPERATIONAL_WITH_ORG],
+    );
+    expect(r.rows).toEqual(OPERATIONAL_WITH_ORG.map((table) => ({ table, priv: false })));
+    for (const table of OPERATIONAL_WITH_ORG) {
+      await expect(t.db.tenant(a.orgId, (sql) => sql.query(`SELECT * FROM ${table}`)), table).rejects.toMatchObject({ code: '42501' });
+    }
   });
 
   it('organizations (tenant key id) has forced RLS and a policy on id', async () => {
@@ -343,8 +362,9 @@ describe('the catalog: every tenant table is protected by forced RLS', () => {
     );
     // A new table here must be global on purpose (no tenant data), or get an org_id and RLS.
     // platform_*: the operator's staff and their audit chain; the app role reads none of them.
+    // connection_pool_stats, system_metrics: the service's own measurements (0025), owner only like OPERATIONAL_WITH_ORG.
     expect(r.rows.map((x) => x.table)).toEqual(
-      ['mfa_devices', 'mfa_recovery_codes', 'organizations', 'permissions', 'platform_admins', 'platform_audit', 'platform_audit_head', 'schema_migrations', 'user_credentials', 'users'].sort(),
+      ['connection_pool_stats', 'mfa_devices', 'mfa_recovery_codes', 'organizations', 'permissions', 'platform_admins', 'platform_audit', 'platform_audit_head', 'schema_migrations', 'system_metrics', 'user_credentials', 'users'].sort(),
     );
   });
 

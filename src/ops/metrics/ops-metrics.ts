@@ -1,0 +1,195 @@
+import { isIP } from 'node:net';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { OpsMetricsConfig } from '../../config/config.js';
+import { pgErrorCode, type Database } from '../../db/index.js';
+import { MetricsRecorder, type RecorderStats } from './recorder.js';
+import type { KeptBecause, PerformanceRecord } from './rows.js';
+import { poolSampler, SystemSampler } from './samplers.js';
+import { scrubSecrets } from './scrub.js';
+
+export interface OpsMetricsLog {
+  warn(obj: object, msg: string): void;
+}
+
+export interface OpsMetricsDeps {
+  db: Database;
+  config: OpsMetricsConfig;
+  /** system_metrics.version */
+  version: string;
+  log?: OpsMetricsLog;
+  /** recorder tuning (tests, benchmarks): rows per early write, buffer bound */
+  batchSize?: number;
+  maxBuffered?: number;
+}
+
+/**
+ * The service measuring itself (issue 15): API requests (sampled), 5xx errors,
+ * pool statistics and process gauges, buffered and written in batches to the
+ * operational tables of migration 0025. Made by the composition root
+ * (src/server.ts), fed by src/http (onResponse hook, error handler).
+ */
+export interface OpsMetrics {
+  readonly enabled: boolean;
+  /** the onResponse hook: keeps a share of ordinary requests, every slow one and every 5xx */
+  observeRequest(req: FastifyRequest, reply: FastifyReply): void;
+  /** the error handler, for an answer of 5xx: one error_logs row with the request id the client got */
+  observeError(err: unknown, req: FastifyRequest, answer: { status: number; code: string }): void;
+  /** a performance_metrics row of another kind (query, cache, frontend) measured elsewhere */
+  recordPerformance(r: PerformanceRecord): void;
+  /** one connection_pool_stats row now (the timer calls this every AGENTBASE_POOL_STATS_INTERVAL_SECONDS) */
+  samplePoolStats(): Promise<void>;
+  /** system_metrics gauges now (every AGENTBASE_SYSTEM_METRICS_INTERVAL_SECONDS) */
+  sampleSystemMetrics(): void;
+  /** writes everything buffered; tests call it to see their rows */
+  flush(): Promise<void>;
+  stats(): RecorderStats;
+  /** starts the flush and sampling timers (all unref'd) */
+  start(): void;
+  /** stops the timers and writes what is left (bounded wait) */
+  close(): Promise<void>;
+}
+
+const DISABLED: OpsMetrics = {
+  enabled: false,
+  observeRequest() {},
+  observeError() {},
+  recordPerformance() {},
+  samplePoolStats: async () => {},
+  sampleSystemMetrics() {},
+  flush: async () => {},
+  stats: () => ({ buffered: 0, written: 0, dropped: 0, failed: 0 }),
+  start() {},
+  close: async () => {},
+};
+
+const header = (v: unknown): number | null => {
+  const n = typeof v === 'string' ? Number(v) : typeof v === 'number' ? v : NaN;
+  return Number.isSafeInteger(n) && n >= 0 && n <= 2_147_483_647 ? n : null;
+};
+
+const address = (ip: string | undefined): string | null => (ip && isIP(ip) ? ip : null);
+
+export function createOpsMetrics(deps: OpsMetricsDeps): OpsMetrics {
+  const cfg = deps.config;
+  if (!cfg.enabled) return DISABLED;
+  const { db } = deps;
+  const recorder = new MetricsRecorder({
+    db,
+    flushIntervalMs: cfg.flushIntervalMs,
+    ...(deps.batchSize ? { batchSize: deps.batchSize } : {}),
+    ...(deps.maxBuffered ? { maxBuffered: deps.maxBuffered } : {}),
+    onError: (err, info) => deps.log?.warn({ err, ...info }, 'operational metrics could not be written; these rows are lost'),
+  });
+  let dbName: string | undefined;
+  const databaseName = async () => {
+    if (dbName === undefined) {
+      // Once, off the request path: which database (or the embedded one) the pool serves.
+      if (db.kind === 'pglite') dbName = 'embedded';
+      else dbName = (await db.admin.query<{ d: string }>('SELECT current_database() AS d')).rows[0]?.d ?? 'unknown';
+    }
+    return dbName;
+  };
+  const samplePool = poolSampler(db, databaseName);
+  let system: SystemSampler | undefined;
+  const systemSampler = () =>
+    (system ??= new SystemSampler({
+      serviceName: 'agentbase',
+      environment: cfg.environment,
+      version: deps.version,
+      retentionDays: 90,
+      dropped: () => recorder.stats().dropped + recorder.stats().failed,
+    }));
+  const timers: NodeJS.Timeout[] = [];
+  const every = (ms: number, fn: () => Promise<void> | void) => {
+    if (ms <= 0) return;
+    const t = setInterval(() => {
+      Promise.resolve()
+        .then(fn)
+        .catch((err: unknown) => deps.log?.warn({ err }, 'operational metrics sample failed'));
+    }, ms);
+    t.unref();
+    timers.push(t);
+  };
+  const samplePoolStats = async () => {
+    recorder.poolStats(await samplePool());
+  };
+  const sampleSystemMetrics = () => {
+    for (const r of systemSampler().sample()) recorder.system(r);
+  };
+
+  return {
+    enabled: true,
+    observeRequest(req, reply) {
+      const route = req.routeOptions.url;
+      const status = reply.statusCode;
+      // The API only: health checks and /metrics scrapes would drown it (a 5xx anywhere is kept).
+      if (status < 500 && !route?.startsWith('/v1/')) return;
+      const ms = reply.elapsedTime;
+      let kept: KeptBecause;
+      if (status >= 500) kept = 'error';
+      else if (ms >= cfg.slowMs) kept = 'slow';
+      else if (cfg.sampleRate > 0 && Math.random() < cfg.sampleRate) kept = 'sampled';
+      else return;
+      const p = req.principal;
+      const ua = req.headers['user-agent'];
+      recorder.request({
+        requestId: req.id,
+        method: req.method,
+        route: route ?? 'unmatched',
+        status,
+        durationMs: ms,
+        orgId: p?.orgId ?? null,
+        userId: p?.userId ?? null,
+        apiKeyId: p?.apiKeyId ?? null,
+        sessionId: p?.sessionId ?? null,
+        principalType: p?.kind ?? null,
+        ip: address(req.ip),
+        userAgent: typeof ua === 'string' ? ua : null,
+        requestBytes: header(req.headers['content-length']),
+        responseBytes: header(reply.getHeader('content-length')),
+        keptBecause: kept,
+        sampleRate: cfg.sampleRate,
+        at: new Date(),
+      });
+    },
+    observeError(err, req, answer) {
+      const e = err as { name?: unknown; message?: unknown; stack?: unknown } | null;
+      const p = req.principal;
+      recorder.error({
+        requestId: req.id,
+        orgId: p?.orgId ?? null,
+        userId: p?.userId ?? null,
+        apiKeyId: p?.apiKeyId ?? null,
+        method: req.method,
+        route: req.routeOptions?.url ?? null,
+        status: answer.status,
+        errorCode: answer.code,
+        errorName: typeof e?.name === 'string' ? e.name : null,
+        pgCode: pgErrorCode(err) ?? null,
+        message: scrubSecrets(typeof e?.message === 'string' && e.message ? e.message : String(err), 2000),
+        stack: typeof e?.stack === 'string' ? scrubSecrets(e.stack, 8000) : null,
+        at: new Date(),
+      });
+    },
+    recordPerformance(r) {
+      recorder.performance(r);
+    },
+    samplePoolStats,
+    sampleSystemMetrics,
+    flush: () => recorder.flush(),
+    stats: () => recorder.stats(),
+    start() {
+      recorder.start();
+      every(cfg.poolStatsIntervalMs, samplePoolStats);
+      if (cfg.systemMetricsIntervalMs > 0) {
+        systemSampler(); // the first sample measures from now
+        every(cfg.systemMetricsIntervalMs, sampleSystemMetrics);
+      }
+    },
+    async close() {
+      for (const t of timers.splice(0)) clearInterval(t);
+      system?.stop();
+      await recorder.close();
+    },
+  };
+}
