@@ -3,6 +3,7 @@ import { stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
+import { createQueryCache, DEFAULT_CACHE_MAX_BYTES, maintainQueryCache, type QueryCache } from './cache/index.js';
 import type { Config } from './config/index.js';
 import { ConfigError, resolveSecret } from './config/index.js';
 import { loadMigrations, maintainPartitions, migrate, openDatabase, type Database } from './db/index.js';
@@ -41,6 +42,8 @@ export interface Service {
   integrations: IntegrationsDeps;
   /** what a job worker of this service runs, by task */
   jobHandlers: Record<string, JobHandler>;
+  /** the query cache of expensive reads (its hit ratio: cache.orgStats / cache.totals) */
+  cache: QueryCache;
   close(): Promise<void>;
 }
 
@@ -55,6 +58,9 @@ export async function createService(config: Config, db: Database, logger: Logger
     auth: config.auth,
   };
   const migrations = await loadMigrations();
+  const cache = createQueryCache(db, config.cache, (err) => {
+    if (logger) logger.error({ err }, 'query cache statistics not written');
+  });
   // The openai embedder goes out through the runtime's egress policy and secrets bound to hosts.
   const memory = createMemory({
     db,
@@ -72,7 +78,7 @@ export async function createService(config: Config, db: Database, logger: Logger
     db, config: config.runtime, keys, memory, ...(logger ? { log: logger } : {}),
     integrationToken: (orgId, id, host) => integrationAccessToken(integrations, orgId, id, { host }),
   });
-  const app = await buildApp({ config, identity, migrations, bodyLimit: config.http.bodyLimit, logger, version: VERSION, runtime, memory });
+  const app = await buildApp({ config, identity, migrations, bodyLimit: config.http.bodyLimit, logger, version: VERSION, runtime, memory, cache });
   const jobHandlers: Record<string, JobHandler> = {
     ...workflowJobHandlers({ db, runAgent: agentRunner(runtime), runTool: toolRunner(runtime) }),
     [AGENT_RUN_TASK]: agentRunHandler(runtime),
@@ -92,8 +98,10 @@ export async function createService(config: Config, db: Database, logger: Logger
     memory,
     integrations,
     jobHandlers,
+    cache,
     async close() {
       await app.close();
+      await cache.flush();
       await memory.close();
     },
   };
@@ -135,8 +143,14 @@ export async function maintain(
   db: Database,
   now = new Date(),
   tokens?: { integrations: IntegrationsDeps; refreshWithinMs: number },
-): Promise<{ created: number; dropped: number; keysPruned: number; jobsPruned: number; memoriesPurged: number; billingJobs: number; tokensRefreshed: number; tokenRefreshesFailed: number }> {
+  cache: QueryCache | { maxBytes: number } = { maxBytes: DEFAULT_CACHE_MAX_BYTES },
+): Promise<{
+  created: number; dropped: number; keysPruned: number; jobsPruned: number; memoriesPurged: number; billingJobs: number;
+  tokensRefreshed: number; tokenRefreshesFailed: number; cacheExpired: number; cacheEvicted: number;
+}> {
   const p = await maintainPartitions(db, now);
+  // the query cache: expired entries out, then least recently used ones down to its size cap
+  const c = 'maintain' in cache ? await cache.maintain() : await maintainQueryCache(db, cache.maxBytes);
   const t = tokens ? await refreshExpiringTokens(tokens.integrations, { withinMs: tokens.refreshWithinMs }) : { refreshed: 0, failed: 0 };
   return {
     ...p,
@@ -147,6 +161,8 @@ export async function maintain(
     billingJobs: await enqueueDueBillingJobs(db, now),
     tokensRefreshed: t.refreshed,
     tokenRefreshesFailed: t.failed,
+    cacheExpired: c.expired,
+    cacheEvicted: c.evicted,
   };
 }
 
@@ -207,13 +223,13 @@ export async function startServer(given: Config, logger: Logger): Promise<Servic
   try {
     const m = await migrate(db);
     if (m.applied.length) logger.info({ applied: m.applied }, 'migrations applied');
-    const p = await maintain(db);
+    const p = await maintain(db, new Date(), undefined, config.cache);
     logger.info({ ...p }, 'maintenance done');
     const svc = await createService(config, db, logger);
     // Tokens expiring before the next run (and a margin) are refreshed in this one.
     const tokens = { integrations: svc.integrations, refreshWithinMs: (config.maintenanceIntervalSeconds + 300) * 1000 };
     const timer = setInterval(() => {
-      maintain(db, new Date(), tokens).catch((err: unknown) => logger.error({ err }, 'maintenance failed'));
+      maintain(db, new Date(), tokens, svc.cache).catch((err: unknown) => logger.error({ err }, 'maintenance failed'));
     }, config.maintenanceIntervalSeconds * 1000);
     timer.unref();
     const worker = config.worker.enabled ? startWorker(svc, config, logger) : null;

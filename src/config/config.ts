@@ -65,6 +65,14 @@ const EnvSchema = z.object({
     }),
   AGENTBASE_WEBHOOK_TIMEOUT_SECONDS: int(15, 1, 300),
   AGENTBASE_WEBHOOKS_ALLOW_PRIVATE: z.enum(['true', 'false', '1', '0']).default('false'),
+  // The query cache (src/cache): on or off, and the size maintain() evicts it to (bytes of cached JSON).
+  AGENTBASE_CACHE_ENABLED: z.enum(['true', 'false', '1', '0'], { error: 'must be true, false, 1 or 0' }).default('true'),
+  AGENTBASE_CACHE_MAX_BYTES: z.coerce
+    .number({ error: 'must be a whole number of bytes, e.g. 67108864 for 64 MiB' })
+    .int('must be a whole number of bytes, e.g. 67108864 for 64 MiB')
+    .min(65_536, 'must be at least 65536 (64 KiB); set AGENTBASE_CACHE_ENABLED=false to turn the cache off')
+    .max(2 ** 40, 'must be at most 1099511627776 (1 TiB)')
+    .default(64 * 1024 * 1024),
 });
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -110,6 +118,14 @@ export interface Config {
   memory: MemoryConfig;
   billing: BillingConfig;
   webhooks: WebhooksConfig;
+  cache: CacheConfig;
+}
+
+export interface CacheConfig {
+  /** off: every read computes (writes still invalidate, so turning it on later is safe) */
+  enabled: boolean;
+  /** the size cap of cached answers, bytes; maintenance evicts least recently used entries to it */
+  maxBytes: number;
 }
 
 export interface BillingConfig {
@@ -223,5 +239,6 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       timeoutMs: e.AGENTBASE_WEBHOOK_TIMEOUT_SECONDS * 1000,
       allowPrivate: truthy(e.AGENTBASE_WEBHOOKS_ALLOW_PRIVATE),
     },
+    cache: { enabled: truthy(e.AGENTBASE_CACHE_ENABLED), maxBytes: e.AGENTBASE_CACHE_MAX_BYTES },
   };
 }

@@ -2,6 +2,7 @@ import swagger from '@fastify/swagger';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
+import type { QueryCache } from '../cache/index.js';
 import type { Config } from '../config/config.js';
 import { uuidv7, migrationStatus, type Database, type Migration } from '../db/index.js';
 import { AppError, forbidden } from '../errors.js';
@@ -33,6 +34,8 @@ export interface AppOptions {
   /** the agent runtime; made here when absent (pass one to share it with the job worker's agent.run handler) */
   runtime?: RuntimeDeps;
   memory: MemoryModule;
+  /** the query cache the cost reports, the marketplace catalogue and campaign templates read through */
+  cache?: QueryCache;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,100}$/;
@@ -79,6 +82,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
 
   const metrics = createMetrics(db);
+  opts.cache?.onOutcome((outcome, read) => metrics.cacheRead(outcome, read));
   app.decorateRequest('principal', null);
   app.decorateRequest('permissions', null);
 
@@ -169,7 +173,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     integrationToken: (orgId, id, host) => integrationAccessToken(integrations, orgId, id, { host }),
   });
   await app.register(agentRoutes({ db, builtinTools: new Set(runtime.builtins.names()), integrationExists }));
-  await app.register(runsRoutes({ db, onIngested: (r) => metrics.ingested(r), planRefs: findPlanRefs }));
+  await app.register(runsRoutes({ db, onIngested: (r) => metrics.ingested(r), planRefs: findPlanRefs, ...(opts.cache ? { cache: opts.cache } : {}) }));
   await app.register(usageRoutes({ db, costSince }));
   await app.register(runtimeRoutes(runtime));
   await app.register(jobsRoutes({ db }));
