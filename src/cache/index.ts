@@ -25,6 +25,7 @@ import type { QueryCache, ReadSpec } from './query-cache.js';
  */
 
 export { cacheKey, stableJson } from './cache-key.js';
+export { CACHE_TAGS } from './tags.js';
 export type { CacheFigures } from './cache-repo.js';
 export {
   createQueryCache,

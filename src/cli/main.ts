@@ -162,7 +162,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       const db = await open();
       try {
         const r = await maintain(db, new Date(), undefined, config().cache);
-        io.out(`partitions created: ${r.created}, dropped: ${r.dropped}; ingestion keys pruned: ${r.keysPruned}; finished jobs pruned: ${r.jobsPruned}; expired memories purged: ${r.memoriesPurged}; cache entries expired: ${r.cacheExpired}, evicted: ${r.cacheEvicted}\n`);
+        io.out(`partitions created: ${r.created}, dropped: ${r.dropped}; ingestion keys pruned: ${r.keysPruned}; finished jobs pruned: ${r.jobsPruned}; expired memories purged: ${r.memoriesPurged}\n`);
       } finally {
         await db.close();
       }

@@ -181,9 +181,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(notificationsRoutes({ db }));
   await app.register(secretsRoutes({ db, keys: opts.identity.keys }));
   await app.register(memoryRoutes(opts.memory));
-  await app.register(planRoutes({ db }));
+  await app.register(planRoutes({ db, ...(opts.cache ? { cache: opts.cache } : {}) }));
   await app.register(billingRoutes(billingDeps(db, opts.config.billing)));
-  await app.register(marketplaceRoutes({ db, builtinTools: new Set(runtime.builtins.names()) }));
+  await app.register(marketplaceRoutes({ db, builtinTools: new Set(runtime.builtins.names()), ...(opts.cache ? { cache: opts.cache } : {}) }));
   await app.register(evalsRoutes({ db }));
   await app.register(integrationsRoutes(integrations));
   await app.register(webhooksRoutes({ db, keys: opts.identity.keys, config: opts.config.webhooks }));

@@ -1,4 +1,4 @@
-import type { QueryCache } from '../cache/index.js';
+import { CACHE_TAGS, type QueryCache } from '../cache/index.js';
 import type { Database, Sql } from '../db/index.js';
 
 export interface RunsDeps {
@@ -22,7 +22,7 @@ export interface RunsDeps {
  * The cache tag of everything read from the ledger and the execution roll-ups
  * (cost_daily, execution_stats_daily): whatever writes them invalidates it.
  */
-export const COSTS_CACHE_TAG = 'costs';
+export const COSTS_CACHE_TAG = CACHE_TAGS.costs;
 /** Reports are invalidated exactly on every write; the TTL bounds only what no write touches (an agent's renamed label). */
 export const COSTS_CACHE_TTL_MS = 5 * 60_000;
 
