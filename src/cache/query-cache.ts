@@ -73,7 +73,7 @@ export function createQueryCache(db: Database, opts: QueryCacheOptions, onError:
     for (const l of listeners) l(o, name);
   };
   // An answer larger than this would evict most of the cache by itself: computed, not stored.
-  const maxEntry = Math.max(1, Math.floor(opts.maxBytes / 8));
+  const maxEntry = Math.max(1, Math.floor(opts.maxBytes / 4));
 
   return {
     enabled: opts.enabled,
