@@ -7,6 +7,7 @@ import { ingestSessionsBench } from './ingest-sessions-bench.js';
 import { jobsBench } from './jobs-bench.js';
 import { memoryBench } from './memory-bench.js';
 import { memoryQualityBench } from './memory-quality.js';
+import { opsCacheBench } from './ops-cache-bench.js';
 import { plansBench } from './plans-bench.js';
 import { tasksBench } from './tasks-bench.js';
 import { startupBench } from './startup-bench.js';
@@ -29,6 +30,8 @@ const benches: Record<string, () => Promise<string>> = {
   jobs: () => jobsBench(),
   memory: () => memoryBench(),
   'memory-quality': () => memoryQualityBench(),
+  // the query cache: cost reports cached vs uncached over HTTP, and what invalidation costs ingestion
+  'ops-cache': () => opsCacheBench(),
   // plans: plan reads, diffs and share opens, then task search at scale (seed 004)
   plans: async () => `${await plansBench()}\n\n${await tasksBench()}`,
   tasks: () => tasksBench(),
