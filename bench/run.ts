@@ -8,6 +8,7 @@ import { jobsBench } from './jobs-bench.js';
 import { memoryBench } from './memory-bench.js';
 import { memoryQualityBench } from './memory-quality.js';
 import { opsMetricsBench } from './ops-metrics-bench.js';
+import { opsCacheBench } from './ops-cache-bench.js';
 import { plansBench } from './plans-bench.js';
 import { tasksBench } from './tasks-bench.js';
 import { startupBench } from './startup-bench.js';
@@ -32,6 +33,8 @@ const benches: Record<string, () => Promise<string>> = {
   'memory-quality': () => memoryQualityBench(),
   // what recording api requests into the operational tables costs a request (issue 15)
   'ops-metrics': () => opsMetricsBench(),
+  // the query cache: cost reports cached vs uncached over HTTP, and what invalidation costs ingestion
+  'ops-cache': () => opsCacheBench(),
   // plans: plan reads, diffs and share opens, then task search at scale (seed 004)
   plans: async () => `${await plansBench()}\n\n${await tasksBench()}`,
   tasks: () => tasksBench(),

@@ -3,6 +3,7 @@ import { stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
+import { createQueryCache, DEFAULT_CACHE_MAX_BYTES, maintainQueryCache, type QueryCache } from './cache/index.js';
 import type { Config } from './config/index.js';
 import { ConfigError, resolveSecret } from './config/index.js';
 import { loadMigrations, maintainPartitions, migrate, openDatabase, type Database } from './db/index.js';
@@ -44,6 +45,8 @@ export interface Service {
   jobHandlers: Record<string, JobHandler>;
   /** the service's own measurements (operational tables); flush() writes what is buffered */
   opsMetrics: OpsMetrics;
+  /** the query cache of expensive reads (its hit ratio: cache.orgStats / cache.totals) */
+  cache: QueryCache;
   close(): Promise<void>;
 }
 
@@ -58,6 +61,9 @@ export async function createService(config: Config, db: Database, logger: Logger
     auth: config.auth,
   };
   const migrations = await loadMigrations();
+  const cache = createQueryCache(db, config.cache, (err) => {
+    if (logger) logger.error({ err }, 'query cache statistics not written');
+  });
   // The openai embedder goes out through the runtime's egress policy and secrets bound to hosts.
   const memory = createMemory({
     db,
@@ -77,7 +83,7 @@ export async function createService(config: Config, db: Database, logger: Logger
   });
   // Started here and stopped in close(): every service measures itself, tests included (they call flush()).
   const opsMetrics = createOpsMetrics({ db, config: config.opsMetrics, version: VERSION, ...(logger ? { log: logger } : {}) });
-  const app = await buildApp({ config, identity, migrations, bodyLimit: config.http.bodyLimit, logger, version: VERSION, runtime, memory, opsMetrics });
+  const app = await buildApp({ config, identity, migrations, bodyLimit: config.http.bodyLimit, logger, version: VERSION, runtime, memory, opsMetrics, cache });
   opsMetrics.start();
   const jobHandlers: Record<string, JobHandler> = {
     ...workflowJobHandlers({ db, runAgent: agentRunner(runtime), runTool: toolRunner(runtime) }),
@@ -99,10 +105,12 @@ export async function createService(config: Config, db: Database, logger: Logger
     integrations,
     jobHandlers,
     opsMetrics,
+    cache,
     async close() {
       await app.close();
       // After the app: the last answers' rows are buffered by now.
       await opsMetrics.close();
+      await cache.flush();
       await memory.close();
     },
   };
@@ -136,6 +144,14 @@ function startWorker(svc: Service, config: Config, logger: Logger): Worker {
   return worker;
 }
 
+/** What maintenance is given beyond the database; each part it lacks is skipped or defaulted. */
+export interface MaintainOptions {
+  /** integrations whose OAuth tokens expire within refreshWithinMs are refreshed now */
+  tokens?: { integrations: IntegrationsDeps; refreshWithinMs: number };
+  /** the query cache (or just its size cap) to expire and evict; the default cap otherwise */
+  cache?: QueryCache | { maxBytes: number };
+}
+
 /**
  * Periodic upkeep: partitions ahead and past retention, ingestion keys past their items' retention, finished jobs past theirs, expired memories,
  * system metrics past their own retention and old pool samples,
@@ -144,12 +160,17 @@ function startWorker(svc: Service, config: Config, logger: Logger): Worker {
 export async function maintain(
   db: Database,
   now = new Date(),
-  tokens?: { integrations: IntegrationsDeps; refreshWithinMs: number },
+  opts: MaintainOptions = {},
 ): Promise<{
   created: number; dropped: number; keysPruned: number; jobsPruned: number; memoriesPurged: number; billingJobs: number;
   systemMetricsDeleted: number; poolStatsDeleted: number; tokensRefreshed: number; tokenRefreshesFailed: number;
+  cacheExpired: number; cacheEvicted: number;
 }> {
   const p = await maintainPartitions(db, now);
+  // the query cache: expired entries out, then least recently used ones down to its size cap
+  const cache = opts.cache ?? { maxBytes: DEFAULT_CACHE_MAX_BYTES };
+  const c = 'maintain' in cache ? await cache.maintain() : await maintainQueryCache(db, cache.maxBytes);
+  const tokens = opts.tokens;
   const t = tokens ? await refreshExpiringTokens(tokens.integrations, { withinMs: tokens.refreshWithinMs }) : { refreshed: 0, failed: 0 };
   return {
     ...p,
@@ -163,6 +184,8 @@ export async function maintain(
     poolStatsDeleted: await prunePoolStats(db, now),
     tokensRefreshed: t.refreshed,
     tokenRefreshesFailed: t.failed,
+    cacheExpired: c.expired,
+    cacheEvicted: c.evicted,
   };
 }
 
@@ -223,13 +246,13 @@ export async function startServer(given: Config, logger: Logger): Promise<Servic
   try {
     const m = await migrate(db);
     if (m.applied.length) logger.info({ applied: m.applied }, 'migrations applied');
-    const p = await maintain(db);
+    const p = await maintain(db, new Date(), { cache: config.cache });
     logger.info({ ...p }, 'maintenance done');
     const svc = await createService(config, db, logger);
     // Tokens expiring before the next run (and a margin) are refreshed in this one.
     const tokens = { integrations: svc.integrations, refreshWithinMs: (config.maintenanceIntervalSeconds + 300) * 1000 };
     const timer = setInterval(() => {
-      maintain(db, new Date(), tokens).catch((err: unknown) => logger.error({ err }, 'maintenance failed'));
+      maintain(db, new Date(), { tokens, cache: svc.cache }).catch((err: unknown) => logger.error({ err }, 'maintenance failed'));
     }, config.maintenanceIntervalSeconds * 1000);
     timer.unref();
     const worker = config.worker.enabled ? startWorker(svc, config, logger) : null;

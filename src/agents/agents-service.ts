@@ -1,4 +1,5 @@
 import { appendAudit, type Actor } from '../audit/index.js';
+import { CACHE_TAGS, invalidate } from '../cache/index.js';
 import { emitEvent } from '../events/index.js';
 import { isPgError, type Sql } from '../db/index.js';
 import { AppError, badRequest, conflict, versionConflict } from '../errors.js';
@@ -152,6 +153,8 @@ export async function updateAgent(deps: AgentsDeps, actor: Actor, ref: string, i
       const after = await repo.updateAgent(sql, id, version, patch);
       if (!after) throw versionConflict('agent', version);
       await appendAudit(sql, actor, { action: 'agent.updated', resourceType: 'agent', resourceId: id, agentId: id, oldValues: before, newValues: after });
+      // cost reports by agent show its slug and name
+      if (after.slug !== before.slug || after.name !== before.name) await invalidate(sql, actor.orgId, [CACHE_TAGS.costs]);
       return after;
     });
   } catch (err) {
@@ -194,6 +197,7 @@ export async function deleteAgent(deps: AgentsDeps, actor: Actor, ref: string): 
   await deps.db.tenant(actor.orgId, async (sql) => {
     const before = await requireAgent(sql, ref, 'update');
     await repo.softDeleteAgent(sql, before.id);
+    await invalidate(sql, actor.orgId, [CACHE_TAGS.costs]);
     await appendAudit(sql, actor, { action: 'agent.deleted', resourceType: 'agent', resourceId: before.id, agentId: before.id, oldValues: before });
   });
 }

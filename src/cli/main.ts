@@ -161,7 +161,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     .action(async () => {
       const db = await open();
       try {
-        const r = await maintain(db);
+        const r = await maintain(db, new Date(), { cache: config().cache });
         io.out(`partitions created: ${r.created}, dropped: ${r.dropped}; ingestion keys pruned: ${r.keysPruned}; finished jobs pruned: ${r.jobsPruned}; expired memories purged: ${r.memoriesPurged}\n`);
       } finally {
         await db.close();

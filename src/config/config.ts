@@ -79,6 +79,14 @@ const EnvSchema = z.object({
   AGENTBASE_SYSTEM_METRICS_INTERVAL_SECONDS: int(60, 0, 86_400),
   // Recorded with the service's own metrics (system_metrics.environment, at most 20 characters).
   AGENTBASE_ENVIRONMENT: z.string().regex(/^[A-Za-z0-9._-]{1,20}$/, 'must be 1-20 letters, digits, dots, dashes or underscores, e.g. production').default('production'),
+  // The query cache (src/cache): on or off, and the size maintain() evicts it to (bytes of cached JSON).
+  AGENTBASE_CACHE_ENABLED: z.enum(['true', 'false', '1', '0'], { error: 'must be true, false, 1 or 0' }).default('true'),
+  AGENTBASE_CACHE_MAX_BYTES: z.coerce
+    .number({ error: 'must be a whole number of bytes, e.g. 67108864 for 64 MiB' })
+    .int('must be a whole number of bytes, e.g. 67108864 for 64 MiB')
+    .min(65_536, 'must be at least 65536 (64 KiB); set AGENTBASE_CACHE_ENABLED=false to turn the cache off')
+    .max(2 ** 40, 'must be at most 1099511627776 (1 TiB)')
+    .default(64 * 1024 * 1024),
 });
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -125,6 +133,7 @@ export interface Config {
   billing: BillingConfig;
   webhooks: WebhooksConfig;
   opsMetrics: OpsMetricsConfig;
+  cache: CacheConfig;
 }
 
 export interface OpsMetricsConfig {
@@ -141,6 +150,13 @@ export interface OpsMetricsConfig {
   systemMetricsIntervalMs: number;
   /** system_metrics.environment */
   environment: string;
+}
+
+export interface CacheConfig {
+  /** off: every read computes (writes still invalidate, so turning it on later is safe) */
+  enabled: boolean;
+  /** the size cap of cached answers, bytes; maintenance evicts least recently used entries to it */
+  maxBytes: number;
 }
 
 export interface BillingConfig {
@@ -263,5 +279,6 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       systemMetricsIntervalMs: e.AGENTBASE_SYSTEM_METRICS_INTERVAL_SECONDS * 1000,
       environment: e.AGENTBASE_ENVIRONMENT,
     },
+    cache: { enabled: truthy(e.AGENTBASE_CACHE_ENABLED), maxBytes: e.AGENTBASE_CACHE_MAX_BYTES },
   };
 }

@@ -2,6 +2,7 @@ import swagger from '@fastify/swagger';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
+import type { QueryCache } from '../cache/index.js';
 import type { Config } from '../config/config.js';
 import { uuidv7, migrationStatus, type Database, type Migration } from '../db/index.js';
 import { AppError, forbidden } from '../errors.js';
@@ -36,6 +37,8 @@ export interface AppOptions {
   memory: MemoryModule;
   /** the service's own measurements (src/ops); off when absent */
   opsMetrics?: OpsMetrics;
+  /** the query cache the cost reports, the marketplace catalogue and campaign templates read through */
+  cache?: QueryCache;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,100}$/;
@@ -83,6 +86,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
 
   const metrics = createMetrics(db);
+  opts.cache?.onOutcome((outcome, read) => metrics.cacheRead(outcome, read));
   app.decorateRequest('principal', null);
   app.decorateRequest('permissions', null);
 
@@ -175,7 +179,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     integrationToken: (orgId, id, host) => integrationAccessToken(integrations, orgId, id, { host }),
   });
   await app.register(agentRoutes({ db, builtinTools: new Set(runtime.builtins.names()), integrationExists }));
-  await app.register(runsRoutes({ db, onIngested: (r) => metrics.ingested(r), planRefs: findPlanRefs }));
+  await app.register(runsRoutes({ db, onIngested: (r) => metrics.ingested(r), planRefs: findPlanRefs, ...(opts.cache ? { cache: opts.cache } : {}) }));
   await app.register(usageRoutes({ db, costSince }));
   await app.register(runtimeRoutes(runtime));
   await app.register(jobsRoutes({ db }));
@@ -183,9 +187,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(notificationsRoutes({ db }));
   await app.register(secretsRoutes({ db, keys: opts.identity.keys }));
   await app.register(memoryRoutes(opts.memory));
-  await app.register(planRoutes({ db }));
+  await app.register(planRoutes({ db, ...(opts.cache ? { cache: opts.cache } : {}) }));
   await app.register(billingRoutes(billingDeps(db, opts.config.billing)));
-  await app.register(marketplaceRoutes({ db, builtinTools: new Set(runtime.builtins.names()) }));
+  await app.register(marketplaceRoutes({ db, builtinTools: new Set(runtime.builtins.names()), ...(opts.cache ? { cache: opts.cache } : {}) }));
   await app.register(evalsRoutes({ db }));
   await app.register(integrationsRoutes(integrations));
   await app.register(webhooksRoutes({ db, keys: opts.identity.keys, config: opts.config.webhooks }));

@@ -36,8 +36,17 @@ export function createMetrics(db: Database) {
     labelNames: ['kind', 'status'] as const,
     registers: [registry],
   });
+  const cacheReads = new client.Counter({
+    name: 'agentbase_query_cache_reads_total',
+    help: 'Reads through the query cache by read (runs.costs, marketplace.browse, …) and outcome (hit, miss, bypass: the cache is off)',
+    labelNames: ['read', 'outcome'] as const,
+    registers: [registry],
+  });
   return {
     registry,
+    cacheRead(outcome: string, read: string) {
+      cacheReads.inc({ read, outcome });
+    },
     /** Ingestion is counted here and in usage, not in the audit log (which records state changes by people and keys). */
     ingested(results: readonly { kind: string; status: string }[]) {
       const counts = new Map<string, number>();

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { appendAudit, type Actor } from '../audit/index.js';
+import type { QueryCache } from '../cache/index.js';
 import { emitEvent } from '../events/index.js';
 import { uuidv7, type Database, type Sql } from '../db/index.js';
 import { AppError, notFound, validationFailed, versionConflict } from '../errors.js';
@@ -16,6 +17,8 @@ import * as versions from './plan-versions-repo.js';
 export interface PlansDeps {
   db: Database;
   now?: () => Date;
+  /** the query cache of campaign templates; without it they are read every time */
+  cache?: QueryCache;
 }
 const clock = (deps: PlansDeps) => deps.now?.() ?? new Date();
 

@@ -23,7 +23,7 @@ import { timelineRoutes } from './routes/timeline-routes.js';
  *               organization's own row wins, then the longest matching model_pattern.
  */
 
-export type { RunsDeps } from './deps.js';
+export { COSTS_CACHE_TAG, type RunsDeps } from './deps.js';
 export { EXECUTION_TRANSITIONS, canTransition, type ExecutionStatus } from './status.js';
 export { ingestBatch, type IngestOptions, type IngestResult, type ItemResult, type ItemStatus } from './ingest-service.js';
 export type {

@@ -2,11 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { v7 } from 'uuid';
 import type { z } from 'zod';
 import type { Actor } from '../audit/index.js';
+import { invalidate } from '../cache/index.js';
 import { PARTITIONED_TABLES, ensureMonthPartitions, type Sql } from '../db/index.js';
 import { emitEvents } from '../events/index.js';
 import { resolveSessionKeys } from '../sessions/index.js';
 import { chargeIngestedSpans, reportQuotaRefusal } from '../usage/index.js';
-import { clock, type RunsDeps } from './deps.js';
+import { COSTS_CACHE_TAG, clock, type RunsDeps } from './deps.js';
 import { executionEvents, type Ended } from './execution-events.js';
 import { applyExecutionUpdates } from './execution-updates.js';
 import { resolveReferences } from './ingest-refs.js';
@@ -311,6 +312,8 @@ export async function ingestBatch(deps: RunsDeps, actor: Actor, body: IngestBody
 
     // Totals of stored executions that a late span or an update touched (new ones were written with theirs).
     await repo.rollUp(sql, [...new Set([...execUpdated, ...priced.map((p) => execOf(p)!.id).filter((id) => !newExecById.has(id))])]);
+    // Cached cost and performance reports read the roll-ups these writes change: dropped with this commit (one statement).
+    if (priced.length || execToWrite.length || execUpdated.length) await invalidate(sql, orgId, [COSTS_CACHE_TAG]);
 
     // Outcomes: written items are accepted; the rest of the valid ones were ingested before.
     const written = new Set([...execToWrite, ...spansToWrite, ...decisionsToWrite, ...messagesToWrite].map((p) => p.result));

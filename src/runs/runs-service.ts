@@ -1,6 +1,7 @@
+import { readThrough } from '../cache/index.js';
 import { uuidV7Time } from '../db/index.js';
 import { notFound } from '../errors.js';
-import type { RunsDeps } from './deps.js';
+import { COSTS_CACHE_TAG, COSTS_CACHE_TTL_MS, type RunsDeps } from './deps.js';
 import { nest } from './forest.js';
 import * as repo from './runs-repo.js';
 import type { ExecutionFilter, SpanRow } from './runs-repo.js';
@@ -85,9 +86,13 @@ export function getTrace(deps: RunsDeps, orgId: string, traceId: string) {
 }
 
 export function costs(deps: RunsDeps, orgId: string, groupBy: CostGroup, from: string, to: string) {
-  return deps.db.tenant(orgId, (sql) => stats.costs(sql, groupBy, from, to));
+  return deps.db.tenant(orgId, (sql) => readThrough(deps.cache, sql, orgId, {
+    name: 'runs.costs', params: { groupBy, from, to }, tags: [COSTS_CACHE_TAG], ttlMs: COSTS_CACHE_TTL_MS,
+  }, () => stats.costs(sql, groupBy, from, to)));
 }
 
 export function performance(deps: RunsDeps, orgId: string, from: string, to: string, agentId?: string) {
-  return deps.db.tenant(orgId, (sql) => stats.performance(sql, from, to, agentId));
+  return deps.db.tenant(orgId, (sql) => readThrough(deps.cache, sql, orgId, {
+    name: 'runs.performance', params: { from, to, agentId: agentId ?? null }, tags: [COSTS_CACHE_TAG], ttlMs: COSTS_CACHE_TTL_MS,
+  }, () => stats.performance(sql, from, to, agentId)));
 }

@@ -11,7 +11,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Actor } from '../audit/index.js';
+import { invalidate } from '../cache/index.js';
 import {
+  COSTS_CACHE_TAG,
   findExecution,
   ingestBatch,
   type ExecutionItemInput,
@@ -284,14 +286,17 @@ async function recordFailedFallback(deps: RuntimeDeps, frame: RunFrame, endedAt:
  * false when it is no longer queued (cancelled, or started by another delivery).
  */
 export function recordStarted(deps: RuntimeDeps, frame: RunFrame, queuedAt: Date): Promise<boolean> {
-  return deps.db.tenant(frame.orgId, (sql) =>
-    startQueuedExecution(sql, frame.orgId, {
+  return deps.db.tenant(frame.orgId, async (sql) => {
+    const started = await startQueuedExecution(sql, frame.orgId, {
       id: frame.executionId,
       createdAt: queuedAt,
       startedAt: frame.startedAt,
       queueTimeMs: frame.startedAt.getTime() - queuedAt.getTime(),
-    }),
-  );
+    });
+    // the status moved in execution_stats_daily: cached performance reports are stale
+    if (started) await invalidate(sql, frame.orgId, [COSTS_CACHE_TAG]);
+    return started;
+  });
 }
 
 export interface AgentMessage {

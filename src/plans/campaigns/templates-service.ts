@@ -1,4 +1,5 @@
 import { appendAudit, type Actor } from '../../audit/index.js';
+import { CACHE_TAGS, invalidate, readThrough } from '../../cache/index.js';
 import { uuidv7 } from '../../db/index.js';
 import { notFound, versionConflict } from '../../errors.js';
 import type { PlanDetailView } from '../plans-service.js';
@@ -9,9 +10,12 @@ import type { TemplateFields, TemplateFilter, TemplateRow } from './templates-re
 
 /**
  * Campaign templates (seed 001): a theme, ideas and a channel mix that new
- * campaigns are made from. Seed 001 asks to cache them for an hour; they are
- * read from the database here (one primary-key or index read).
+ * campaigns are made from. Seed 001 asks to cache them for an hour: reads go
+ * through the query cache (tag campaign_templates), and every change drops
+ * the organization's entries in its own transaction.
  */
+
+const TEMPLATES = { tags: [CACHE_TAGS.campaignTemplates], ttlMs: 3_600_000 };
 
 export type { TemplateFields, TemplateFilter, TemplateRow };
 type Who = Actor & { userId: string };
@@ -21,6 +25,7 @@ const missing = (id: string) => notFound('campaign template', id);
 export function createTemplate(deps: PlansDeps, actor: Who, f: TemplateFields): Promise<TemplateRow> {
   return deps.db.tenant(actor.orgId, async (sql) => {
     const row = await repo.insertTemplate(sql, actor.orgId, uuidv7(), actor.userId, f, clock(deps));
+    await invalidate(sql, actor.orgId, [CACHE_TAGS.campaignTemplates]);
     await appendAudit(sql, actor, {
       action: 'campaign_template.created', resourceType: 'campaign_template', resourceId: row.id,
       newValues: { name: f.name, theme: f.theme, ideas: f.ideas.length, channels: f.channelMix.length, tags: f.tags, version: 1 },
@@ -30,13 +35,15 @@ export function createTemplate(deps: PlansDeps, actor: Who, f: TemplateFields): 
 }
 
 export async function getTemplate(deps: PlansDeps, orgId: string, id: string): Promise<TemplateRow> {
-  const row = await deps.db.tenant(orgId, (sql) => repo.getTemplate(sql, orgId, id));
+  const row = await deps.db.tenant(orgId, (sql) => readThrough(deps.cache, sql, orgId, { name: 'plans.template', params: { id }, ...TEMPLATES },
+    async () => (await repo.getTemplate(sql, orgId, id)) ?? null));
   if (!row) throw missing(id);
   return row;
 }
 
 export function listTemplates(deps: PlansDeps, orgId: string, f: TemplateFilter): Promise<TemplateRow[]> {
-  return deps.db.tenant(orgId, (sql) => repo.listTemplates(sql, orgId, f));
+  return deps.db.tenant(orgId, (sql) => readThrough(deps.cache, sql, orgId, { name: 'plans.templates', params: f, ...TEMPLATES },
+    () => repo.listTemplates(sql, orgId, f)));
 }
 
 /** Changes the fields given (ideas and channelMix replace whole); a stale version is 409 version_conflict. */
@@ -50,6 +57,7 @@ export function updateTemplate(deps: PlansDeps, actor: Who, id: string, version:
     const changed = (Object.keys(after) as (keyof TemplateFields)[]).filter((k) => JSON.stringify(after[k]) !== JSON.stringify(before[k]));
     if (!changed.length) return row;
     const updated = await repo.updateTemplate(sql, actor.orgId, id, after, row.version + 1, clock(deps));
+    await invalidate(sql, actor.orgId, [CACHE_TAGS.campaignTemplates]);
     await appendAudit(sql, actor, {
       action: 'campaign_template.updated', resourceType: 'campaign_template', resourceId: id,
       oldValues: { version: row.version, ...Object.fromEntries(changed.map((k) => [k, before[k]])) },
@@ -66,6 +74,7 @@ export async function deleteTemplate(deps: PlansDeps, actor: Who, id: string, ve
     if (!row) throw missing(id);
     if (version !== undefined && row.version !== version) throw versionConflict(`campaign template ${id}`, version);
     await repo.softDeleteTemplate(sql, actor.orgId, id, clock(deps));
+    await invalidate(sql, actor.orgId, [CACHE_TAGS.campaignTemplates]);
     await appendAudit(sql, actor, { action: 'campaign_template.deleted', resourceType: 'campaign_template', resourceId: id, oldValues: { version: row.version, name: row.name } });
   });
 }

@@ -1,5 +1,6 @@
 import { cloneAgentFromConfig, requireAgent, type ClonedTool } from '../../agents/index.js';
 import { appendAudit, type Actor } from '../../audit/index.js';
+import { CACHE_TAGS, invalidateEveryOrganization } from '../../cache/index.js';
 import { isPgError, uuidv7, type Sql } from '../../db/index.js';
 import { AppError, badRequest, conflict, notFound } from '../../errors.js';
 import * as catalog from './catalog-repo.js';
@@ -57,6 +58,8 @@ export async function installListing(
 ): Promise<InstallOutcome> {
   try {
     return await deps.db.tenant(actor.orgId, async (sql) => {
+      // the listing's install count, shown in the catalogue every organization reads
+      await invalidateEveryOrganization(sql, actor.orgId, [CACHE_TAGS.marketplace]);
       const id = isUuid(ref) ? ref : (await catalog.publicListing(sql, { slug: ref }))?.id;
       const source = id ? await catalog.installSource(sql, id) : undefined;
       if (!id || !source) throw notFound('marketplace listing', ref);

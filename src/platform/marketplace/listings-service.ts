@@ -1,5 +1,6 @@
 import { getAgentVersion, slugify } from '../../agents/index.js';
 import { appendAudit, type Actor } from '../../audit/index.js';
+import { CACHE_TAGS, invalidateEveryOrganization } from '../../cache/index.js';
 import { isPgError, uuidv7, type Sql } from '../../db/index.js';
 import { badRequest, conflict, notFound, versionConflict } from '../../errors.js';
 import type { MarketplaceDeps } from './deps.js';
@@ -102,6 +103,8 @@ export async function updateListing(deps: MarketplaceDeps, actor: Actor, id: str
   try {
     return await deps.db.tenant(actor.orgId, async (sql) => {
       const before = await lockOwn(sql, id, version);
+      // an approved listing changes (or goes back to review): the catalogue every organization reads
+      await invalidateEveryOrganization(sql, actor.orgId, [CACHE_TAGS.marketplace]);
       if (before.status === 'suspended') throw conflict('this listing is suspended by the platform; it cannot be changed', { status: before.status });
       const pricingModel = fields.pricingModel ?? before.pricingModel;
       const priceCents = fields.priceCents !== undefined ? fields.priceCents : fields.pricingModel === 'free' ? null : before.priceCents;
@@ -125,6 +128,7 @@ export async function updateListing(deps: MarketplaceDeps, actor: Actor, id: str
 export async function submitListing(deps: MarketplaceDeps, actor: Actor, id: string, version: number): Promise<ListingRow> {
   return deps.db.tenant(actor.orgId, async (sql) => {
     const before = await lockOwn(sql, id, version);
+    await invalidateEveryOrganization(sql, actor.orgId, [CACHE_TAGS.marketplace]);
     if (before.status !== 'draft' && before.status !== 'rejected') {
       throw conflict(`a listing in status ${before.status} cannot be submitted; only draft and rejected listings can`, { status: before.status });
     }
@@ -142,6 +146,7 @@ export async function deleteListing(deps: MarketplaceDeps, actor: Actor, id: str
   await deps.db.tenant(actor.orgId, async (sql) => {
     const before = await repo.getListing(sql, id, true);
     if (!before) throw notFound('marketplace listing', id);
+    await invalidateEveryOrganization(sql, actor.orgId, [CACHE_TAGS.marketplace]);
     await repo.softDeleteListing(sql, id);
     await appendAudit(sql, actor, { action: 'marketplace_listing.deleted', resourceType: 'marketplace_listing', resourceId: id, agentId: before.agentId, oldValues: auditView(before) });
   });

@@ -1,4 +1,5 @@
 import { appendAudit, type Actor } from '../../audit/index.js';
+import { CACHE_TAGS, invalidateEveryOrganization } from '../../cache/index.js';
 import { uuidv7 } from '../../db/index.js';
 import { conflict, notFound } from '../../errors.js';
 import { appendPlatformAudit } from '../admins/index.js';
@@ -38,6 +39,8 @@ export async function reviewListing(
   return deps.db.tenant(orgId, async (sql) => {
     const before = await repo.getListing(sql, id, true);
     if (!before) throw notFound('marketplace listing', id);
+    // approved, rejected or suspended: the catalogue every organization reads changes
+    await invalidateEveryOrganization(sql, orgId, [CACHE_TAGS.marketplace]);
     if (before.status !== 'pending_review') {
       throw conflict(`only a listing in review can be decided; this one is ${before.status}`, { status: before.status });
     }

@@ -1,4 +1,5 @@
 import { appendAudit, type Actor } from '../../audit/index.js';
+import { CACHE_TAGS, invalidateEveryOrganization } from '../../cache/index.js';
 import { uuidv7 } from '../../db/index.js';
 import { conflict, notFound } from '../../errors.js';
 import * as catalog from './catalog-repo.js';
@@ -32,6 +33,8 @@ export async function writeReview(
   const listing = await approvedListing(deps, actor.orgId, ref);
   if (listing.own) throw conflict('an organization cannot review its own listing');
   return deps.db.tenant(actor.orgId, async (sql) => {
+    // the listing's rating, shown in the catalogue every organization reads
+    await invalidateEveryOrganization(sql, actor.orgId, [CACHE_TAGS.marketplace]);
     if (!(await installs.findInstall(sql, listing.id))) {
       throw conflict(`only an organization that installed ${listing.slug} can review it; install it first (POST /v1/marketplace/${listing.slug}/install)`);
     }
@@ -56,6 +59,7 @@ export async function deleteOwnReview(deps: MarketplaceDeps, actor: Actor, ref: 
   const listing = await approvedListing(deps, actor.orgId, ref);
   await deps.db.tenant(actor.orgId, async (sql) => {
     const before = await repo.deleteReview(sql, listing.id);
+    await invalidateEveryOrganization(sql, actor.orgId, [CACHE_TAGS.marketplace]);
     if (!before) throw notFound(`this organization's review of ${listing.slug}`);
     await appendAudit(sql, actor, { action: 'marketplace_review.deleted', resourceType: 'marketplace_review', resourceId: before.id, oldValues: before });
   });
