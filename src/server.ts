@@ -10,6 +10,7 @@ import { buildApp } from './http/index.js';
 import { accessTokens, deriveKeys, type IdentityDeps } from './identity/index.js';
 import { pruneFinishedJobs, Worker, type JobHandler } from './jobs/index.js';
 import { createMemory, enableVectors, memoryJobHandlers, purgeExpiredMemories, type MemoryModule } from './memory/index.js';
+import { DEFAULT_MATVIEW_REFRESH_SECONDS, enqueueMatviewRefreshes, matviewJobHandlers } from './ops/index.js';
 import { pruneIngestKeys, recordEmbeddingCall } from './runs/index.js';
 import { AGENT_RUN_TASK, agentRunHandler, createRuntime, embeddingEgress, MEMORY_EXTRACT_TASK, memoryExtractHandler, type RuntimeDeps } from './runtime/index.js';
 import { workflowJobHandlers } from './workflows/index.js';
@@ -83,6 +84,7 @@ export async function createService(config: Config, db: Database, logger: Logger
     // Eval cases run agents (the runtime) and embed (memory); platform imports neither.
     ...evalJobHandlers({ db, runAgent: evalAgentRunner(runtime), embed: memoryEmbed(memory) }),
     ...webhookJobHandlers({ db, keys, config: config.webhooks }),
+    ...matviewJobHandlers({ db }),
   };
   return {
     app,
@@ -129,13 +131,15 @@ function startWorker(svc: Service, config: Config, logger: Logger): Worker {
 
 /**
  * Periodic upkeep: partitions ahead and past retention, ingestion keys past their items' retention, finished jobs past theirs, expired memories,
- * and, given the integrations, OAuth tokens that expire before the next run (refreshWithinMs) refreshed now.
+ * and, given the integrations, OAuth tokens that expire before the next run (refreshWithinMs) refreshed now; materialized view refreshes
+ * enqueued for every slot until the next run (matviews.horizonSeconds).
  */
 export async function maintain(
   db: Database,
   now = new Date(),
   tokens?: { integrations: IntegrationsDeps; refreshWithinMs: number },
-): Promise<{ created: number; dropped: number; keysPruned: number; jobsPruned: number; memoriesPurged: number; billingJobs: number; tokensRefreshed: number; tokenRefreshesFailed: number }> {
+  matviews: { intervalSeconds: number; horizonSeconds: number } = { intervalSeconds: DEFAULT_MATVIEW_REFRESH_SECONDS, horizonSeconds: 0 },
+): Promise<{ created: number; dropped: number; keysPruned: number; jobsPruned: number; memoriesPurged: number; billingJobs: number; matviewJobs: number; tokensRefreshed: number; tokenRefreshesFailed: number }> {
   const p = await maintainPartitions(db, now);
   const t = tokens ? await refreshExpiringTokens(tokens.integrations, { withinMs: tokens.refreshWithinMs }) : { refreshed: 0, failed: 0 };
   return {
@@ -145,6 +149,8 @@ export async function maintain(
     memoriesPurged: await purgeExpiredMemories(db),
     // period ends and trial ends due: one billing.close_period job per organization and moment
     billingJobs: await enqueueDueBillingJobs(db, now),
+    // one ops.refresh_matview job per view and slot (idempotency key per slot)
+    matviewJobs: await enqueueMatviewRefreshes(db, now, matviews),
     tokensRefreshed: t.refreshed,
     tokenRefreshesFailed: t.failed,
   };
@@ -207,13 +213,15 @@ export async function startServer(given: Config, logger: Logger): Promise<Servic
   try {
     const m = await migrate(db);
     if (m.applied.length) logger.info({ applied: m.applied }, 'migrations applied');
-    const p = await maintain(db);
+    // Refreshes are enqueued for every slot until the next maintenance run.
+    const matviews = { intervalSeconds: config.matviews.refreshSeconds, horizonSeconds: config.maintenanceIntervalSeconds };
+    const p = await maintain(db, new Date(), undefined, matviews);
     logger.info({ ...p }, 'maintenance done');
     const svc = await createService(config, db, logger);
     // Tokens expiring before the next run (and a margin) are refreshed in this one.
     const tokens = { integrations: svc.integrations, refreshWithinMs: (config.maintenanceIntervalSeconds + 300) * 1000 };
     const timer = setInterval(() => {
-      maintain(db, new Date(), tokens).catch((err: unknown) => logger.error({ err }, 'maintenance failed'));
+      maintain(db, new Date(), tokens, matviews).catch((err: unknown) => logger.error({ err }, 'maintenance failed'));
     }, config.maintenanceIntervalSeconds * 1000);
     timer.unref();
     const worker = config.worker.enabled ? startWorker(svc, config, logger) : null;
