@@ -103,7 +103,8 @@ SELECT org_id, coalesce(agent_id, '00000000-0000-0000-0000-000000000000') AS age
   coalesce(model_provider, '')::varchar(50) AS model_provider, coalesce(model_name, '')::varchar(100) AS model_name,
   execution_count::bigint AS execution_count, avg_execution_time::float8 AS avg_execution_time_ms,
   avg_tokens::float8 AS avg_tokens, avg_cost::numeric(18, 6) AS avg_cost_usd, total_cost::numeric(18, 6) AS total_cost_usd,
-  success_rate, p95_execution_time AS p95_execution_time_ms
+  -- 0 rather than NULL when none completed, as the seed's SUM(CASE …) / COUNT(*)
+  coalesce(success_rate, 0) AS success_rate, p95_execution_time AS p95_execution_time_ms
 FROM v_agent_performance
 WHERE execution_count <> 0
 WITH NO DATA;
