@@ -344,8 +344,17 @@ describe('the catalog: every tenant table is protected by forced RLS', () => {
     // A new table here must be global on purpose (no tenant data), or get an org_id and RLS.
     // platform_*: the operator's staff and their audit chain; the app role reads none of them.
     expect(r.rows.map((x) => x.table)).toEqual(
-      ['mfa_devices', 'mfa_recovery_codes', 'organizations', 'permissions', 'platform_admins', 'platform_audit', 'platform_audit_head', 'schema_migrations', 'user_credentials', 'users'].sort(),
+      ['matview_refreshes', 'mfa_devices', 'mfa_recovery_codes', 'organizations', 'permissions', 'platform_admins', 'platform_audit', 'platform_audit_head', 'schema_migrations', 'user_credentials', 'users'].sort(),
     );
+  });
+
+  it('no materialized view is readable by the app role: they have no RLS, tenants read them through filtering views', async () => {
+    const r = await t.db.admin.query<{ name: string; readable: boolean }>(
+      `SELECT c.relname AS name, has_table_privilege('agentbase_app', c.oid, 'SELECT') AS readable
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind = 'm'`,
+    );
+    expect(r.rows.length).toBeGreaterThan(0);
+    expect(r.rows.filter((x) => x.readable)).toEqual([]);
   });
 
   it('the app role owns nothing, is not a superuser and cannot bypass RLS', async () => {
