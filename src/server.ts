@@ -12,6 +12,7 @@ import { cleanupSystemMetrics, createOpsMetrics, prunePoolStats, type OpsMetrics
 import { accessTokens, deriveKeys, type IdentityDeps } from './identity/index.js';
 import { pruneFinishedJobs, Worker, type JobHandler } from './jobs/index.js';
 import { createMemory, enableVectors, memoryJobHandlers, purgeExpiredMemories, type MemoryModule } from './memory/index.js';
+import { DEFAULT_MATVIEW_REFRESH_SECONDS, enqueueMatviewRefreshes, matviewJobHandlers } from './ops/index.js';
 import { pruneIngestKeys, recordEmbeddingCall } from './runs/index.js';
 import { AGENT_RUN_TASK, agentRunHandler, createRuntime, embeddingEgress, MEMORY_EXTRACT_TASK, memoryExtractHandler, type RuntimeDeps } from './runtime/index.js';
 import { workflowJobHandlers } from './workflows/index.js';
@@ -95,6 +96,7 @@ export async function createService(config: Config, db: Database, logger: Logger
     // Eval cases run agents (the runtime) and embed (memory); platform imports neither.
     ...evalJobHandlers({ db, runAgent: evalAgentRunner(runtime), embed: memoryEmbed(memory) }),
     ...webhookJobHandlers({ db, keys, config: config.webhooks }),
+    ...matviewJobHandlers({ db }),
   };
   return {
     app,
@@ -150,12 +152,15 @@ export interface MaintainOptions {
   tokens?: { integrations: IntegrationsDeps; refreshWithinMs: number };
   /** the query cache (or just its size cap) to expire and evict; the default cap otherwise */
   cache?: QueryCache | { maxBytes: number };
+  /** materialized view refreshes are enqueued for every slot until now + horizonSeconds (none ahead by default) */
+  matviews?: { intervalSeconds: number; horizonSeconds: number };
 }
 
 /**
  * Periodic upkeep: partitions ahead and past retention, ingestion keys past their items' retention, finished jobs past theirs, expired memories,
  * system metrics past their own retention and old pool samples,
- * and, given the integrations, OAuth tokens that expire before the next run (refreshWithinMs) refreshed now.
+ * and, given the integrations, OAuth tokens that expire before the next run (refreshWithinMs) refreshed now; materialized view refreshes
+ * enqueued for every slot until the next run (matviews.horizonSeconds).
  */
 export async function maintain(
   db: Database,
@@ -163,7 +168,7 @@ export async function maintain(
   opts: MaintainOptions = {},
 ): Promise<{
   created: number; dropped: number; keysPruned: number; jobsPruned: number; memoriesPurged: number; billingJobs: number;
-  systemMetricsDeleted: number; poolStatsDeleted: number; tokensRefreshed: number; tokenRefreshesFailed: number;
+  systemMetricsDeleted: number; poolStatsDeleted: number; matviewJobs: number; tokensRefreshed: number; tokenRefreshesFailed: number;
   cacheExpired: number; cacheEvicted: number;
 }> {
   const p = await maintainPartitions(db, now);
@@ -182,6 +187,8 @@ export async function maintain(
     // seed 000 cleanup_old_system_metrics: per-row retention (tag, column, 30 days)
     systemMetricsDeleted: await cleanupSystemMetrics(db, now),
     poolStatsDeleted: await prunePoolStats(db, now),
+    // one ops.refresh_matview job per view and slot (idempotency key per slot)
+    matviewJobs: await enqueueMatviewRefreshes(db, now, opts.matviews ?? { intervalSeconds: DEFAULT_MATVIEW_REFRESH_SECONDS, horizonSeconds: 0 }),
     tokensRefreshed: t.refreshed,
     tokenRefreshesFailed: t.failed,
     cacheExpired: c.expired,
@@ -246,13 +253,15 @@ export async function startServer(given: Config, logger: Logger): Promise<Servic
   try {
     const m = await migrate(db);
     if (m.applied.length) logger.info({ applied: m.applied }, 'migrations applied');
-    const p = await maintain(db, new Date(), { cache: config.cache });
+    // Refreshes are enqueued for every slot until the next maintenance run.
+    const matviews = { intervalSeconds: config.matviews.refreshSeconds, horizonSeconds: config.maintenanceIntervalSeconds };
+    const p = await maintain(db, new Date(), { cache: config.cache, matviews });
     logger.info({ ...p }, 'maintenance done');
     const svc = await createService(config, db, logger);
     // Tokens expiring before the next run (and a margin) are refreshed in this one.
     const tokens = { integrations: svc.integrations, refreshWithinMs: (config.maintenanceIntervalSeconds + 300) * 1000 };
     const timer = setInterval(() => {
-      maintain(db, new Date(), { tokens, cache: svc.cache }).catch((err: unknown) => logger.error({ err }, 'maintenance failed'));
+      maintain(db, new Date(), { tokens, cache: svc.cache, matviews }).catch((err: unknown) => logger.error({ err }, 'maintenance failed'));
     }, config.maintenanceIntervalSeconds * 1000);
     timer.unref();
     const worker = config.worker.enabled ? startWorker(svc, config, logger) : null;

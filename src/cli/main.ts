@@ -5,6 +5,7 @@ import { parseConfig, type Config } from '../config/config.js';
 import { maintainPartitions, migrate, migrationStatus, loadMigrations, openDatabase } from '../db/index.js';
 import { verifyAllChains, verifyChain, type ChainReport } from '../audit/index.js';
 import { AppError } from '../errors.js';
+import { matviewStatus, refreshAllMatviews } from '../ops/index.js';
 import { grantPlatformAdmin, listPlatformAdmins, revokePlatformAdmin } from '../platform/index.js';
 import { createLogger, maintain, startServer, VERSION } from '../server.js';
 
@@ -163,6 +164,31 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       try {
         const r = await maintain(db, new Date(), { cache: config().cache });
         io.out(`partitions created: ${r.created}, dropped: ${r.dropped}; ingestion keys pruned: ${r.keysPruned}; finished jobs pruned: ${r.jobsPruned}; expired memories purged: ${r.memoriesPurged}\n`);
+      } finally {
+        await db.close();
+      }
+    });
+
+  program
+    .command('matviews')
+    .description('materialized views: when each was last refreshed and how long it took; --refresh refreshes them now (the worker does it every AGENTBASE_MATVIEW_REFRESH_SECONDS)')
+    .option('--refresh', 'refresh every view now; exits 1 when one fails')
+    .option('--json', 'print as JSON')
+    .action(async (o: { refresh?: boolean; json?: boolean }) => {
+      const c = config();
+      const db = await open();
+      try {
+        const refreshed = o.refresh ? await refreshAllMatviews(db) : [];
+        if (refreshed.some((r) => r.status === 'failed')) code = 1;
+        const status = await matviewStatus(db, { intervalSeconds: c.matviews.refreshSeconds });
+        if (o.json) io.out(`${JSON.stringify(o.refresh ? { refreshed, status } : status, null, 2)}\n`);
+        else {
+          for (const r of refreshed) if (r.status === 'failed') io.err(`${r.name}: ${r.error}\n`);
+          for (const v of status) {
+            const age = v.stalenessSeconds === null ? 'never refreshed' : `refreshed ${Math.round(v.stalenessSeconds)} s ago in ${v.lastDurationMs?.toFixed(1)} ms, ${v.lastRows} rows${v.lastConcurrent ? ' (concurrently)' : ''}`;
+            io.out(`${v.name}\t${age}${v.stale ? '\tSTALE' : ''}${v.lastError ? `\tlast attempt failed: ${v.lastError.message}` : ''}\n`);
+          }
+        }
       } finally {
         await db.close();
       }

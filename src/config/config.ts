@@ -33,6 +33,8 @@ const EnvSchema = z.object({
   LOGIN_MAX_ATTEMPTS: int(5, 1, 100),
   LOGIN_LOCKOUT_SECONDS: int(30, 1, 86_400),
   MAINTENANCE_INTERVAL_SECONDS: int(3600, 10, 86_400),
+  // How often each materialized view is refreshed (on the job queue; a view may set its own interval).
+  AGENTBASE_MATVIEW_REFRESH_SECONDS: int(300, 10, 86_400),
   // The runtime: the model endpoint agents use unless their model_settings name another.
   AGENTBASE_LLM_BASE_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL such as https://api.openai.com/v1' }).optional(),
   AGENTBASE_LLM_API_KEY: z.string().min(1).optional(),
@@ -126,6 +128,8 @@ export interface Config {
     loginLockoutSeconds: number;
   };
   maintenanceIntervalSeconds: number;
+  /** materialized views (src/ops/matviews): seconds between refreshes */
+  matviews: { refreshSeconds: number };
   runtime: RuntimeConfig;
   /** the in-process job worker (agent runs, workflow steps, schedules) */
   worker: { enabled: boolean; concurrency: number };
@@ -250,6 +254,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       loginLockoutSeconds: e.LOGIN_LOCKOUT_SECONDS,
     },
     maintenanceIntervalSeconds: e.MAINTENANCE_INTERVAL_SECONDS,
+    matviews: { refreshSeconds: e.AGENTBASE_MATVIEW_REFRESH_SECONDS },
     runtime: {
       llm: e.AGENTBASE_LLM_BASE_URL ? { baseUrl: e.AGENTBASE_LLM_BASE_URL, apiKey: e.AGENTBASE_LLM_API_KEY } : undefined,
       scriptsDir: e.AGENTBASE_SCRIPTS_DIR,

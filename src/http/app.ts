@@ -12,6 +12,7 @@ import { jobsRoutes } from '../jobs/index.js';
 import { memoryRoutes, type MemoryModule } from '../memory/index.js';
 import { findPlanRefs, planRoutes } from '../plans/index.js';
 import { notificationsRoutes } from '../notifications/index.js';
+import { reportsRoutes } from '../ops/index.js';
 import { costSince, runsRoutes } from '../runs/index.js';
 import { createRuntime, runtimeRoutes, type RuntimeDeps } from '../runtime/index.js';
 import { workflowsRoutes } from '../workflows/index.js';
@@ -181,6 +182,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(agentRoutes({ db, builtinTools: new Set(runtime.builtins.names()), integrationExists }));
   await app.register(runsRoutes({ db, onIngested: (r) => metrics.ingested(r), planRefs: findPlanRefs, ...(opts.cache ? { cache: opts.cache } : {}) }));
   await app.register(usageRoutes({ db, costSince }));
+  await app.register(reportsRoutes({ db }));
   await app.register(runtimeRoutes(runtime));
   await app.register(jobsRoutes({ db }));
   await app.register(workflowsRoutes({ db }));

@@ -43,7 +43,7 @@ describe('help and usage errors', () => {
   it('--help lists every command and exits 0', async () => {
     const r = await cli(['--help']);
     expect(r.code).toBe(0);
-    for (const c of ['start', 'migrate', 'audit', 'partitions']) expect(r.out).toMatch(new RegExp(`^\\s+${c}\\b`, 'm'));
+    for (const c of ['start', 'migrate', 'audit', 'partitions', 'matviews']) expect(r.out).toMatch(new RegExp(`^\\s+${c}\\b`, 'm'));
   });
 
   it('migrate --help and audit verify --help describe their options', async () => {
@@ -148,7 +148,8 @@ describe('commands on an embedded data folder', () => {
     }
     const r = await cli(['audit', 'verify'], { AGENTBASE_DATA_DIR: dir });
     expect(r).toMatchObject({ code: 0, err: '' });
-    expect(r.out).toBe(`ok    org ${orgId}: 3 rows, chain intact\n`);
+    // The system organization (migration 0027: jobs that belong to no tenant) has an empty chain.
+    expect(r.out).toBe(`ok    org 00000000-0000-0000-0000-00000000a9e7: 0 rows, chain intact\nok    org ${orgId}: 3 rows, chain intact\n`);
   });
 
   it('audit verify --org not-a-uuid exits 2 without opening the database', async () => {
@@ -161,6 +162,20 @@ describe('commands on an embedded data folder', () => {
   it('partitions creates nothing right after migrate and drops nothing', async () => {
     const r = await cli(['partitions'], { AGENTBASE_DATA_DIR: dir });
     expect(r).toMatchObject({ code: 0, out: 'partitions created: 0, dropped: 0; ingestion keys pruned: 0; finished jobs pruned: 0; expired memories purged: 0\n' });
+  });
+
+  it('matviews says when each view was refreshed; --refresh refreshes them (plain the first time, concurrently after)', async () => {
+    const before = await cli(['matviews'], { AGENTBASE_DATA_DIR: dir });
+    expect(before).toMatchObject({ code: 0, err: '' });
+    expect(before.out).toMatch(/^mv_agent_daily_costs\tnever refreshed\tSTALE\n/);
+    const first = await cli(['matviews', '--refresh', '--json'], { AGENTBASE_DATA_DIR: dir });
+    expect(first).toMatchObject({ code: 0, err: '' });
+    const j = JSON.parse(first.out) as { refreshed: Array<{ status: string; concurrent: boolean }>; status: Array<{ stale: boolean; populated: boolean }> };
+    expect(j.refreshed.map((r) => [r.status, r.concurrent])).toEqual(j.refreshed.map(() => ['refreshed', false]));
+    expect(j.status.every((s) => s.populated && !s.stale)).toBe(true);
+    const again = await cli(['matviews', '--refresh'], { AGENTBASE_DATA_DIR: dir });
+    expect(again).toMatchObject({ code: 0, err: '' });
+    expect(again.out).toMatch(/^mv_agent_daily_costs\trefreshed \d+ s ago in [\d.]+ ms, \d+ rows \(concurrently\)\n/);
   });
 });
 

@@ -364,8 +364,17 @@ describe('the catalog: every tenant table is protected by forced RLS', () => {
     // platform_*: the operator's staff and their audit chain; the app role reads none of them.
     // connection_pool_stats, system_metrics: the service's own measurements (0025), owner only like OPERATIONAL_WITH_ORG.
     expect(r.rows.map((x) => x.table)).toEqual(
-      ['connection_pool_stats', 'mfa_devices', 'mfa_recovery_codes', 'organizations', 'permissions', 'platform_admins', 'platform_audit', 'platform_audit_head', 'schema_migrations', 'system_metrics', 'user_credentials', 'users'].sort(),
+      ['connection_pool_stats', 'matview_refreshes', 'mfa_devices', 'mfa_recovery_codes', 'organizations', 'permissions', 'platform_admins', 'platform_audit', 'platform_audit_head', 'schema_migrations', 'system_metrics', 'user_credentials', 'users'].sort(),
     );
+  });
+
+  it('no materialized view is readable by the app role: they have no RLS, tenants read them through filtering views', async () => {
+    const r = await t.db.admin.query<{ name: string; readable: boolean }>(
+      `SELECT c.relname AS name, has_table_privilege('agentbase_app', c.oid, 'SELECT') AS readable
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind = 'm'`,
+    );
+    expect(r.rows.length).toBeGreaterThan(0);
+    expect(r.rows.filter((x) => x.readable)).toEqual([]);
   });
 
   it('the app role owns nothing, is not a superuser and cannot bypass RLS', async () => {
