@@ -13,6 +13,7 @@ import { createMemory, enableVectors, memoryJobHandlers, purgeExpiredMemories, t
 import { pruneIngestKeys, recordEmbeddingCall } from './runs/index.js';
 import { AGENT_RUN_TASK, agentRunHandler, createRuntime, embeddingEgress, MEMORY_EXTRACT_TASK, memoryExtractHandler, type RuntimeDeps } from './runtime/index.js';
 import { workflowJobHandlers } from './workflows/index.js';
+import { enableQueryStats } from './ops/index.js';
 import { billingDeps, billingJobHandlers, enqueueDueBillingJobs, evalJobHandlers, integrationAccessToken, integrationsDeps, refreshExpiringTokens, type IntegrationsDeps, webhookJobHandlers } from './platform/index.js';
 import { agentRunner, evalAgentRunner, toolRunner } from './workflow-runners.js';
 
@@ -55,6 +56,8 @@ export async function createService(config: Config, db: Database, logger: Logger
     auth: config.auth,
   };
   const migrations = await loadMigrations();
+  // pg_stat_statements for GET /v1/ops/queries, created here when the server has it and the owner may; otherwise that route says how.
+  await enableQueryStats(db);
   // The openai embedder goes out through the runtime's egress policy and secrets bound to hosts.
   const memory = createMemory({
     db,

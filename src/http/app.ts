@@ -17,10 +17,11 @@ import { workflowsRoutes } from '../workflows/index.js';
 import { secretsRoutes } from '../secrets/index.js';
 import { billingDeps, billingRoutes, evalsRoutes, integrationAccessToken, integrationExists, integrationsDeps, integrationsRoutes, marketplaceRoutes, webhooksRoutes } from '../platform/index.js';
 import { usageRoutes } from '../usage/index.js';
+import { overviewRoutes, queriesRoutes, type OverviewSource } from '../ops/index.js';
 import { authenticate, effectivePermissions, identityRoutes, rateHeaders, type IdentityDeps } from '../identity/index.js';
 import { errorBody, handleClientError, makeErrorHandler } from './error-handler.js';
 import { installJsonBodyParser } from './json-body.js';
-import { createMetrics } from './metrics.js';
+import { createMetrics, type GaugeSource } from './metrics.js';
 import './context.js';
 
 export interface AppOptions {
@@ -33,6 +34,13 @@ export interface AppOptions {
   /** the agent runtime; made here when absent (pass one to share it with the job worker's agent.run handler) */
   runtime?: RuntimeDeps;
   memory: MemoryModule;
+  /**
+   * Sections of GET /v1/ops/overview that other modules own (cache, matviews,
+   * replicas, …), by section name; a missing one renders null with a reason.
+   */
+  overviewSources?: Record<string, OverviewSource>;
+  /** Gauges other modules add to /metrics, read on each scrape (cache hit ratio, matview staleness, replica lag, …). */
+  metricGauges?: readonly GaugeSource[];
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,100}$/;
@@ -78,7 +86,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     void reply.status(404).send(errorBody(e, req.id));
   });
 
-  const metrics = createMetrics(db);
+  const metrics = createMetrics(db, opts.metricGauges, (metric, err) => app.log.warn({ err, metric }, 'a /metrics gauge could not be read'));
   app.decorateRequest('principal', null);
   app.decorateRequest('permissions', null);
 
@@ -183,5 +191,14 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(evalsRoutes({ db }));
   await app.register(integrationsRoutes(integrations));
   await app.register(webhooksRoutes({ db, keys: opts.identity.keys, config: opts.config.webhooks }));
+  await app.register(queriesRoutes({ db }));
+  await app.register(overviewRoutes({
+    db,
+    sources: {
+      requests: async () => metrics.recent.requests(),
+      ingest: async () => metrics.recent.ingest(),
+      ...opts.overviewSources,
+    },
+  }));
   return app;
 }
