@@ -18,8 +18,15 @@ export interface GaugeSource {
 
 /** At most this many series per contributed gauge: a bug there must not blow up the scrape. */
 const MAX_SERIES = 1000;
-/** Both job gauges are filled from one query per scrape; a scrape is well under this. */
-const SCRAPE_REUSE_MS = 1000;
+
+/**
+ * No series at all. prom-client's reset() leaves an unlabelled gauge at 0,
+ * which would report a value nobody read; an absent series is the truth.
+ */
+function empty(gauge: client.Gauge<string>): void {
+  gauge.reset();
+  (gauge as unknown as { hashMap: Record<string, unknown> }).hashMap = {};
+}
 
 /** One registry per app instance (not prom-client's global one), so several apps can live in one process. */
 export function createMetrics(
@@ -63,24 +70,27 @@ export function createMetrics(
   });
   const collectErrors = new client.Counter({
     name: 'agentbase_metrics_collect_errors_total',
-    help: 'Scrapes in which a gauge could not be read (the database was unreachable, or a contributed source failed); the gauge is left empty',
+    help: 'Scrapes in which a gauge could not be read (the database was unreachable, or a contributed source failed); the gauge is left empty. Visible from the next scrape (all metrics are collected at once)',
     labelNames: ['metric'] as const,
     registers: [registry],
   });
 
-  let jobScrape: { at: number; rows: Promise<QueueDepthRow[]> } | undefined;
+  // prom-client starts every metric's collect() in the same tick, so both job
+  // gauges of one scrape share the read in flight; the next scrape reads anew.
+  let jobRead: Promise<QueueDepthRow[]> | undefined;
   const jobRows = () => {
-    const t = Date.now();
-    if (!jobScrape || t - jobScrape.at > SCRAPE_REUSE_MS) jobScrape = { at: t, rows: queueDepth(db) };
-    return jobScrape.rows;
+    jobRead ??= queueDepth(db).finally(() => {
+      jobRead = undefined;
+    });
+    return jobRead;
   };
   // A failing read empties its gauge and is counted, rather than failing the whole scrape.
   const guarded = async (gauge: client.Gauge<string>, name: string, fill: () => Promise<void>) => {
-    gauge.reset();
+    empty(gauge);
     try {
       await fill();
     } catch (err) {
-      gauge.reset();
+      empty(gauge);
       collectErrors.inc({ metric: name });
       onCollectError(name, err);
     }
