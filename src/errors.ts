@@ -26,6 +26,7 @@ export const ERROR_CODES = [
   'version_conflict',
   'eval_gate_failed',
   'vector_unavailable',
+  'pg_stat_statements_unavailable',
   'embedder_error',
   'payload_too_large',
   'headers_too_large',

@@ -8,11 +8,10 @@ import type { Config } from './config/index.js';
 import { ConfigError, resolveSecret } from './config/index.js';
 import { loadMigrations, maintainPartitions, migrate, openDatabase, type Database } from './db/index.js';
 import { buildApp } from './http/index.js';
-import { cleanupSystemMetrics, createOpsMetrics, prunePoolStats, type OpsMetrics } from './ops/index.js';
+import { cleanupSystemMetrics, createOpsMetrics, DEFAULT_MATVIEW_REFRESH_SECONDS, enableQueryStats, enqueueMatviewRefreshes, matviewJobHandlers, type OpsMetrics, prunePoolStats } from './ops/index.js';
 import { accessTokens, deriveKeys, type IdentityDeps } from './identity/index.js';
 import { pruneFinishedJobs, Worker, type JobHandler } from './jobs/index.js';
 import { createMemory, enableVectors, memoryJobHandlers, purgeExpiredMemories, type MemoryModule } from './memory/index.js';
-import { DEFAULT_MATVIEW_REFRESH_SECONDS, enqueueMatviewRefreshes, matviewJobHandlers } from './ops/index.js';
 import { pruneIngestKeys, recordEmbeddingCall } from './runs/index.js';
 import { AGENT_RUN_TASK, agentRunHandler, createRuntime, embeddingEgress, MEMORY_EXTRACT_TASK, memoryExtractHandler, type RuntimeDeps } from './runtime/index.js';
 import { workflowJobHandlers } from './workflows/index.js';
@@ -65,6 +64,8 @@ export async function createService(config: Config, db: Database, logger: Logger
   const cache = createQueryCache(db, config.cache, (err) => {
     if (logger) logger.error({ err }, 'query cache statistics not written');
   });
+  // pg_stat_statements for GET /v1/ops/queries, created here when the server has it and the owner may; otherwise that route says how.
+  await enableQueryStats(db);
   // The openai embedder goes out through the runtime's egress policy and secrets bound to hosts.
   const memory = createMemory({
     db,

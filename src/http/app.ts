@@ -12,7 +12,7 @@ import { jobsRoutes } from '../jobs/index.js';
 import { memoryRoutes, type MemoryModule } from '../memory/index.js';
 import { findPlanRefs, planRoutes } from '../plans/index.js';
 import { notificationsRoutes } from '../notifications/index.js';
-import { reportsRoutes } from '../ops/index.js';
+import { createOpsMetrics, type OpsMetrics, overviewRoutes, type OverviewSource, queriesRoutes, reportsRoutes } from '../ops/index.js';
 import { costSince, runsRoutes } from '../runs/index.js';
 import { createRuntime, runtimeRoutes, type RuntimeDeps } from '../runtime/index.js';
 import { workflowsRoutes } from '../workflows/index.js';
@@ -20,10 +20,9 @@ import { secretsRoutes } from '../secrets/index.js';
 import { billingDeps, billingRoutes, evalsRoutes, integrationAccessToken, integrationExists, integrationsDeps, integrationsRoutes, marketplaceRoutes, webhooksRoutes } from '../platform/index.js';
 import { usageRoutes } from '../usage/index.js';
 import { authenticate, effectivePermissions, identityRoutes, rateHeaders, type IdentityDeps } from '../identity/index.js';
-import { createOpsMetrics, type OpsMetrics } from '../ops/index.js';
 import { errorBody, handleClientError, makeErrorHandler } from './error-handler.js';
 import { installJsonBodyParser } from './json-body.js';
-import { createMetrics } from './metrics.js';
+import { createMetrics, type GaugeSource } from './metrics.js';
 import './context.js';
 
 export interface AppOptions {
@@ -40,6 +39,13 @@ export interface AppOptions {
   opsMetrics?: OpsMetrics;
   /** the query cache the cost reports, the marketplace catalogue and campaign templates read through */
   cache?: QueryCache;
+  /**
+   * Sections of GET /v1/ops/overview that other modules own (cache, matviews,
+   * replicas, …), by section name; a missing one renders null with a reason.
+   */
+  overviewSources?: Record<string, OverviewSource>;
+  /** Gauges other modules add to /metrics, read on each scrape (cache hit ratio, matview staleness, replica lag, …). */
+  metricGauges?: readonly GaugeSource[];
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,100}$/;
@@ -86,7 +92,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     void reply.status(404).send(errorBody(e, req.id));
   });
 
-  const metrics = createMetrics(db);
+  const metrics = createMetrics(db, opts.metricGauges, (metric, err) => app.log.warn({ err, metric }, 'a /metrics gauge could not be read'));
   opts.cache?.onOutcome((outcome, read) => metrics.cacheRead(outcome, read));
   app.decorateRequest('principal', null);
   app.decorateRequest('permissions', null);
@@ -195,5 +201,14 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(evalsRoutes({ db }));
   await app.register(integrationsRoutes(integrations));
   await app.register(webhooksRoutes({ db, keys: opts.identity.keys, config: opts.config.webhooks }));
+  await app.register(queriesRoutes({ db }));
+  await app.register(overviewRoutes({
+    db,
+    sources: {
+      requests: async () => metrics.recent.requests(),
+      ingest: async () => metrics.recent.ingest(),
+      ...opts.overviewSources,
+    },
+  }));
   return app;
 }
