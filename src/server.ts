@@ -8,7 +8,7 @@ import type { Config } from './config/index.js';
 import { ConfigError, resolveSecret } from './config/index.js';
 import { loadMigrations, maintainPartitions, migrate, openDatabase, type Database } from './db/index.js';
 import { buildApp } from './http/index.js';
-import { cleanupSystemMetrics, createOpsMetrics, DEFAULT_MATVIEW_REFRESH_SECONDS, enableQueryStats, enqueueMatviewRefreshes, matviewJobHandlers, type OpsMetrics, prunePoolStats } from './ops/index.js';
+import { cleanupSystemMetrics, createOpsMetrics, DEFAULT_MATVIEW_REFRESH_SECONDS, enableQueryStats, enqueueMatviewRefreshes, matviewJobHandlers, matviewStatus, type OpsMetrics, prunePoolStats } from './ops/index.js';
 import { accessTokens, deriveKeys, type IdentityDeps } from './identity/index.js';
 import { pruneFinishedJobs, Worker, type JobHandler } from './jobs/index.js';
 import { createMemory, enableVectors, memoryJobHandlers, purgeExpiredMemories, type MemoryModule } from './memory/index.js';
@@ -85,7 +85,32 @@ export async function createService(config: Config, db: Database, logger: Logger
   });
   // Started here and stopped in close(): every service measures itself, tests included (they call flush()).
   const opsMetrics = createOpsMetrics({ db, config: config.opsMetrics, version: VERSION, ...(logger ? { log: logger } : {}) });
-  const app = await buildApp({ config, identity, migrations, bodyLimit: config.http.bodyLimit, logger, version: VERSION, runtime, memory, opsMetrics, cache });
+  const matviewOpts = { intervalSeconds: config.matviews.refreshSeconds };
+  const app = await buildApp({
+    config, identity, migrations, bodyLimit: config.http.bodyLimit, logger, version: VERSION, runtime, memory, opsMetrics, cache,
+    // The overview's and /metrics' sections owned by modules the http layer does not import.
+    overviewSources: {
+      cache: () => cache.totals(),
+      matviews: () => matviewStatus(db, matviewOpts),
+    },
+    metricGauges: [
+      {
+        name: 'agentbase_query_cache_hit_ratio',
+        help: 'Query cache hits / (hits + misses) over the last 30 days, every organization (absent before the first read)',
+        read: async () => {
+          const t = await cache.totals();
+          return t.ratio === null ? [] : [{ value: t.ratio }];
+        },
+      },
+      {
+        name: 'agentbase_matview_staleness_seconds',
+        help: 'Seconds since each materialized view\'s last successful refresh (absent: never refreshed)',
+        labelNames: ['view'],
+        read: async () =>
+          (await matviewStatus(db, matviewOpts)).flatMap((m) => (m.stalenessSeconds === null ? [] : [{ labels: { view: m.name }, value: m.stalenessSeconds }])),
+      },
+    ],
+  });
   opsMetrics.start();
   const jobHandlers: Record<string, JobHandler> = {
     ...workflowJobHandlers({ db, runAgent: agentRunner(runtime), runTool: toolRunner(runtime) }),
