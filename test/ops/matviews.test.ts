@@ -260,6 +260,15 @@ describe('tenants', () => {
     }
   });
 
+  it('the views are owned by agentbase_auth, which is no superuser and cannot bypass RLS: a refresh (run as the owner) reads through its policy', async () => {
+    const r = await t.db.admin.query<{ name: string; owner: string; super: boolean; bypass: boolean }>(
+      `SELECT c.relname AS name, c.relowner::regrole::text AS owner, r.rolsuper AS super, r.rolbypassrls AS bypass
+       FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner WHERE c.relname = ANY ($1) ORDER BY 1`,
+      [MATVIEWS.map((m) => m.name)],
+    );
+    expect(r.rows).toEqual(MATVIEWS.map((m) => ({ name: m.name, owner: 'agentbase_auth', super: false, bypass: false })).sort((x, y) => x.name.localeCompare(y.name)));
+  });
+
   it('the app role cannot read a materialized view or the refresh history directly (42501)', async () => {
     for (const rel of [...MATVIEWS.map((m) => m.name), 'matview_refreshes']) {
       await expect(t.db.tenant(a.orgId, (sql) => sql.query(`SELECT * FROM ${rel}`)), rel).rejects.toMatchObject({ code: '42501' });

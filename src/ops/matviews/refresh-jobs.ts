@@ -11,8 +11,8 @@ import { findMatview, MATVIEWS } from './registry.js';
  * at its slot, keyed by view, interval and slot: passes that overlap enqueue
  * nothing twice, and replicas running maintenance at once neither. Maintenance
  * runs hourly by default while views refresh every few minutes, hence the
- * slots ahead. A job finds the view already refreshed since its slot began
- * (a backlog after the worker was down) and does nothing.
+ * slots ahead. A job that finds a refresh started since its slot began (a
+ * backlog after the worker was down) does nothing.
  *
  * Jobs belong to an organization; these belong to none, so they are queued
  * under the system organization of migration 0027 (ops_system_org_id()).
@@ -67,7 +67,7 @@ function payloadName(job: ClaimedJob): string {
   return p.name;
 }
 
-/** `ops.refresh_matview`: refreshes payload.name unless a refresh finished since the job's slot began. */
+/** `ops.refresh_matview`: refreshes payload.name unless a refresh started since the job's slot began. */
 export function matviewJobHandlers(deps: { db: Database } & Partial<MatviewsOptions>): Record<string, JobHandler> {
   const registry = deps.registry ?? MATVIEWS;
   return {
@@ -75,7 +75,8 @@ export function matviewJobHandlers(deps: { db: Database } & Partial<MatviewsOpti
       const name = payloadName(job);
       if (!findMatview(name, registry)) throw new PermanentJobError(`${name} is not a registered materialized view`);
       const [last] = await deps.db.admin.transaction((sql) => repo.lastRefreshes(sql, [name]));
-      if (last?.ok && last.ok.finishedAt >= job.runAt) {
+      // A refresh that started after the slot began holds everything up to it.
+      if (last?.ok && last.ok.startedAt >= job.runAt) {
         return { name, status: 'skipped', reason: 'fresh', refreshedAt: last.ok.finishedAt.toISOString() };
       }
       // A failure is recorded in matview_refreshes and fails the job with the same message.
