@@ -12,10 +12,15 @@ const typeOverrides = {
   },
 };
 
+const COMMIT_WITH_LSN =
+  'SELECT pg_current_xact_id_if_assigned() IS NOT NULL AS wrote; COMMIT; SELECT pg_current_wal_lsn()::text AS lsn';
+
 export interface PgDriverOptions {
   connectionString: string;
   max: number;
   applicationName?: string;
+  /** give up connecting after this long (replicas: a dead one must not hold reads up); default: wait */
+  connectTimeoutMs?: number;
 }
 
 export function createPgDriver(opts: PgDriverOptions): Driver {
@@ -24,6 +29,7 @@ export function createPgDriver(opts: PgDriverOptions): Driver {
     max: opts.max,
     application_name: opts.applicationName ?? 'agentbase',
     types: typeOverrides,
+    ...(opts.connectTimeoutMs ? { connectionTimeoutMillis: opts.connectTimeoutMs } : {}),
   });
   // An idle client erroring (server restart) must not crash the process; the pool drops it.
   pool.on('error', () => {});
@@ -40,7 +46,7 @@ export function createPgDriver(opts: PgDriverOptions): Driver {
   return {
     kind: 'postgres',
     query: (text, params) => top.query(text, params),
-    async transaction(fn, setup) {
+    async transaction(fn, setup, opts) {
       const client = await pool.connect();
       let broken = false;
       // While a client is checked out the pool no longer listens for its errors;
@@ -54,7 +60,16 @@ export function createPgDriver(opts: PgDriverOptions): Driver {
         // Simple-protocol multi-statement: BEGIN and the setup in one round trip.
         await client.query(setup ? `BEGIN; ${setup}` : 'BEGIN');
         const out = await fn(wrap(client));
-        await client.query('COMMIT');
+        if (opts?.onWriteCommitted) {
+          // One round trip still: whether this transaction wrote (it has an xid),
+          // the commit, and the WAL position after it (>= the commit record).
+          const rs = (await client.query(COMMIT_WITH_LSN)) as unknown as pg.QueryResult[];
+          const wrote = rs[0]?.rows[0]?.wrote === true;
+          const lsn = rs[2]?.rows[0]?.lsn as string | undefined;
+          if (wrote && lsn) opts.onWriteCommitted(lsn);
+        } else {
+          await client.query('COMMIT');
+        }
         return out;
       } catch (err) {
         try {

@@ -96,7 +96,8 @@ export async function openPglite(opts: PgliteDriverOptions = {}): Promise<{ pg: 
     // PGlite serialises transactions internally: it is one connection.
     transaction: (fn, setup) =>
       pg.transaction(async (tx) => {
-        if (setup) await tx.query(setup);
+        // exec: the setup may be several statements (SET TRANSACTION READ ONLY; …).
+        if (setup) await tx.exec(setup);
         return fn(wrap(tx));
       }),
     stats: () => ({ total: 1, idle: 1, waiting: 0 }),
