@@ -70,7 +70,10 @@ export async function startReplica(primaryUrl: string): Promise<Replica> {
       await asPostgres(pgBin('pg_basebackup'), args, pgEnv);
       break;
     } catch (err) {
-      if (attempt >= 3) throw err;
+      if (attempt >= 3) {
+        await rm(dir, { recursive: true, force: true });
+        throw err;
+      }
     }
   }
   // Debian keeps postgresql.conf and pg_hba.conf in /etc: the backup has neither.
@@ -110,7 +113,7 @@ export async function startReplica(primaryUrl: string): Promise<Replica> {
   };
 }
 
-async function postgresIds(): Promise<[number, number]> {
+export async function postgresIds(): Promise<[number, number]> {
   const uid = Number((await run('id', ['-u', 'postgres'])).stdout.trim());
   const gid = Number((await run('id', ['-g', 'postgres'])).stdout.trim());
   return [uid, gid];
