@@ -88,7 +88,9 @@ export interface Database {
    * A read-only `transaction`: served by a read replica when one is configured,
    * healthy and has replayed the writes of the last
    * AGENTBASE_REPLICA_READ_YOUR_WRITES_MS; otherwise by the primary. Writing in
-   * `fn` fails (the transaction is READ ONLY on either side).
+   * `fn` fails (the transaction is READ ONLY on either side). `fn` runs again on
+   * the primary when a replica's connection fails under it, so it must not act
+   * outside its transaction.
    */
   read<T>(fn: (sql: Sql) => Promise<T>): Promise<T>;
   /**
