@@ -164,10 +164,19 @@ export class ReplicaRouter {
   private async sampleReplica(r: Replica, primaryLsn: bigint | null): Promise<void> {
     const s = r.status;
     try {
-      const q = await r.driver.query<{ recovering: boolean; lsn: string | null; lag: number | null }>(
-        `SELECT pg_is_in_recovery() AS recovering, pg_last_wal_replay_lsn()::text AS lsn,
-                (extract(epoch FROM now() - pg_last_xact_replay_timestamp()) * 1000)::float8 AS lag`,
-      );
+      // A replica that accepts connections but never answers must not freeze
+      // its last (healthy) status: no answer in time counts as down.
+      const limit = Math.max(1000, this.opts.sampleIntervalMs);
+      let timer: NodeJS.Timeout | undefined;
+      const q = await Promise.race([
+        r.driver.query<{ recovering: boolean; lsn: string | null; lag: number | null }>(
+          `SELECT pg_is_in_recovery() AS recovering, pg_last_wal_replay_lsn()::text AS lsn,
+                  (extract(epoch FROM now() - pg_last_xact_replay_timestamp()) * 1000)::float8 AS lag`,
+        ),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`no answer to the lag sample within ${limit} ms`)), limit);
+        }),
+      ]).finally(() => clearTimeout(timer));
       const row = q.rows[0]!;
       s.sampledAt = new Date().toISOString();
       if (!row.recovering || row.lsn === null) {
