@@ -42,10 +42,21 @@ describe('parseConfig', () => {
 
   it('switches to server mode when DATABASE_URL is set', () => {
     const c = parseConfig({ DATABASE_URL: PG_URL, DATABASE_POOL_MAX: '25' });
-    expect(c.database).toEqual({ mode: 'server', url: PG_URL, poolMax: 25 });
+    expect(c.database).toEqual({
+      mode: 'server', url: PG_URL, poolMax: 25,
+      replicas: { urls: [], maxLagMs: 5000, readYourWritesMs: 2000, sampleIntervalMs: 2000 },
+    });
     expect(parseConfig({ DATABASE_URL: 'postgresql://h/db' }).database.mode).toBe('server');
   });
 
+
+  it('reads the replica URLs and says what is wrong with them', () => {
+    const c = parseConfig({ DATABASE_URL: PG_URL, DATABASE_REPLICA_URLS: ' postgres://r1/db , postgresql://r2/db,', AGENTBASE_REPLICA_MAX_LAG_MS: '750' });
+    expect(c.database.mode === 'server' && c.database.replicas).toMatchObject({ urls: ['postgres://r1/db', 'postgresql://r2/db'], maxLagMs: 750 });
+    expect(() => parseConfig({ DATABASE_URL: PG_URL, DATABASE_REPLICA_URLS: 'postgres://r1/db,mysql://u:secret@r2/db' })).toThrow(/DATABASE_REPLICA_URLS: "mysql:\/\/u:\*\*\*@r2\/db" is not a postgres:\/\/ URL/);
+    expect(() => parseConfig({ DATABASE_REPLICA_URLS: 'postgres://r1/db' })).toThrow(/DATABASE_REPLICA_URLS: read replicas need a primary; set DATABASE_URL/);
+    expect(() => parseConfig({ DATABASE_URL: PG_URL, AGENTBASE_REPLICA_MAX_LAG_MS: '0' })).toThrow(/AGENTBASE_REPLICA_MAX_LAG_MS/);
+  });
 
   it('reads numbers and strings from their variables', () => {
     const c = parseConfig({

@@ -14,6 +14,23 @@ const EnvSchema = z.object({
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
     .optional(),
   DATABASE_POOL_MAX: int(10, 1, 1000),
+  // Streaming read replicas (see src/db/replicas.ts): comma-separated postgres:// URLs.
+  DATABASE_REPLICA_URLS: z
+    .string()
+    .transform((v, ctx) => {
+      const urls = v.split(',').map((u) => u.trim()).filter((u) => u !== '');
+      for (const u of urls) {
+        if (!/^postgres(ql)?:\/\/./.test(u)) {
+          ctx.addIssue({ code: 'custom', message: `"${u.replace(/:[^:@/]*@/, ':***@')}" is not a postgres:// URL; list replica URLs separated by commas` });
+          return z.NEVER;
+        }
+      }
+      return urls;
+    })
+    .optional(),
+  AGENTBASE_REPLICA_MAX_LAG_MS: int(5000, 1, 3_600_000),
+  AGENTBASE_REPLICA_READ_YOUR_WRITES_MS: int(2000, 0, 3_600_000),
+  AGENTBASE_REPLICA_SAMPLE_INTERVAL_MS: int(2000, 100, 600_000),
   AGENTBASE_DATA_DIR: z.string().min(1).default('./.agentbase'),
   // Embedded PostgreSQL's buffer pool. All of it is resident from startup (see
   // pglite-driver.ts), so it is the largest lever on an idle process's memory.
@@ -114,8 +131,23 @@ export function parseRetrySchedule(v: string): number[] | string {
   return out;
 }
 
+export interface ServerDatabaseConfig {
+  mode: 'server';
+  url: string;
+  poolMax: number;
+  /** read replicas; reads fall back to the primary when none is usable */
+  replicas: {
+    urls: string[];
+    /** a replica lagging more is skipped until a later sample finds it caught up */
+    maxLagMs: number;
+    /** after a write, its organization reads from the primary this long unless a replica has replayed it */
+    readYourWritesMs: number;
+    sampleIntervalMs: number;
+  };
+}
+
 export interface Config {
-  database: EmbeddedDatabaseConfig | { mode: 'server'; url: string; poolMax: number };
+  database: EmbeddedDatabaseConfig | ServerDatabaseConfig;
   dataDir: string;
   /** undefined until resolved: embedded mode generates one and keeps it in the data folder */
   secret: string | undefined;
@@ -231,9 +263,22 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
   const e = r.data;
+  if (e.DATABASE_REPLICA_URLS?.length && !e.DATABASE_URL) {
+    throw new ConfigError('invalid configuration:\n  DATABASE_REPLICA_URLS: read replicas need a primary; set DATABASE_URL too (embedded mode has no replicas)');
+  }
   return {
     database: e.DATABASE_URL
-      ? { mode: 'server', url: e.DATABASE_URL, poolMax: e.DATABASE_POOL_MAX }
+      ? {
+        mode: 'server',
+        url: e.DATABASE_URL,
+        poolMax: e.DATABASE_POOL_MAX,
+        replicas: {
+          urls: e.DATABASE_REPLICA_URLS ?? [],
+          maxLagMs: e.AGENTBASE_REPLICA_MAX_LAG_MS,
+          readYourWritesMs: e.AGENTBASE_REPLICA_READ_YOUR_WRITES_MS,
+          sampleIntervalMs: e.AGENTBASE_REPLICA_SAMPLE_INTERVAL_MS,
+        },
+      }
       : {
         mode: 'embedded',
         dataDir: e.AGENTBASE_DATA_DIR,

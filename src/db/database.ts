@@ -1,15 +1,38 @@
-import type { Database, Driver, Sql } from './types.js';
+import type { ReplicaRouter } from './replicas.js';
+import type { Database, Driver, Sql, TransactionOptions } from './types.js';
 
 export const APP_ROLE = 'agentbase_app';
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+const ROLE_SETUP = `SELECT set_config('role', '${APP_ROLE}', true)`;
+const READ_ONLY = 'SET TRANSACTION READ ONLY; ';
+/** Read-your-writes key of the app-role transactions that are not scoped to an organization. */
+const GLOBAL_KEY = 'global';
+
+function tenantSetup(orgId: string): string {
+  // A malformed tenant would make every policy comparison fail; refuse it
+  // before touching the database so a bug cannot turn into a silent no-op.
+  // Once checked against the UUID pattern it is safe to inline, which lets
+  // the setup travel with BEGIN in one round trip.
+  if (!UUID_RE.test(orgId)) throw new Error(`tenant id is not a UUID: ${JSON.stringify(orgId)}`);
+  return `SELECT set_config('role', '${APP_ROLE}', true), set_config('app.org_id', '${orgId.toLowerCase()}', true)`;
+}
+
 /**
  * Wraps a driver with the role and tenant discipline. Both settings are
  * transaction-local (`set_config(..., true)`), so nothing leaks to the next
  * transaction on a pooled connection and PgBouncer transaction mode is safe.
+ *
+ * With a replica router, `read`/`tenantRead` may run on a replica (same role,
+ * same tenant setting, READ ONLY) and every write committed on the primary is
+ * noted, so the writer's organization reads it back (see replicas.ts).
  */
-export function createDatabase(driver: Driver): Database {
+export function createDatabase(driver: Driver, replicas?: ReplicaRouter): Database {
+  const noting = (key: string): TransactionOptions | undefined =>
+    replicas ? { onWriteCommitted: (lsn) => replicas.noteWrite(key, lsn) } : undefined;
+  const readOn = <T>(keys: string[], setup: string, fn: (sql: Sql) => Promise<T>): Promise<T> =>
+    replicas ? replicas.route(keys, (d) => d.transaction(fn, setup)) : driver.transaction(fn, setup);
   return {
     kind: driver.kind,
     admin: {
@@ -17,20 +40,22 @@ export function createDatabase(driver: Driver): Database {
       transaction: (fn) => driver.transaction(fn),
     },
     transaction<T>(fn: (sql: Sql) => Promise<T>) {
-      return driver.transaction(fn, `SELECT set_config('role', '${APP_ROLE}', true)`);
+      return driver.transaction(fn, ROLE_SETUP, noting(GLOBAL_KEY));
     },
     tenant<T>(orgId: string, fn: (sql: Sql) => Promise<T>) {
-      // A malformed tenant would make every policy comparison fail; refuse it
-      // before touching the database so a bug cannot turn into a silent no-op.
-      // Once checked against the UUID pattern it is safe to inline, which lets
-      // the setup travel with BEGIN in one round trip.
-      if (!UUID_RE.test(orgId)) throw new Error(`tenant id is not a UUID: ${JSON.stringify(orgId)}`);
-      return driver.transaction(
-        fn,
-        `SELECT set_config('role', '${APP_ROLE}', true), set_config('app.org_id', '${orgId.toLowerCase()}', true)`,
-      );
+      return driver.transaction(fn, tenantSetup(orgId), noting(orgId.toLowerCase()));
     },
+    read<T>(fn: (sql: Sql) => Promise<T>) {
+      return readOn([GLOBAL_KEY], READ_ONLY + ROLE_SETUP, fn);
+    },
+    tenantRead<T>(orgId: string, fn: (sql: Sql) => Promise<T>) {
+      return readOn([orgId.toLowerCase()], READ_ONLY + tenantSetup(orgId), fn);
+    },
+    replicaStatus: () => replicas?.status() ?? [],
     stats: (opts) => driver.stats(opts),
-    close: () => driver.close(),
+    async close() {
+      await replicas?.close();
+      await driver.close();
+    },
   };
 }

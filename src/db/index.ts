@@ -1,15 +1,17 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { Config } from '../config/config.js';
+import type { Config, ServerDatabaseConfig } from '../config/config.js';
 import { createDatabase } from './database.js';
 import { lockDataDir, type LockHolder } from './data-dir-lock.js';
 import { createPgDriver } from './pg-driver.js';
+import { ReplicaRouter } from './replicas.js';
 import { loadMigrations } from './migrate.js';
 import { createPgliteDriver } from './pglite-driver.js';
 import { createFromTemplate, DEFAULT_TEMPLATE_DIR, type TemplateOutcome } from './pglite-template.js';
 import type { Database } from './types.js';
 
-export type { AdminSql, Database, PoolStats, PoolStatsOptions, QueryResult, Sql } from './types.js';
+export type { AdminSql, Database, PoolStats, PoolStatsOptions, QueryResult, ReplicaStatus, Sql } from './types.js';
+export { ReplicaRouter, type ReplicaRouterOptions } from './replicas.js';
 export { createDatabase, APP_ROLE } from './database.js';
 export { createPgliteDriver, type PgliteDriverOptions } from './pglite-driver.js';
 export { buildPgliteTemplate, DEFAULT_TEMPLATE_DIR, type TemplateOutcome } from './pglite-template.js';
@@ -39,13 +41,33 @@ export interface OpenOptions {
   onNewDataFolder?: (outcome: TemplateOutcome) => void;
 }
 
+/** A server database: the primary's pool, and a router over the read replicas if any are configured. */
+export async function openServerDatabase(c: ServerDatabaseConfig): Promise<Database> {
+  const primary = createPgDriver({ connectionString: c.url, max: c.poolMax });
+  if (c.replicas.urls.length === 0) return createDatabase(primary);
+  const router = new ReplicaRouter({
+    primary,
+    replicas: c.replicas.urls.map((url) => ({
+      url,
+      driver: createPgDriver({ connectionString: url, max: c.poolMax, applicationName: 'agentbase-read', connectTimeoutMs: 2000 }),
+    })),
+    maxLagMs: c.replicas.maxLagMs,
+    readYourWritesMs: c.replicas.readYourWritesMs,
+    sampleIntervalMs: c.replicas.sampleIntervalMs,
+  });
+  // The first sample decides which replicas serve from the start; one that is
+  // down is only marked so (reads go to the primary) and retried by the timer.
+  await router.start();
+  return createDatabase(primary, router);
+}
+
 /**
  * Opens the configured database. Embedded mode locks the data folder first, so a
  * second process is refused before it can open (and corrupt) the files.
  */
 export async function openDatabase(config: Config, opts: OpenOptions = {}): Promise<Database> {
   if (config.database.mode === 'server') {
-    return createDatabase(createPgDriver({ connectionString: config.database.url, max: config.database.poolMax }));
+    return openServerDatabase(config.database);
   }
   const dir = resolve(config.database.dataDir);
   const lock = await lockDataDir(dir, opts.onLockLost ?? ((err) => {

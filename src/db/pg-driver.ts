@@ -12,10 +12,15 @@ const typeOverrides = {
   },
 };
 
+const COMMIT_WITH_LSN =
+  'SELECT pg_current_xact_id_if_assigned() IS NOT NULL AS wrote; COMMIT; SELECT pg_current_wal_lsn()::text AS lsn';
+
 export interface PgDriverOptions {
   connectionString: string;
   max: number;
   applicationName?: string;
+  /** give up connecting after this long (replicas: a dead one must not hold reads up); default: wait */
+  connectTimeoutMs?: number;
 }
 
 export function createPgDriver(opts: PgDriverOptions): Driver {
@@ -24,6 +29,7 @@ export function createPgDriver(opts: PgDriverOptions): Driver {
     max: opts.max,
     application_name: opts.applicationName ?? 'agentbase',
     types: typeOverrides,
+    ...(opts.connectTimeoutMs ? { connectionTimeoutMillis: opts.connectTimeoutMs } : {}),
   });
   // Counters for the pool sampler (src/ops/metrics): plain numbers, no work per query.
   const counts = { acquired: 0, acquireMs: 0, errors: 0, acquireMaxMs: 0 };
@@ -44,7 +50,7 @@ export function createPgDriver(opts: PgDriverOptions): Driver {
   return {
     kind: 'postgres',
     query: (text, params) => top.query(text, params),
-    async transaction(fn, setup) {
+    async transaction(fn, setup, opts) {
       const t0 = performance.now();
       let client: pg.PoolClient;
       try {
@@ -69,7 +75,16 @@ export function createPgDriver(opts: PgDriverOptions): Driver {
         // Simple-protocol multi-statement: BEGIN and the setup in one round trip.
         await client.query(setup ? `BEGIN; ${setup}` : 'BEGIN');
         const out = await fn(wrap(client));
-        await client.query('COMMIT');
+        if (opts?.onWriteCommitted) {
+          // One round trip still: whether this transaction wrote (it has an xid),
+          // the commit, and the WAL position after it (>= the commit record).
+          const rs = (await client.query(COMMIT_WITH_LSN)) as unknown as pg.QueryResult[];
+          const wrote = rs[0]?.rows[0]?.wrote === true;
+          const lsn = rs[2]?.rows[0]?.lsn as string | undefined;
+          if (wrote && lsn) opts.onWriteCommitted(lsn);
+        } else {
+          await client.query('COMMIT');
+        }
         return out;
       } catch (err) {
         try {

@@ -105,7 +105,8 @@ export async function openPglite(opts: PgliteDriverOptions = {}): Promise<{ pg: 
     // PGlite serialises transactions internally: it is one connection.
     transaction: (fn, setup) =>
       pg.transaction(async (tx) => {
-        if (setup) await tx.query(setup);
+        // exec: the setup may be several statements (SET TRANSACTION READ ONLY; …).
+        if (setup) await tx.exec(setup);
         return fn(wrap(tx));
       }),
     // One in-process connection, never checked out: nothing to wait for or to fail to connect.

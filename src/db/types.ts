@@ -43,6 +43,34 @@ export interface PoolStatsOptions {
   resetMax?: boolean;
 }
 
+export interface TransactionOptions {
+  /**
+   * Called after COMMIT with the primary's WAL position when the transaction
+   * wrote something (it was assigned a transaction id), so reads can wait for a
+   * replica to replay it. The node-postgres driver learns both in the COMMIT's
+   * round trip; a driver without replicas may ignore it.
+   */
+  onWriteCommitted?: (lsn: string) => void;
+}
+
+/** One read replica as the router last saw it (see replicas.ts). */
+export interface ReplicaStatus {
+  /** the replica's URL without its password */
+  url: string;
+  /** serving reads: reachable and lagging at most AGENTBASE_REPLICA_MAX_LAG_MS */
+  healthy: boolean;
+  /** replay lag in milliseconds at the last sample (0 when it had replayed all the primary had written); null when unreachable */
+  lagMs: number | null;
+  /** the WAL position the replica had replayed at the last sample */
+  replayLsn: string | null;
+  /** when it was last sampled (ISO 8601); null before the first sample */
+  sampledAt: string | null;
+  /** why it is not healthy, if it is not */
+  error: string | null;
+  /** reads it has served since the process started */
+  reads: number;
+}
+
 /** What a driver must provide; the role/tenant logic is shared (see database.ts). */
 export interface Driver {
   readonly kind: 'pglite' | 'postgres';
@@ -51,7 +79,7 @@ export interface Driver {
    * `setup` is a parameterless statement run first inside the transaction; the
    * node-postgres driver sends it in the same round trip as BEGIN.
    */
-  transaction<T>(fn: (sql: AdminSql) => Promise<T>, setup?: string): Promise<T>;
+  transaction<T>(fn: (sql: AdminSql) => Promise<T>, setup?: string, opts?: TransactionOptions): Promise<T>;
   stats(opts?: PoolStatsOptions): PoolStats;
   close(): Promise<void>;
 }
@@ -67,6 +95,24 @@ export interface Database {
   transaction<T>(fn: (sql: Sql) => Promise<T>): Promise<T>;
   /** A transaction as the app role scoped to one organization; RLS filters every tenant table. */
   tenant<T>(orgId: string, fn: (sql: Sql) => Promise<T>): Promise<T>;
+  /**
+   * A read-only `transaction`: served by a read replica when one is configured,
+   * healthy and has replayed the writes of the last
+   * AGENTBASE_REPLICA_READ_YOUR_WRITES_MS; otherwise by the primary. Writing in
+   * `fn` fails (the transaction is READ ONLY on either side). `fn` runs again on
+   * the primary when a replica's connection fails under it, so it must not act
+   * outside its transaction.
+   */
+  read<T>(fn: (sql: Sql) => Promise<T>): Promise<T>;
+  /**
+   * A read-only `tenant` transaction, routed like `read`. Read-your-writes is per
+   * organization: after any write of `orgId` commits, its reads stay on the
+   * primary until a replica has replayed that write or the window has passed.
+   * For the hot list, report and search reads that tolerate a bounded lag.
+   */
+  tenantRead<T>(orgId: string, fn: (sql: Sql) => Promise<T>): Promise<T>;
+  /** The read replicas and their lag (empty without DATABASE_REPLICA_URLS). */
+  replicaStatus(): ReplicaStatus[];
   stats(opts?: PoolStatsOptions): PoolStats;
   close(): Promise<void>;
 }

@@ -60,7 +60,7 @@ export async function searchKnowledge(m: MemoryModule, orgId: string, input: Sea
   }
   // A single list needs no more than the page; fusion looks deeper.
   const candidates = plan.mode === 'hybrid' ? candidatesFor(input.limit) : input.limit;
-  const items = await m.db.tenant(orgId, (sql) => repo.searchItems(sql, orgId, plan, filters, input.limit, candidates));
+  const items = await m.db.tenantRead(orgId, (sql) => repo.searchItems(sql, orgId, plan, filters, input.limit, candidates));
   const partial = items.some((i) => i.textRanked >= repo.TEXT_RANK_MAX);
   return { mode: plan.mode, space: plan.mode === 'text' ? null : plan.space, partial, items };
 }

@@ -205,7 +205,7 @@ export async function searchAgent(m: MemoryModule, orgId: string, agentId: strin
   if (input.mode === 'vector' && !embedder) throw vectorUnavailable();
   const qv = embedder ? (await embedTexts(embedder, [input.query])).vectors[0]! : null;
   const mode: SearchMode = embedder ? input.mode : 'text';
-  const hits = await m.db.tenant(orgId, async (sql: Sql) => {
+  const hits = await m.db.tenantRead(orgId, async (sql: Sql) => {
     let sessionId: string | undefined;
     if (input.sessionId) {
       sessionId = (await findSession(sql, orgId, input.sessionId))?.id;

@@ -26,12 +26,12 @@ export function spanTree(spans: SpanRow[]): SpanNode[] {
 }
 
 export function listExecutions(deps: RunsDeps, orgId: string, f: ExecutionFilter & { sessionId?: string | undefined }) {
-  return deps.db.tenant(orgId, async (sql) => repo.listExecutions(sql, await withSessionKeys(sql, orgId, f)));
+  return deps.db.tenantRead(orgId, async (sql) => repo.listExecutions(sql, await withSessionKeys(sql, orgId, f)));
 }
 
 export function getExecution(deps: RunsDeps, orgId: string, id: string) {
   const at = uuidV7Time(id);
-  return deps.db.tenant(orgId, async (sql) => {
+  return deps.db.tenantRead(orgId, async (sql) => {
     const e = at ? await repo.getExecution(sql, id, at) : undefined;
     if (!e) throw notFound('execution', id);
     const spans = await repo.spansOfExecution(sql, id, at!);
@@ -54,7 +54,7 @@ export function findExecution(deps: RunsDeps, orgId: string, id: string) {
  * read to tell a trace of exactly the limit from a longer one.
  */
 export function getTrace(deps: RunsDeps, orgId: string, traceId: string) {
-  return deps.db.tenant(orgId, async (sql) => {
+  return deps.db.tenantRead(orgId, async (sql) => {
     const executions = await repo.executionsOfTrace(sql, traceId, repo.TRACE_MAX_EXECUTIONS + 1);
     const spans = await repo.spansOfTrace(sql, traceId, repo.TRACE_MAX_SPANS + 1);
     if (!executions.length && !spans.length) throw notFound('trace', traceId);
@@ -86,11 +86,13 @@ export function getTrace(deps: RunsDeps, orgId: string, traceId: string) {
 }
 
 export function costs(deps: RunsDeps, orgId: string, groupBy: CostGroup, from: string, to: string) {
+  // On the primary, not tenantRead: a miss writes the cache entry (a replica's transaction is read only).
   return deps.db.tenant(orgId, (sql) => readThrough(deps.cache, sql, orgId, {
     name: 'runs.costs', params: { groupBy, from, to }, tags: [COSTS_CACHE_TAG], ttlMs: COSTS_CACHE_TTL_MS,
   }, () => stats.costs(sql, groupBy, from, to)));
 }
 
+// As costs: the primary, since a miss writes the cache entry.
 export function performance(deps: RunsDeps, orgId: string, from: string, to: string, agentId?: string) {
   return deps.db.tenant(orgId, (sql) => readThrough(deps.cache, sql, orgId, {
     name: 'runs.performance', params: { from, to, agentId: agentId ?? null }, tags: [COSTS_CACHE_TAG], ttlMs: COSTS_CACHE_TTL_MS,

@@ -21,7 +21,7 @@ export function usageReport(deps: UsageDeps, orgId: string, month?: string): Pro
   const now = deps.now?.() ?? new Date();
   const start = month ? new Date(`${month}-01T00:00:00Z`) : monthOf(now);
   const end = monthOf(start, 1);
-  return deps.db.tenant(orgId, async (sql) => {
+  return deps.db.tenantRead(orgId, async (sql) => {
     const limits = await readLimits(sql, orgId);
     if (!limits) throw notFound('organization', orgId);
     const used = await usageOf(sql, orgId, dayText(start));

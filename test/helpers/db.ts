@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { inject } from 'vitest';
 import { createDatabase, createPgDriver, createPgliteDriver, migrate, type Database } from '../../src/db/index.js';
 
 export type Driver = 'pglite' | 'postgres';
@@ -26,6 +27,18 @@ export function databaseUrl(name: string): string {
   return u.toString();
 }
 
+/**
+ * The URL the service under test uses: the server's, or, in the `pgbouncer`
+ * project, PgBouncer's in transaction pooling (CREATE/DROP DATABASE still go
+ * direct: they cannot run through a pooler's transaction).
+ */
+export function pooledUrl(name: string): string {
+  if (process.env.AGENTBASE_TEST_POOLER !== 'pgbouncer') return databaseUrl(name);
+  const u = new URL(inject('pgbouncerUrl'));
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
 /** A fresh database: in-memory PGlite, or a new database on the test server. */
 export async function freshDatabase(opts: { migrated?: boolean } = {}): Promise<TestDb> {
   const migrated = opts.migrated ?? true;
@@ -39,7 +52,7 @@ export async function freshDatabase(opts: { migrated?: boolean } = {}): Promise<
   await admin.connect();
   await admin.query(`CREATE DATABASE ${name}`);
   await admin.end();
-  const url = databaseUrl(name);
+  const url = pooledUrl(name);
   const opened: Database[] = [];
   const open = async () => {
     const d = createDatabase(createPgDriver({ connectionString: url, max: 5 }));

@@ -1,0 +1,41 @@
+// Prints the test files the pgbouncer project runs in CI (.ci/run): those that
+// open a server test database (createTestApp or freshDatabase), directly or
+// through a test helper they import; not test/db/replicas.test.ts.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const OPENS = /\b(createTestApp|freshDatabase)\(/;
+const HELPERS = [path.join(ROOT, 'test/helpers/app.ts'), path.join(ROOT, 'test/helpers/db.ts')];
+const EXCLUDED = new Set(['test/db/replicas.test.ts']);
+const memo = new Map();
+
+function opens(file) {
+  if (memo.has(file)) return memo.get(file);
+  memo.set(file, false); // import cycles end here
+  let text;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    return false;
+  }
+  let found = !HELPERS.includes(file) && OPENS.test(text);
+  for (const m of text.matchAll(/from '(\.{1,2}\/[^']+)\.js'/g)) {
+    if (found) break;
+    found = opens(path.resolve(path.dirname(file), `${m[1]}.ts`));
+  }
+  memo.set(file, found);
+  return found;
+}
+
+function walk(dir) {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? walk(path.join(dir, e.name)) : e.name.endsWith('.test.ts') ? [path.join(dir, e.name)] : []);
+}
+
+const files = walk(path.join(ROOT, 'test'))
+  .map((f) => path.relative(ROOT, f))
+  .filter((f) => !EXCLUDED.has(f) && opens(path.join(ROOT, f)))
+  .sort();
+process.stdout.write(`${files.join('\n')}\n`);
