@@ -5,6 +5,7 @@ import { parseConfig, type Config } from '../config/config.js';
 import { maintainPartitions, migrate, migrationStatus, loadMigrations, openDatabase } from '../db/index.js';
 import { verifyAllChains, verifyChain, type ChainReport } from '../audit/index.js';
 import { AppError } from '../errors.js';
+import { registerBackupCommands } from './backup.js';
 import { grantPlatformAdmin, listPlatformAdmins, revokePlatformAdmin } from '../platform/index.js';
 import { createLogger, maintain, startServer, VERSION } from '../server.js';
 
@@ -14,6 +15,8 @@ export interface CliIo {
   err: (s: string) => void;
   /** resolves when the running server should stop (signals in the real binary) */
   stopSignal?: Promise<void>;
+  /** stderr is a terminal (the real binary): progress is drawn as bars */
+  errIsTTY?: boolean;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -168,6 +171,18 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       }
     });
 
+  registerBackupCommands(program, {
+    config,
+    version: VERSION,
+    out: io.out,
+    err: io.err,
+    errIsTTY: io.errIsTTY ?? false,
+    pathEnv: io.env.PATH,
+    setCode: (c) => {
+      code = c;
+    },
+  });
+
   try {
     await program.parseAsync(argv, { from: 'user' });
     return code;
@@ -190,6 +205,7 @@ if (isMain || process.argv[1]?.endsWith('/agentbase')) {
     out: (s) => process.stdout.write(s),
     err: (s) => process.stderr.write(s),
     stopSignal: stop,
+    errIsTTY: process.stderr.isTTY === true,
   }).then(
     (c) => process.exit(c),
     (err: unknown) => {
