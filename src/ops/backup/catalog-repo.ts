@@ -165,3 +165,24 @@ export async function occupancy(sql: Sql): Promise<Occupancy> {
   for (const t of await listTables(sql)) if (t.name !== 'schema_migrations' && (await tableHasRows(sql, t.name))) tablesWithRows.push(t.name);
   return { migrations, tablesWithRows };
 }
+
+/**
+ * SQL that empties the schema and makes it again as it was (owner and
+ * grants), for a forced restore: run in the restore's own transaction, so a
+ * failed restore leaves the old contents in place.
+ */
+export async function recreateSchemaScript(sql: Sql): Promise<string> {
+  const r = await sql.query<{ name: string; owner: string; grants: Array<{ grantee: string | null; privilege: string }> | null }>(
+    `SELECT n.nspname AS name, pg_get_userbyid(n.nspowner) AS owner,
+            (SELECT json_agg(json_build_object('grantee', CASE WHEN a.grantee = 0 THEN NULL ELSE pg_get_userbyid(a.grantee) END, 'privilege', a.privilege_type))
+               FROM aclexplode(n.nspacl) a) AS grants
+       FROM pg_namespace n WHERE n.nspname = current_schema()`,
+  );
+  const s = r.rows[0]!;
+  const schema = quoteIdent(s.name);
+  const lines = [`DROP SCHEMA ${schema} CASCADE;`, `CREATE SCHEMA ${schema};`, `ALTER SCHEMA ${schema} OWNER TO ${quoteIdent(s.owner)};`];
+  for (const g of s.grants ?? []) {
+    lines.push(`GRANT ${g.privilege === 'CREATE' ? 'CREATE' : 'USAGE'} ON SCHEMA ${schema} TO ${g.grantee === null ? 'PUBLIC' : quoteIdent(g.grantee)};`);
+  }
+  return `${lines.join('\n')}\n`;
+}

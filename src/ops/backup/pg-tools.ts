@@ -44,7 +44,7 @@ async function versionOf(path: string): Promise<{ version: string; major: number
   }
 }
 
-export async function findPgTool(name: 'pg_dump' | 'pg_restore', major: number, opts: { binDir?: string; pathEnv?: string }): Promise<PgTool> {
+export async function findPgTool(name: 'pg_dump' | 'pg_restore' | 'psql', major: number, opts: { binDir?: string; pathEnv?: string }): Promise<PgTool> {
   const seen: string[] = [];
   for (const path of candidates(name, major, opts.binDir, opts.pathEnv)) {
     if (!existsSync(path)) continue;
@@ -127,5 +127,61 @@ export function countArchiveItems(tool: PgTool, dump: string): Promise<number> {
     });
     child.on('error', reject);
     child.on('close', () => resolve(n));
+  });
+}
+
+/**
+ * `pg_restore -f -` (the archive as an SQL script) piped into `psql
+ * --single-transaction`, after `preamble`: how a restore that must first clear
+ * the database stays one transaction (pg_restore --clean cannot drop a
+ * partitioned table's inherited constraints). Reports bytes fed to psql.
+ */
+export function restoreThroughPsql(
+  pgRestore: PgTool,
+  psql: PgTool,
+  dump: string,
+  preamble: string,
+  conn: { dbname: string; env: Record<string, string> },
+  onBytes: (n: number) => void,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const env = { ...process.env, ...conn.env };
+    const script = spawn(pgRestore.path, ['--file=-', dump], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const sink = spawn(psql.path, ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--single-transaction', '--no-password', '-f', '-', `--dbname=${conn.dbname}`], {
+      env,
+      stdio: ['pipe', 'ignore', 'pipe'],
+    });
+    let errors = '';
+    const collect = (s: Buffer) => {
+      if (errors.length < 100_000) errors += s.toString('utf8');
+    };
+    script.stderr.on('data', collect);
+    sink.stderr.on('data', collect);
+    let fed = 0;
+    sink.stdin.on('error', () => {}); // psql stopped on an error: its exit code says so
+    sink.stdin.write(preamble);
+    script.stdout.on('data', (chunk: Buffer) => {
+      fed += chunk.length;
+      onBytes(fed);
+      if (!sink.stdin.write(chunk)) {
+        script.stdout.pause();
+        sink.stdin.once('drain', () => script.stdout.resume());
+      }
+    });
+    script.stdout.on('end', () => sink.stdin.end());
+    let scriptCode: number | null = null;
+    script.on('close', (code) => {
+      scriptCode = code;
+    });
+    script.on('error', (err) => reject(new BackupError('pg_tool_failed', `${pgRestore.path} could not be run: ${err.message}`)));
+    sink.on('error', (err) => reject(new BackupError('pg_tool_failed', `${psql.path} could not be run: ${err.message}`)));
+    sink.on('close', (code) => {
+      if (code === 0 && scriptCode !== null && scriptCode !== 0) {
+        return reject(new BackupError('pg_tool_failed', `pg_restore failed (exit ${scriptCode}):\n${errors.slice(-2000)}`));
+      }
+      if (code === 0) return resolve();
+      const lines = errors.split('\n').filter((l) => /error|fatal/i.test(l)).slice(0, 5).join('\n');
+      reject(new BackupError('pg_tool_failed', `the restore failed and was rolled back (psql exit ${code}):\n${lines || errors.slice(-2000)}`));
+    });
   });
 }

@@ -7,13 +7,14 @@ import {
   ensureServiceRoles,
   grantServiceRolesToCurrentUser,
   occupancy,
+  recreateSchemaScript,
   roleExists,
   rolesNamed,
   serverFacts,
 } from './catalog-repo.js';
 import { BackupError } from './errors.js';
 import { readState, type Manifest } from './manifest.js';
-import { connectionFor, countArchiveItems, findPgTool, runTool } from './pg-tools.js';
+import { connectionFor, countArchiveItems, findPgTool, restoreThroughPsql, runTool } from './pg-tools.js';
 import type { Progress } from './progress.js';
 import { migrationWarnings, verifyRestored, type RestoreReport } from './verify-restore.js';
 import { refuseOccupied, summarizeManifest, type BackupReport } from './summary.js';
@@ -143,15 +144,25 @@ export async function restoreServer(o: ServerRestoreOptions): Promise<RestoreRep
       }
     });
     const conn = connectionFor(o.url);
-    const items = await countArchiveItems(tool, dump);
-    o.progress.start(`pg_restore into ${facts.database}`, items, 'items');
-    const args = ['--exit-on-error', '--single-transaction', '--verbose', '--no-password', `--dbname=${conn.dbname}`];
-    if (o.force) args.push('--clean', '--if-exists');
-    await runTool(tool, [...args, dump], conn.env, (line) => {
-      const item = /^pg_restore: (creating|processing|executing|dropping) (.*)$/.exec(line);
-      if (item) o.progress.tick(1, item[2]!.slice(0, 60));
-    });
-    o.progress.end();
+    if (o.force) {
+      // pg_restore --clean cannot drop a partitioned table's inherited
+      // constraints; emptying the schema first, in the same transaction as the
+      // restore's script, can, and a failure rolls both back.
+      const psql = await findPgTool('psql', majorOf(facts.serverVersionNum), { binDir: o.binDir, pathEnv: o.pathEnv });
+      const preamble = await o.db.admin.transaction((sql) => recreateSchemaScript(sql));
+      o.progress.start(`restoring into ${facts.database} (replacing its contents)`, undefined, 'bytes');
+      await restoreThroughPsql(tool, psql, dump, preamble, conn, (n) => o.progress.set(n));
+      o.progress.end();
+    } else {
+      const items = await countArchiveItems(tool, dump);
+      o.progress.start(`pg_restore into ${facts.database}`, items, 'items');
+      const args = ['--exit-on-error', '--single-transaction', '--verbose', '--no-password', `--dbname=${conn.dbname}`];
+      await runTool(tool, [...args, dump], conn.env, (line) => {
+        const item = /^pg_restore: (creating|processing|executing) (.*)$/.exec(line);
+        if (item) o.progress.tick(1, item[2]!.slice(0, 60));
+      });
+      o.progress.end();
+    }
     return await verifyRestored(o.db, o.file, m, o.progress, await migrationWarnings(m));
   } finally {
     await rm(work, { recursive: true, force: true });
