@@ -20,6 +20,7 @@ export interface Seeded {
   failures: string[];
   /** the plaintext API key (never stored): the export must not contain it */
   apiKey: string;
+  listingId: string | undefined;
 }
 
 const NOW = Date.now();
@@ -66,9 +67,9 @@ export async function seedOrganization(app: FastifyInstance, tag: string): Promi
   await call('model price', 'POST', '/v1/model-prices', { modelPattern: '^gpt-4o$', provider: 'openai', inputPrice: 0.000001, outputPrice: 0.000002 });
 
   // runs: one batch with every kind of item
-  await call('ingest', 'POST', '/v1/ingest/batch', {
+  const ingested = await call('ingest', 'POST', '/v1/ingest/batch', {
     executions: [
-      { clientId: 'e1', agentId, status: 'completed', createdAt: at(60 * MIN), completedAt: at(59 * MIN), modelName: 'gpt-4o', promptTokens: 100, completionTokens: 50, tags: { team: 'travel' }, sessionId: 's-1' },
+      { clientId: 'e1', agentId, status: 'completed', createdAt: at(60 * MIN), completedAt: at(59 * MIN), modelName: 'gpt-4o', promptTokens: 100, completionTokens: 50, tags: ['travel'], sessionId: 's-1' },
       { clientId: 'e2', agentId, status: 'failed', createdAt: at(30 * MIN), errorCode: 'timeout', errorMessage: 'took too long' },
     ],
     spans: [
@@ -78,6 +79,7 @@ export async function seedOrganization(app: FastifyInstance, tag: string): Promi
     decisions: [{ clientId: 'd1', executionClientId: 'e1', decidedAt: at(59 * MIN), decisionType: 'route', reasoningChain: [{ step: 1, thought: 'go' }], confidence: 0.9 }],
     messages: [{ clientId: 'm1', executionClientId: 'e1', fromAgent: `planner-${tag}`, toAgent: 'booker', messageType: 'request', messageData: { city: 'Lisbon' }, sentAt: at(59 * MIN) }],
   });
+  if (ingested && ingested.rejected !== 0) failures.push(`ingest rejected items: ${JSON.stringify(ingested.results).slice(0, 600)}`);
 
   // memory
   await call('memory', 'POST', `/v1/agents/${agentId}/memories`, { content: 'The user prefers window seats', memoryType: 'preference', importance: 0.9, tags: ['seating'] });
@@ -101,10 +103,10 @@ export async function seedOrganization(app: FastifyInstance, tag: string): Promi
   });
   if (plan) {
     await call('plan change', 'PATCH', `/v1/plans/${plan.id}`, { version: plan.version, title: 'Lisbon and Porto in May' });
-    const share = await call('share', 'POST', `/v1/plans/${plan.id}/shares`, { shareType: 'link', permissions: 'comment', password: 'open sesame' });
+    const share = await call('share', 'POST', `/v1/plans/${plan.id}/shares`, { shareType: 'link', permissions: ['comment'], password: 'open sesame' });
     const ref = share?.token ?? share?.url?.split('/').pop();
     if (ref) {
-      await call('shared wrong password', 'GET', `/v1/shared/${ref}`, undefined, { 'x-share-password': 'wrong' } as unknown as Auth, [401, 403]);
+      await call('shared wrong password', 'GET', `/v1/shared/${ref}`, undefined, { 'x-share-password': 'wrong' } as unknown as Auth, [401]);
       await call('shared comment', 'POST', `/v1/shared/${ref}/comments`, { body: 'Looks great', authorName: 'Friend' }, { 'x-share-password': 'open sesame' } as unknown as Auth);
     }
   }
@@ -153,14 +155,14 @@ export async function seedOrganization(app: FastifyInstance, tag: string): Promi
     provider: 'custom',
     displayName: 'Test provider',
     scopes: ['repo'],
-    oauth: { tokenUrl: 'https://auth.example.com/token', authorizeUrl: 'https://auth.example.com/authorize', clientId: 'client', clientSecret: 'client-secret-value', clientAuth: 'basic' },
+    oauth: { tokenUrl: 'https://auth.example.com/token', authorizeUrl: 'https://auth.example.com/authorize', clientId: 'client', clientSecret: 'client-secret-value', clientAuth: 'basic', redirectUri: 'https://app.example.com/oauth/back' },
   });
   if (integration) {
     await call('integration token', 'PUT', `/v1/integrations/${integration.id}/token`, { accessToken: 'access-token-value', refreshToken: 'refresh-token-value', expiresIn: 3600 });
-    await call('oauth authorize', 'POST', `/v1/integrations/${integration.id}/oauth/authorize`, { redirectUri: 'https://app.example.com/callback' });
+    await call('oauth authorize', 'POST', `/v1/integrations/${integration.id}/oauth/authorize`);
   }
   await call('subscription', 'PUT', '/v1/billing/subscription', { plan: 'pro' });
-  await call('listing', 'POST', '/v1/marketplace/listings', {
+  const listing = await call('listing', 'POST', '/v1/marketplace/listings', {
     agent: agentId,
     slug: `planner-pro-${tag}`,
     title: 'Trip Planner Pro',
@@ -170,5 +172,24 @@ export async function seedOrganization(app: FastifyInstance, tag: string): Promi
     tags: ['travel'],
   });
 
-  return { owner, agentId, failures, apiKey: key?.key ?? '' };
+  if (listing) await call('listing submit', 'POST', `/v1/marketplace/listings/${listing.id}/submit`, { version: listing.version });
+
+  return { owner, agentId, failures, apiKey: key?.key ?? '', listingId: listing?.id };
+}
+
+/**
+ * What needs two organizations and a platform administrator (granted by the
+ * CLI beforehand: `admin` is the publisher, a staff member too): the review
+ * approves the publisher's listing, the other organization installs and rates it.
+ */
+export async function seedMarketplace(app: FastifyInstance, admin: Seeded, buyer: Seeded): Promise<string[]> {
+  const failures: string[] = [];
+  const call = async (step: string, method: InjectOptions['method'], url: string, auth: Auth, payload?: unknown) => {
+    const res = await app.inject({ method, url, headers: auth, ...(payload !== undefined ? { payload: payload as InjectOptions['payload'] } : {}) });
+    if (res.statusCode >= 300) failures.push(`${step}: ${method} ${url} answered ${res.statusCode} ${res.body.slice(0, 300)}`);
+  };
+  await call('review', 'POST', `/v1/admin/marketplace/listings/${admin.listingId}/review`, admin.owner.auth, { decision: 'approve', reason: 'looks good' });
+  await call('install', 'POST', `/v1/marketplace/${admin.listingId}/install`, buyer.owner.auth);
+  await call('rate', 'POST', `/v1/marketplace/${admin.listingId}/reviews`, buyer.owner.auth, { rating: 5 });
+  return failures;
 }
