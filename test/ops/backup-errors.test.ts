@@ -107,6 +107,23 @@ describe('restore verifies against the manifest', () => {
   }, 120_000);
 });
 
+describe('restore needs the roles the dump names', () => {
+  it.runIf(driver === 'postgres')('refuses, before changing anything, when a role the backup names does not exist', async () => {
+    const opened = await readArchive(file);
+    const m = structuredClone(opened.manifest);
+    m.server!.roles.push('agentbase_backup_test_no_such_role');
+    const payload = join(dir, 'payload-roles.bin');
+    await extractPayload(file, opened, payload);
+    const odd = join(dir, 'roles.backup');
+    await writeArchive(odd, m, m.payload.name, payload);
+    const t = await target();
+    const r = await cli(['restore', odd], t.env);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('"agentbase_backup_test_no_such_role", which this cluster does not have: create it first (CREATE ROLE agentbase_backup_test_no_such_role');
+    expectOk(await cli(['restore', file], t.env)); // still empty
+  }, 120_000);
+});
+
 describe('backup', () => {
   it('says which pg_dump it needs when none of that major is found', async () => {
     await expect(findPgTool('pg_dump', 99, { pathEnv: '' })).rejects.toThrow(

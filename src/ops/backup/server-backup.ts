@@ -131,10 +131,9 @@ export async function restoreServer(o: ServerRestoreOptions): Promise<RestoreRep
       return { facts: f, tool: t };
     });
     await o.db.admin.transaction(async (sql) => {
-      await ensureServiceRoles(sql, SERVICE_ROLES);
-      await grantServiceRolesToCurrentUser(sql, SERVICE_ROLES);
+      // Checked before anything is made, so a refused restore leaves the cluster as it was.
       const missing: string[] = [];
-      for (const role of m.server!.roles) if (!(await roleExists(sql, role))) missing.push(role);
+      for (const role of m.server!.roles) if (!SERVICE_ROLES.includes(role) && !(await roleExists(sql, role))) missing.push(role);
       if (missing.length) {
         throw new BackupError(
           'role_missing',
@@ -142,6 +141,8 @@ export async function restoreServer(o: ServerRestoreOptions): Promise<RestoreRep
             `create ${missing.length > 1 ? 'them' : 'it'} first (CREATE ROLE ${missing[0]} ...; roles are cluster-wide and not in a dump), then restore again as a superuser or a member of ${missing.length > 1 ? 'them' : 'it'}`,
         );
       }
+      await ensureServiceRoles(sql, SERVICE_ROLES);
+      await grantServiceRolesToCurrentUser(sql, SERVICE_ROLES);
     });
     const conn = connectionFor(o.url);
     if (o.force) {
