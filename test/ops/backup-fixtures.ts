@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { expect } from 'vitest';
 import { runCli } from '../../src/cli/main.js';
 import { parseConfig } from '../../src/config/config.js';
-import { createDatabase, createPgDriver, openDatabase, type Database } from '../../src/db/index.js';
+import { createDatabase, createPgDriver, migrate, openDatabase, type Database } from '../../src/db/index.js';
 import { createService } from '../../src/server.js';
 import { TEST_SECRET } from '../helpers/app.js';
 import { driver, freshDatabase, type TestDb } from '../helpers/db.js';
@@ -56,7 +56,6 @@ export async function withService<T>(place: Place, fn: (app: FastifyInstance, db
   const config = parseConfig({ ...SERVICE_ENV, ...place.env });
   const db = await (driver === 'pglite' ? openDatabase(config) : place.open());
   try {
-    const { migrate } = await import('../../src/db/index.js');
     await migrate(db);
     const svc = await createService(config, db, false);
     try {
