@@ -6,6 +6,7 @@ import { maintainPartitions, migrate, migrationStatus, loadMigrations, openDatab
 import { verifyAllChains, verifyChain, type ChainReport } from '../audit/index.js';
 import { AppError } from '../errors.js';
 import { matviewStatus, refreshAllMatviews } from '../ops/index.js';
+import { registerBackupCommands } from './backup.js';
 import { grantPlatformAdmin, listPlatformAdmins, revokePlatformAdmin } from '../platform/index.js';
 import { createLogger, maintain, startServer, VERSION } from '../server.js';
 
@@ -15,6 +16,8 @@ export interface CliIo {
   err: (s: string) => void;
   /** resolves when the running server should stop (signals in the real binary) */
   stopSignal?: Promise<void>;
+  /** stderr is a terminal (the real binary): progress is drawn as bars */
+  errIsTTY?: boolean;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -193,6 +196,17 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         await db.close();
       }
     });
+  registerBackupCommands(program, {
+    config,
+    version: VERSION,
+    out: io.out,
+    err: io.err,
+    errIsTTY: io.errIsTTY ?? false,
+    pathEnv: io.env.PATH,
+    setCode: (c) => {
+      code = c;
+    },
+  });
 
   try {
     await program.parseAsync(argv, { from: 'user' });
@@ -216,6 +230,7 @@ if (isMain || process.argv[1]?.endsWith('/agentbase')) {
     out: (s) => process.stdout.write(s),
     err: (s) => process.stderr.write(s),
     stopSignal: stop,
+    errIsTTY: process.stderr.isTTY === true,
   }).then(
     (c) => process.exit(c),
     (err: unknown) => {

@@ -28,7 +28,11 @@ export {
   type WeeklyPartitionedTable,
   type PartitionedTable,
 } from './partitions.js';
-export { DataDirLockedError, type LockHolder } from './data-dir-lock.js';
+export { DataDirLockedError, lockDataDir, type DataDirLock, type LockHolder } from './data-dir-lock.js';
+// backup and restore of an embedded data folder (src/ops/backup) work below the seam: PGlite's own dump, the archive reader
+export { openPglite, type PgliteHandle } from './pglite-driver.js';
+export { extractTarGz, TarError } from './tar-extract.js';
+export { pgliteVersion } from './pglite-template.js';
 export { uuidv7, uuidV7Time } from './ids.js';
 export { isPgError, pgErrorCode } from './pg-errors.js';
 

@@ -1,10 +1,11 @@
 /**
  * The operations layer (issue 15): the service measuring itself, materialized
- * views on a schedule, query statistics from pg_stat_statements and the
- * overview page for platform administrators. Each area is a subfolder with its
+ * views on a schedule, query statistics from pg_stat_statements, the overview
+ * page for platform administrators, and backup, restore and export. Each area is a subfolder with its
  * own index.ts; this file is the module's only door.
  */
 export * from './metrics/index.js';
 export * from './matviews/index.js';
 export * from './queries/index.js';
 export * from './overview/index.js';
+export * from './backup/index.js';
