@@ -92,6 +92,7 @@ export async function createService(config: Config, db: Database, logger: Logger
     overviewSources: {
       cache: () => cache.totals(),
       matviews: () => matviewStatus(db, matviewOpts),
+      replicas: async () => db.replicaStatus(),
     },
     metricGauges: [
       {
@@ -108,6 +109,18 @@ export async function createService(config: Config, db: Database, logger: Logger
         labelNames: ['view'],
         read: async () =>
           (await matviewStatus(db, matviewOpts)).flatMap((m) => (m.stalenessSeconds === null ? [] : [{ labels: { view: m.name }, value: m.stalenessSeconds }])),
+      },
+      {
+        name: 'agentbase_replica_lag_seconds',
+        help: 'Replay lag of each read replica at its last sample (absent: unreachable; see agentbase_replica_healthy)',
+        labelNames: ['replica'],
+        read: async () => db.replicaStatus().flatMap((r) => (r.lagMs === null ? [] : [{ labels: { replica: r.url }, value: r.lagMs / 1000 }])),
+      },
+      {
+        name: 'agentbase_replica_healthy',
+        help: 'Whether each read replica serves reads (reachable and within AGENTBASE_REPLICA_MAX_LAG_MS): 1 or 0',
+        labelNames: ['replica'],
+        read: async () => db.replicaStatus().map((r) => ({ labels: { replica: r.url }, value: r.healthy ? 1 : 0 })),
       },
     ],
   });
