@@ -3,7 +3,7 @@ import { stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
-import type { Config } from './config/index.js';
+import type { Config, RetentionConfig } from './config/index.js';
 import { ConfigError, resolveSecret } from './config/index.js';
 import { loadMigrations, maintainPartitions, migrate, openDatabase, type Database } from './db/index.js';
 import { buildApp } from './http/index.js';
@@ -14,6 +14,7 @@ import { pruneIngestKeys, recordEmbeddingCall } from './runs/index.js';
 import { AGENT_RUN_TASK, agentRunHandler, createRuntime, embeddingEgress, MEMORY_EXTRACT_TASK, memoryExtractHandler, type RuntimeDeps } from './runtime/index.js';
 import { workflowJobHandlers } from './workflows/index.js';
 import { billingDeps, billingJobHandlers, enqueueDueBillingJobs, evalJobHandlers, integrationAccessToken, integrationsDeps, refreshExpiringTokens, type IntegrationsDeps, webhookJobHandlers } from './platform/index.js';
+import { DEFAULT_RETENTION, enforceRetention } from './ops/index.js';
 import { agentRunner, evalAgentRunner, toolRunner } from './workflow-runners.js';
 
 export const VERSION: string = (
@@ -129,13 +130,15 @@ function startWorker(svc: Service, config: Config, logger: Logger): Worker {
 
 /**
  * Periodic upkeep: partitions ahead and past retention, ingestion keys past their items' retention, finished jobs past theirs, expired memories,
+ * organizations' retention policies (batched deletes of rows older than their periods),
  * and, given the integrations, OAuth tokens that expire before the next run (refreshWithinMs) refreshed now.
  */
 export async function maintain(
   db: Database,
   now = new Date(),
   tokens?: { integrations: IntegrationsDeps; refreshWithinMs: number },
-): Promise<{ created: number; dropped: number; keysPruned: number; jobsPruned: number; memoriesPurged: number; billingJobs: number; tokensRefreshed: number; tokenRefreshesFailed: number }> {
+  retention: RetentionConfig = DEFAULT_RETENTION,
+): Promise<{ created: number; dropped: number; keysPruned: number; jobsPruned: number; memoriesPurged: number; billingJobs: number; tokensRefreshed: number; tokenRefreshesFailed: number; retentionDeleted: number; retentionUnfinished: number }> {
   const p = await maintainPartitions(db, now);
   const t = tokens ? await refreshExpiringTokens(tokens.integrations, { withinMs: tokens.refreshWithinMs }) : { refreshed: 0, failed: 0 };
   return {
@@ -147,6 +150,7 @@ export async function maintain(
     billingJobs: await enqueueDueBillingJobs(db, now),
     tokensRefreshed: t.refreshed,
     tokenRefreshesFailed: t.failed,
+    ...(await enforceRetention({ db, config: retention }, now).then((r) => ({ retentionDeleted: r.deleted, retentionUnfinished: r.unfinished }))),
   };
 }
 
@@ -207,13 +211,13 @@ export async function startServer(given: Config, logger: Logger): Promise<Servic
   try {
     const m = await migrate(db);
     if (m.applied.length) logger.info({ applied: m.applied }, 'migrations applied');
-    const p = await maintain(db);
+    const p = await maintain(db, new Date(), undefined, config.retention);
     logger.info({ ...p }, 'maintenance done');
     const svc = await createService(config, db, logger);
     // Tokens expiring before the next run (and a margin) are refreshed in this one.
     const tokens = { integrations: svc.integrations, refreshWithinMs: (config.maintenanceIntervalSeconds + 300) * 1000 };
     const timer = setInterval(() => {
-      maintain(db, new Date(), tokens).catch((err: unknown) => logger.error({ err }, 'maintenance failed'));
+      maintain(db, new Date(), tokens, config.retention).catch((err: unknown) => logger.error({ err }, 'maintenance failed'));
     }, config.maintenanceIntervalSeconds * 1000);
     timer.unref();
     const worker = config.worker.enabled ? startWorker(svc, config, logger) : null;

@@ -65,6 +65,11 @@ const EnvSchema = z.object({
     }),
   AGENTBASE_WEBHOOK_TIMEOUT_SECONDS: int(15, 1, 300),
   AGENTBASE_WEBHOOKS_ALLOW_PRIVATE: z.enum(['true', 'false', '1', '0']).default('false'),
+  // Retention (src/ops/retention): the shortest audit period an organization may set (its personal details), and
+  // the bounded batched DELETE maintenance runs per organization and category.
+  AGENTBASE_RETENTION_AUDIT_MIN_DAYS: int(365, 1, 2555),
+  AGENTBASE_RETENTION_BATCH_SIZE: int(5000, 1, 100_000),
+  AGENTBASE_RETENTION_MAX_BATCHES: int(20, 1, 10_000),
 });
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -110,6 +115,16 @@ export interface Config {
   memory: MemoryConfig;
   billing: BillingConfig;
   webhooks: WebhooksConfig;
+  retention: RetentionConfig;
+}
+
+export interface RetentionConfig {
+  /** the shortest period (days) an organization may keep audit rows' personal details */
+  auditMinDays: number;
+  /** rows one DELETE removes */
+  batchSize: number;
+  /** batches per organization and category in one maintenance run (the rest waits for the next run) */
+  maxBatches: number;
 }
 
 export interface BillingConfig {
@@ -222,6 +237,11 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       retryScheduleMs: e.AGENTBASE_WEBHOOK_RETRY_SCHEDULE,
       timeoutMs: e.AGENTBASE_WEBHOOK_TIMEOUT_SECONDS * 1000,
       allowPrivate: truthy(e.AGENTBASE_WEBHOOKS_ALLOW_PRIVATE),
+    },
+    retention: {
+      auditMinDays: e.AGENTBASE_RETENTION_AUDIT_MIN_DAYS,
+      batchSize: e.AGENTBASE_RETENTION_BATCH_SIZE,
+      maxBatches: e.AGENTBASE_RETENTION_MAX_BATCHES,
     },
   };
 }

@@ -1,2 +1,2 @@
-export { parseConfig, ConfigError, type BillingConfig, type Config, type EmbeddedDatabaseConfig, type RuntimeConfig, type WebhooksConfig } from './config.js';
+export { parseConfig, ConfigError, type BillingConfig, type Config, type EmbeddedDatabaseConfig, type RuntimeConfig, type WebhooksConfig, type RetentionConfig } from './config.js';
 export { resolveSecret } from './secret.js';

@@ -17,7 +17,8 @@ import { workflowsRoutes } from '../workflows/index.js';
 import { secretsRoutes } from '../secrets/index.js';
 import { billingDeps, billingRoutes, evalsRoutes, integrationAccessToken, integrationExists, integrationsDeps, integrationsRoutes, marketplaceRoutes, webhooksRoutes } from '../platform/index.js';
 import { usageRoutes } from '../usage/index.js';
-import { authenticate, effectivePermissions, identityRoutes, rateHeaders, type IdentityDeps } from '../identity/index.js';
+import { eraseRoutes, retentionRoutes } from '../ops/index.js';
+import { authenticate, checkCredentials, effectivePermissions, identityRoutes, rateHeaders, type IdentityDeps } from '../identity/index.js';
 import { errorBody, handleClientError, makeErrorHandler } from './error-handler.js';
 import { installJsonBodyParser } from './json-body.js';
 import { createMetrics } from './metrics.js';
@@ -183,5 +184,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(evalsRoutes({ db }));
   await app.register(integrationsRoutes(integrations));
   await app.register(webhooksRoutes({ db, keys: opts.identity.keys, config: opts.config.webhooks }));
+  await app.register(eraseRoutes({ db, stepUp: (userId, input) => checkCredentials(opts.identity, userId, input) }));
+  await app.register(retentionRoutes({ db, config: opts.config.retention }));
   return app;
 }
