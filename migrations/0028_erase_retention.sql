@@ -70,10 +70,11 @@ CREATE POLICY tenant_isolation ON retention_policies TO agentbase_app
   USING (org_id = app_current_org()) WITH CHECK (org_id = app_current_org());
 GRANT SELECT, INSERT, UPDATE, DELETE ON retention_policies TO agentbase_app;
 
--- Rows that leave by an organization's retention (maintenance sets
--- agentbase.retention in its transaction) are not subtracted from the daily
--- aggregates, as a dropped partition is not: the aggregates keep history the
--- detail tables no longer hold (0007).
+-- Rows that leave by an organization's retention are not subtracted from the
+-- daily aggregates, as a dropped partition is not: the aggregates keep history
+-- the detail tables no longer hold (0007). An erasure deletes the aggregates
+-- themselves (and would otherwise re-insert them for an organization already
+-- gone). Both set agentbase.skip_rollups in their transaction.
 CREATE OR REPLACE FUNCTION rollup_statement() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
   old_rows_sql text := CASE WHEN TG_OP IN ('UPDATE', 'DELETE')
@@ -81,7 +82,7 @@ DECLARE
   new_rows_sql text := CASE WHEN TG_OP IN ('INSERT', 'UPDATE')
     THEN format('ARRAY(SELECT (n.*)::%I FROM new_rows n)', TG_TABLE_NAME) ELSE quote_literal('{}') END;
 BEGIN
-  IF TG_OP = 'DELETE' AND current_setting('agentbase.retention', true) = 'on' THEN
+  IF TG_OP = 'DELETE' AND current_setting('agentbase.skip_rollups', true) = 'on' THEN
     RETURN NULL;
   END IF;
   EXECUTE format('SELECT %I(%s, %s)', TG_ARGV[0], old_rows_sql, new_rows_sql);

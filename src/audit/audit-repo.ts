@@ -109,11 +109,11 @@ export interface ChainRow extends AuditRow {
   piiData: Record<string, unknown> | null;
 }
 
-export const AUDIT_COLUMNS = `a.id, a.org_id AS "orgId", a.seq, a.actor_type AS "actorType", a.user_id AS "userId",
-  a.api_key_id AS "apiKeyId", a.session_id AS "sessionId", a.agent_id AS "agentId", a.action, a.resource_type AS "resourceType",
-  a.resource_id AS "resourceId", a.old_values AS "oldValues", a.new_values AS "newValues", host(a.ip_address) AS "ipAddress",
-  a.user_agent AS "userAgent", a.request_id AS "requestId", a.prev_hash AS "prevHash", a.hash, a.created_at AS "createdAt",
-  a.pii_digest AS "piiDigest"`;
+export const AUDIT_COLUMNS = `id, org_id AS "orgId", seq, actor_type AS "actorType", user_id AS "userId",
+  api_key_id AS "apiKeyId", session_id AS "sessionId", agent_id AS "agentId", action, resource_type AS "resourceType",
+  resource_id AS "resourceId", old_values AS "oldValues", new_values AS "newValues", host(ip_address) AS "ipAddress",
+  user_agent AS "userAgent", request_id AS "requestId", prev_hash AS "prevHash", hash, created_at AS "createdAt",
+  pii_digest AS "piiDigest"`;
 
 /**
  * What a reader sees: the personal data from audit_pii put back where the row
@@ -170,9 +170,10 @@ export async function chainPage(
   limit: number,
 ): Promise<ChainRow[]> {
   const r = await sql.query<ChainRow>(
-    `SELECT ${AUDIT_COLUMNS}, p.salt AS "piiSalt", p.data AS "piiData"
-     FROM audit_logs a LEFT JOIN audit_pii p ON p.audit_id = a.id
-     WHERE a.org_id = $1 AND (a.seq, a.id) > ($2, $3::uuid) ORDER BY a.seq, a.id LIMIT $4`,
+    `SELECT x.*, p.salt AS "piiSalt", p.data AS "piiData"
+     FROM (SELECT ${AUDIT_COLUMNS} FROM audit_logs WHERE org_id = $1 AND (seq, id) > ($2, $3::uuid) ORDER BY seq, id LIMIT $4) x
+     LEFT JOIN audit_pii p ON p.audit_id = x.id
+     ORDER BY x.seq, x.id`,
     [orgId, after.seq, after.id, limit],
   );
   return r.rows;

@@ -1,5 +1,4 @@
 import type { Sql } from '../../db/index.js';
-
 import { ident } from '../sql-ident.js';
 
 export { ident };

@@ -61,9 +61,13 @@ export async function soleMembers(sql: Sql, orgId: string): Promise<string[]> {
   return r.rows.map((x) => x.id);
 }
 
-/** Lets this transaction delete the organization's audit rows (migration 0028's exception to append-only). */
+/**
+ * Lets this transaction delete the organization's audit rows (migration 0028's
+ * exception to append-only) and keeps the rollup triggers from re-inserting
+ * aggregates for rows that leave (0028).
+ */
 export async function allowAuditErase(sql: Sql, orgId: string): Promise<void> {
-  await sql.query(`SELECT set_config('agentbase.erase_org', $1, true)`, [orgId]);
+  await sql.query(`SELECT set_config('agentbase.erase_org', $1, true), set_config('agentbase.skip_rollups', 'on', true)`, [orgId]);
 }
 
 export interface ErasureRecord {

@@ -40,13 +40,13 @@ export async function allPolicies(sql: Sql): Promise<Array<{ orgId: string; cate
 /**
  * One bounded batch: the oldest rows of the organization older than the
  * cutoff. ctid is unique within one partition only, so the batch is matched
- * on (tableoid, ctid). agentbase.retention tells the rollup triggers (0028)
+ * on (tableoid, ctid). agentbase.skip_rollups tells the rollup triggers (0028)
  * that these rows leave by retention, so the daily aggregates keep them.
  */
 export async function deleteBatch(sql: Sql, table: string, timeColumn: string, orgId: string, cutoff: Date, limit: number): Promise<number> {
   const t = ident(table);
   const c = ident(timeColumn);
-  await sql.query(`SELECT set_config('agentbase.retention', 'on', true)`);
+  await sql.query(`SELECT set_config('agentbase.skip_rollups', 'on', true)`);
   const r = await sql.query(
     `DELETE FROM ${t} WHERE (tableoid, ctid) IN (
        SELECT tableoid, ctid FROM ${t} WHERE org_id = $1 AND ${c} < $2 LIMIT $3)`,
