@@ -73,8 +73,8 @@ describe('personal data and the audit chain', () => {
       const hash = chainHash(prev, content);
       await sql.query(
         `INSERT INTO audit_logs (id, org_id, seq, actor_type, user_id, action, resource_type, resource_id, new_values, ip_address, user_agent, prev_hash, hash, created_at)
-         VALUES ($1, $2, $3, 'user', $4, 'legacy.row', 'user', $4, $5::jsonb, '192.0.2.1', 'old-writer/0.1', $6, $7, $8)`,
-        [content.id, u.orgId, content.seq, u.userId, JSON.stringify(content.newValues), prev, hash, content.createdAt.toISOString()],
+         VALUES ($1, $2, $3, 'user', $4::uuid, 'legacy.row', 'user', $5, $6::jsonb, '192.0.2.1', 'old-writer/0.1', $7, $8, $9)`,
+        [content.id, u.orgId, content.seq, u.userId, u.userId, JSON.stringify(content.newValues), prev, hash, content.createdAt.toISOString()],
       );
       await sql.query(`UPDATE audit_chain_heads SET last_hash = $2 WHERE org_id = $1`, [u.orgId, hash]);
     });
