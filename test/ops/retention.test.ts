@@ -155,4 +155,18 @@ describe('maintain() enforces retention', () => {
     expect((await counts(b.orgId)).executions).toBe(0);
     expect((await counts(b.orgId)).spans).toBe(2);
   });
+
+  it("deletes audit rows' personal details past the platform's audit retention, for every organization", async () => {
+    const ids = ['00000000-0000-4000-8000-00000000a001', '00000000-0000-4000-8000-00000000a002'];
+    for (const [i, id] of ids.entries()) {
+      await t.db.admin.query(
+        `INSERT INTO audit_pii (audit_id, org_id, user_id, salt, data, created_at) VALUES ($1, $2, $3, repeat('0', 32), '{}', $4)`,
+        [id, b.orgId, b.userId, ago((i === 0 ? 2600 : 2500) * DAY)],
+      );
+    }
+    const r = await maintain(t.db, new Date(), undefined, t.config.retention);
+    expect(r.retentionDeleted).toBe(1);
+    const left = await t.db.admin.query<{ id: string }>(`SELECT audit_id AS id FROM audit_pii WHERE audit_id = ANY($1::uuid[])`, [ids]);
+    expect(left.rows).toEqual([{ id: ids[1] }]);
+  });
 });

@@ -54,3 +54,14 @@ export async function deleteBatch(sql: Sql, table: string, timeColumn: string, o
   );
   return r.rowCount;
 }
+
+/** One bounded batch of every organization's rows older than the cutoff (the platform's own period). */
+export async function deleteBatchAllOrgs(sql: Sql, table: string, timeColumn: string, cutoff: Date, limit: number): Promise<number> {
+  const t = ident(table);
+  const c = ident(timeColumn);
+  const r = await sql.query(
+    `DELETE FROM ${t} WHERE (tableoid, ctid) IN (SELECT tableoid, ctid FROM ${t} WHERE ${c} < $1 LIMIT $2)`,
+    [cutoff.toISOString(), limit],
+  );
+  return r.rowCount;
+}

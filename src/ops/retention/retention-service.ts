@@ -102,6 +102,18 @@ export async function enforceRetention(deps: RetentionDeps, now = new Date()): P
   policies.sort((a, b) => order.indexOf(a.category) - order.indexOf(b.category));
   let deleted = 0;
   let unfinished = 0;
+  // audit_pii outlives nothing: past the audit partitions' retention its rows describe audit rows already dropped.
+  const audit = categories.get('audit')!;
+  const auditCutoff = new Date(now.getTime() - maxDays(audit) * 86_400_000);
+  for (let batches = 0; ; ) {
+    const n = await deps.db.admin.transaction((sql) => repo.deleteBatchAllOrgs(sql, audit.table, audit.timeColumn, auditCutoff, deps.config.batchSize));
+    deleted += n;
+    if (n < deps.config.batchSize) break;
+    if (++batches >= deps.config.maxBatches) {
+      unfinished += 1;
+      break;
+    }
+  }
   for (const p of policies) {
     const c = categories.get(p.category);
     if (!c) continue;
