@@ -45,6 +45,8 @@ export const ERROR_CODES = [
   'provider_error',
   'payment_failed',
   'not_ready',
+  'confirmation_required',
+  'retention_out_of_bounds',
   'unavailable',
   'internal',
 ] as const;

@@ -4,11 +4,11 @@ import { createServer } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { createQueryCache, DEFAULT_CACHE_MAX_BYTES, maintainQueryCache, type QueryCache } from './cache/index.js';
-import type { Config } from './config/index.js';
+import type { Config, RetentionConfig } from './config/index.js';
 import { ConfigError, resolveSecret } from './config/index.js';
 import { loadMigrations, maintainPartitions, migrate, openDatabase, type Database } from './db/index.js';
 import { buildApp } from './http/index.js';
-import { cleanupSystemMetrics, createOpsMetrics, DEFAULT_MATVIEW_REFRESH_SECONDS, enableQueryStats, enqueueMatviewRefreshes, matviewJobHandlers, matviewStatus, type OpsMetrics, prunePoolStats } from './ops/index.js';
+import { cleanupSystemMetrics, createOpsMetrics, DEFAULT_MATVIEW_REFRESH_SECONDS, DEFAULT_RETENTION, enableQueryStats, enforceRetention, enqueueMatviewRefreshes, matviewJobHandlers, matviewStatus, type OpsMetrics, prunePoolStats } from './ops/index.js';
 import { accessTokens, deriveKeys, type IdentityDeps } from './identity/index.js';
 import { pruneFinishedJobs, Worker, type JobHandler } from './jobs/index.js';
 import { createMemory, enableVectors, memoryJobHandlers, purgeExpiredMemories, type MemoryModule } from './memory/index.js';
@@ -193,11 +193,13 @@ export interface MaintainOptions {
   cache?: QueryCache | { maxBytes: number };
   /** materialized view refreshes are enqueued for every slot until now + horizonSeconds (none ahead by default) */
   matviews?: { intervalSeconds: number; horizonSeconds: number };
+  /** the platform's retention bounds and batch sizes for organizations' retention policies (defaults otherwise) */
+  retention?: RetentionConfig;
 }
 
 /**
  * Periodic upkeep: partitions ahead and past retention, ingestion keys past their items' retention, finished jobs past theirs, expired memories,
- * system metrics past their own retention and old pool samples,
+ * system metrics past their own retention and old pool samples, organizations' retention policies (batched deletes of rows older than their periods),
  * and, given the integrations, OAuth tokens that expire before the next run (refreshWithinMs) refreshed now; materialized view refreshes
  * enqueued for every slot until the next run (matviews.horizonSeconds).
  */
@@ -208,7 +210,7 @@ export async function maintain(
 ): Promise<{
   created: number; dropped: number; keysPruned: number; jobsPruned: number; memoriesPurged: number; billingJobs: number;
   systemMetricsDeleted: number; poolStatsDeleted: number; matviewJobs: number; tokensRefreshed: number; tokenRefreshesFailed: number;
-  cacheExpired: number; cacheEvicted: number;
+  cacheExpired: number; cacheEvicted: number; retentionDeleted: number; retentionUnfinished: number;
 }> {
   const p = await maintainPartitions(db, now);
   // the query cache: expired entries out, then least recently used ones down to its size cap
@@ -232,6 +234,7 @@ export async function maintain(
     tokenRefreshesFailed: t.failed,
     cacheExpired: c.expired,
     cacheEvicted: c.evicted,
+    ...(await enforceRetention({ db, config: opts.retention ?? DEFAULT_RETENTION }, now).then((r) => ({ retentionDeleted: r.deleted, retentionUnfinished: r.unfinished }))),
   };
 }
 
@@ -294,13 +297,13 @@ export async function startServer(given: Config, logger: Logger): Promise<Servic
     if (m.applied.length) logger.info({ applied: m.applied }, 'migrations applied');
     // Refreshes are enqueued for every slot until the next maintenance run.
     const matviews = { intervalSeconds: config.matviews.refreshSeconds, horizonSeconds: config.maintenanceIntervalSeconds };
-    const p = await maintain(db, new Date(), { cache: config.cache, matviews });
+    const p = await maintain(db, new Date(), { cache: config.cache, matviews, retention: config.retention });
     logger.info({ ...p }, 'maintenance done');
     const svc = await createService(config, db, logger);
     // Tokens expiring before the next run (and a margin) are refreshed in this one.
     const tokens = { integrations: svc.integrations, refreshWithinMs: (config.maintenanceIntervalSeconds + 300) * 1000 };
     const timer = setInterval(() => {
-      maintain(db, new Date(), { tokens, cache: svc.cache, matviews }).catch((err: unknown) => logger.error({ err }, 'maintenance failed'));
+      maintain(db, new Date(), { tokens, cache: svc.cache, matviews, retention: config.retention }).catch((err: unknown) => logger.error({ err }, 'maintenance failed'));
     }, config.maintenanceIntervalSeconds * 1000);
     timer.unref();
     const worker = config.worker.enabled ? startWorker(svc, config, logger) : null;

@@ -1,6 +1,7 @@
 import type { Sql } from '../db/index.js';
 import { uuidv7 } from '../db/index.js';
 import { chainHash, type ChainedContent } from './chain.js';
+import { splitPersonal } from './pii.js';
 import { redactSecrets } from './redact.js';
 
 /** Who did something and through what: carried from the request into every audit row. */
@@ -38,31 +39,45 @@ export async function appendAudit(sql: Sql, actor: Actor, ev: AuditEvent): Promi
     [actor.orgId, actor.ip ?? null],
   );
   const h = head.rows[0]!;
+  const oldValues = ev.oldValues === undefined ? null : redactSecrets(ev.oldValues);
+  const newValues = ev.newValues === undefined ? null : redactSecrets(ev.newValues);
+  // Personal data stays out of the chained content (see migrations/0028): it goes to audit_pii, the chain keeps its digest.
+  const split = splitPersonal({
+    userId: actor.userId ?? null,
+    sessionId: actor.sessionId ?? null,
+    ipAddress: h.ip,
+    userAgent: actor.userAgent ?? null,
+    resourceType: ev.resourceType,
+    resourceId: ev.resourceId ?? null,
+    oldValues,
+    newValues,
+  });
   const content: ChainedContent = {
     id: uuidv7(),
     orgId: actor.orgId,
     seq: h.seq,
     actorType: actor.actorType,
-    userId: actor.userId ?? null,
+    userId: null,
     apiKeyId: actor.apiKeyId ?? null,
-    sessionId: actor.sessionId ?? null,
+    sessionId: null,
     agentId: ev.agentId ?? null,
     action: ev.action,
     resourceType: ev.resourceType,
-    resourceId: ev.resourceId ?? null,
-    oldValues: ev.oldValues === undefined ? null : redactSecrets(ev.oldValues),
-    newValues: ev.newValues === undefined ? null : redactSecrets(ev.newValues),
-    ipAddress: h.ip,
-    userAgent: actor.userAgent ?? null,
+    resourceId: split.chained.resourceId,
+    oldValues: split.chained.oldValues,
+    newValues: split.chained.newValues,
+    ipAddress: null,
+    userAgent: null,
     requestId: actor.requestId ?? null,
     createdAt: new Date(),
+    piiDigest: split.pii?.digest ?? null,
   };
   const hash = chainHash(h.last_hash, content);
   await sql.query(
     `WITH ins AS (
        INSERT INTO audit_logs (id, org_id, seq, actor_type, user_id, api_key_id, session_id, agent_id, action,
-         resource_type, resource_id, old_values, new_values, ip_address, user_agent, request_id, prev_hash, hash, created_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb, $13::jsonb, $14::inet, $15, $16, $17, $18, $19)
+         resource_type, resource_id, old_values, new_values, ip_address, user_agent, request_id, prev_hash, hash, created_at, pii_digest)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb, $13::jsonb, $14::inet, $15, $16, $17, $18, $19, $20)
        RETURNING org_id, hash)
      UPDATE audit_chain_heads h SET last_hash = ins.hash FROM ins WHERE h.org_id = ins.org_id`,
     [
@@ -71,8 +86,15 @@ export async function appendAudit(sql: Sql, actor: Actor, ev: AuditEvent): Promi
       content.oldValues === null ? null : JSON.stringify(content.oldValues),
       content.newValues === null ? null : JSON.stringify(content.newValues),
       content.ipAddress, content.userAgent, content.requestId, h.last_hash, hash, content.createdAt.toISOString(),
+      content.piiDigest,
     ],
   );
+  if (split.pii) {
+    await sql.query(
+      `INSERT INTO audit_pii (audit_id, org_id, user_id, subject_user_id, salt, data, created_at) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7)`,
+      [content.id, content.orgId, split.pii.userId, split.pii.subjectUserId, split.pii.salt, JSON.stringify(split.pii.data), content.createdAt.toISOString()],
+    );
+  }
   return { id: content.id, seq: content.seq };
 }
 
@@ -81,10 +103,29 @@ export interface AuditRow extends ChainedContent {
   hash: string;
 }
 
+/** A chained row with its personal data (audit_pii) if it is still kept: what the verifier checks. */
+export interface ChainRow extends AuditRow {
+  piiSalt: string | null;
+  piiData: Record<string, unknown> | null;
+}
+
 export const AUDIT_COLUMNS = `id, org_id AS "orgId", seq, actor_type AS "actorType", user_id AS "userId",
   api_key_id AS "apiKeyId", session_id AS "sessionId", agent_id AS "agentId", action, resource_type AS "resourceType",
   resource_id AS "resourceId", old_values AS "oldValues", new_values AS "newValues", host(ip_address) AS "ipAddress",
-  user_agent AS "userAgent", request_id AS "requestId", prev_hash AS "prevHash", hash, created_at AS "createdAt"`;
+  user_agent AS "userAgent", request_id AS "requestId", prev_hash AS "prevHash", hash, created_at AS "createdAt",
+  pii_digest AS "piiDigest"`;
+
+/**
+ * What a reader sees: the personal data from audit_pii put back where the row
+ * had left it out (erased rows show nulls and '[personal]' placeholders).
+ */
+const DISPLAY_COLUMNS = `a.id, a.org_id AS "orgId", a.seq, a.actor_type AS "actorType",
+  coalesce(a.user_id, (p.data->>'userId')::uuid) AS "userId", a.api_key_id AS "apiKeyId",
+  coalesce(a.session_id, (p.data->>'sessionId')::uuid) AS "sessionId", a.agent_id AS "agentId", a.action,
+  a.resource_type AS "resourceType", coalesce(a.resource_id, p.data->>'resourceId') AS "resourceId",
+  coalesce(p.data->'oldValues', a.old_values) AS "oldValues", coalesce(p.data->'newValues', a.new_values) AS "newValues",
+  coalesce(host(a.ip_address), p.data->>'ipAddress') AS "ipAddress", coalesce(a.user_agent, p.data->>'userAgent') AS "userAgent",
+  a.request_id AS "requestId", a.prev_hash AS "prevHash", a.hash, a.created_at AS "createdAt", a.pii_digest AS "piiDigest"`;
 
 export interface AuditFilter {
   action?: string;
@@ -99,22 +140,23 @@ export interface AuditFilter {
 }
 
 export async function listAudit(sql: Sql, orgId: string, f: AuditFilter): Promise<AuditRow[]> {
-  const where = ['org_id = $1'];
+  const where = ['a.org_id = $1'];
   const params: unknown[] = [orgId];
   const add = (clause: string, value: unknown) => {
     params.push(value);
     where.push(clause.replace('?', `$${params.length}`));
   };
-  if (f.action) add('action = ?', f.action);
-  if (f.resourceType) add('resource_type = ?', f.resourceType);
-  if (f.resourceId) add('resource_id = ?', f.resourceId);
-  if (f.userId) add('user_id = ?', f.userId);
-  if (f.from) add('created_at >= ?', f.from.toISOString());
-  if (f.to) add('created_at < ?', f.to.toISOString());
-  if (f.beforeSeq !== undefined) add('seq < ?', f.beforeSeq);
+  if (f.action) add('a.action = ?', f.action);
+  if (f.resourceType) add('a.resource_type = ?', f.resourceType);
+  if (f.resourceId) add(`coalesce(a.resource_id, p.data->>'resourceId') = ?`, f.resourceId);
+  if (f.userId) add('coalesce(a.user_id, p.user_id) = ?', f.userId);
+  if (f.from) add('a.created_at >= ?', f.from.toISOString());
+  if (f.to) add('a.created_at < ?', f.to.toISOString());
+  if (f.beforeSeq !== undefined) add('a.seq < ?', f.beforeSeq);
   params.push(f.limit);
   const r = await sql.query<AuditRow>(
-    `SELECT ${AUDIT_COLUMNS} FROM audit_logs WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT $${params.length}`,
+    `SELECT ${DISPLAY_COLUMNS} FROM audit_logs a LEFT JOIN audit_pii p ON p.audit_id = a.id
+     WHERE ${where.join(' AND ')} ORDER BY a.seq DESC LIMIT $${params.length}`,
     params,
   );
   return r.rows;
@@ -126,9 +168,12 @@ export async function chainPage(
   orgId: string,
   after: { seq: number; id: string },
   limit: number,
-): Promise<AuditRow[]> {
-  const r = await sql.query<AuditRow>(
-    `SELECT ${AUDIT_COLUMNS} FROM audit_logs WHERE org_id = $1 AND (seq, id) > ($2, $3::uuid) ORDER BY seq, id LIMIT $4`,
+): Promise<ChainRow[]> {
+  const r = await sql.query<ChainRow>(
+    `SELECT x.*, p.salt AS "piiSalt", p.data AS "piiData"
+     FROM (SELECT ${AUDIT_COLUMNS} FROM audit_logs WHERE org_id = $1 AND (seq, id) > ($2, $3::uuid) ORDER BY seq, id LIMIT $4) x
+     LEFT JOIN audit_pii p ON p.audit_id = x.id
+     ORDER BY x.seq, x.id`,
     [orgId, after.seq, after.id, limit],
   );
   return r.rows;

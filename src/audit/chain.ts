@@ -28,6 +28,8 @@ export interface ChainedContent {
   userAgent: string | null;
   requestId: string | null;
   createdAt: Date;
+  /** rows since 0028: the digest of the personal data kept in audit_pii (absent on older rows, so their hashes are unchanged) */
+  piiDigest?: string | null;
 }
 
 function canonicalize(v: unknown): unknown {
@@ -67,6 +69,8 @@ export function chainHash(prevHash: string, c: ChainedContent): string {
     userAgent: c.userAgent,
     requestId: c.requestId,
     createdAt: c.createdAt,
+    // canonicalize drops undefined: a row without a digest hashes exactly as before 0028
+    piiDigest: c.piiDigest ?? undefined,
   };
   return createHash('sha256').update(prevHash).update('\n').update(canonicalJson(content)).digest('hex');
 }

@@ -1,13 +1,15 @@
 import type { Database } from '../db/index.js';
 import { allOrganizationIds, chainHead, chainPage, firstRowAfter } from './audit-repo.js';
 import { chainHash, GENESIS_HASH } from './chain.js';
+import { piiDigest } from './pii.js';
 
 export type BreakReason =
   | 'hash_mismatch' // the row's content was edited
   | 'prev_hash_mismatch' // a row before it was deleted, inserted or moved
   | 'seq_gap' // rows are missing
   | 'seq_duplicate' // a row was inserted with a seq already used
-  | 'head_mismatch'; // rows at the end were deleted, or the head was altered
+  | 'head_mismatch' // rows at the end were deleted, or the head was altered
+  | 'pii_mismatch'; // the personal data kept beside the row (audit_pii) was changed
 
 export interface ChainBreak {
   seq: number;
@@ -56,6 +58,10 @@ export async function verifyChain(db: Database, orgId: string): Promise<ChainRep
         const recomputed = chainHash(prevHash, row);
         if (recomputed !== row.hash) {
           return fail({ seq: row.seq, id: row.id, reason: 'hash_mismatch', message: `row seq ${row.seq} was changed after it was written` });
+        }
+        // Erased personal data leaves only the digest, which the row's hash already covers.
+        if (row.piiDigest && row.piiData && row.piiSalt && piiDigest(row.piiSalt, row.piiData) !== row.piiDigest) {
+          return fail({ seq: row.seq, id: row.id, reason: 'pii_mismatch', message: `the personal data of row seq ${row.seq} was changed after it was written` });
         }
         prevHash = row.hash;
         expected += 1;

@@ -165,8 +165,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     .action(async () => {
       const db = await open();
       try {
-        const r = await maintain(db, new Date(), { cache: config().cache });
-        io.out(`partitions created: ${r.created}, dropped: ${r.dropped}; ingestion keys pruned: ${r.keysPruned}; finished jobs pruned: ${r.jobsPruned}; expired memories purged: ${r.memoriesPurged}\n`);
+        const r = await maintain(db, new Date(), { cache: config().cache, retention: config().retention });
+        io.out(`partitions created: ${r.created}, dropped: ${r.dropped}; ingestion keys pruned: ${r.keysPruned}; finished jobs pruned: ${r.jobsPruned}; expired memories purged: ${r.memoriesPurged}${r.retentionDeleted || r.retentionUnfinished ? `; rows past organizations' retention deleted: ${r.retentionDeleted}${r.retentionUnfinished ? ` (more left for the next run)` : ''}` : ''}\n`);
       } finally {
         await db.close();
       }

@@ -106,6 +106,11 @@ const EnvSchema = z.object({
     .min(65_536, 'must be at least 65536 (64 KiB); set AGENTBASE_CACHE_ENABLED=false to turn the cache off')
     .max(2 ** 40, 'must be at most 1099511627776 (1 TiB)')
     .default(64 * 1024 * 1024),
+  // Retention (src/ops/retention): the shortest audit period an organization may set (its personal details), and
+  // the bounded batched DELETE maintenance runs per organization and category.
+  AGENTBASE_RETENTION_AUDIT_MIN_DAYS: int(365, 1, 2555),
+  AGENTBASE_RETENTION_BATCH_SIZE: int(5000, 1, 100_000),
+  AGENTBASE_RETENTION_MAX_BATCHES: int(20, 1, 10_000),
 });
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -170,6 +175,7 @@ export interface Config {
   webhooks: WebhooksConfig;
   opsMetrics: OpsMetricsConfig;
   cache: CacheConfig;
+  retention: RetentionConfig;
 }
 
 export interface OpsMetricsConfig {
@@ -193,6 +199,15 @@ export interface CacheConfig {
   enabled: boolean;
   /** the size cap of cached answers, bytes; maintenance evicts least recently used entries to it */
   maxBytes: number;
+}
+
+export interface RetentionConfig {
+  /** the shortest period (days) an organization may keep audit rows' personal details */
+  auditMinDays: number;
+  /** rows one DELETE removes */
+  batchSize: number;
+  /** batches per organization and category in one maintenance run (the rest waits for the next run) */
+  maxBatches: number;
 }
 
 export interface BillingConfig {
@@ -330,5 +345,10 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       environment: e.AGENTBASE_ENVIRONMENT,
     },
     cache: { enabled: truthy(e.AGENTBASE_CACHE_ENABLED), maxBytes: e.AGENTBASE_CACHE_MAX_BYTES },
+    retention: {
+      auditMinDays: e.AGENTBASE_RETENTION_AUDIT_MIN_DAYS,
+      batchSize: e.AGENTBASE_RETENTION_BATCH_SIZE,
+      maxBatches: e.AGENTBASE_RETENTION_MAX_BATCHES,
+    },
   };
 }

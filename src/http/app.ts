@@ -12,14 +12,14 @@ import { jobsRoutes } from '../jobs/index.js';
 import { memoryRoutes, type MemoryModule } from '../memory/index.js';
 import { findPlanRefs, planRoutes } from '../plans/index.js';
 import { notificationsRoutes } from '../notifications/index.js';
-import { createOpsMetrics, type OpsMetrics, overviewRoutes, type OverviewSource, queriesRoutes, reportsRoutes } from '../ops/index.js';
+import { createOpsMetrics, eraseRoutes, type OpsMetrics, overviewRoutes, type OverviewSource, queriesRoutes, reportsRoutes, retentionRoutes } from '../ops/index.js';
 import { costSince, runsRoutes } from '../runs/index.js';
 import { createRuntime, runtimeRoutes, type RuntimeDeps } from '../runtime/index.js';
 import { workflowsRoutes } from '../workflows/index.js';
 import { secretsRoutes } from '../secrets/index.js';
 import { billingDeps, billingRoutes, evalsRoutes, integrationAccessToken, integrationExists, integrationsDeps, integrationsRoutes, marketplaceRoutes, webhooksRoutes } from '../platform/index.js';
 import { usageRoutes } from '../usage/index.js';
-import { authenticate, effectivePermissions, identityRoutes, rateHeaders, type IdentityDeps } from '../identity/index.js';
+import { authenticate, checkCredentials, effectivePermissions, identityRoutes, rateHeaders, type IdentityDeps } from '../identity/index.js';
 import { errorBody, handleClientError, makeErrorHandler } from './error-handler.js';
 import { installJsonBodyParser } from './json-body.js';
 import { createMetrics, type GaugeSource } from './metrics.js';
@@ -210,5 +210,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       ...opts.overviewSources,
     },
   }));
+  await app.register(eraseRoutes({ db, stepUp: (userId, input) => checkCredentials(opts.identity, userId, input) }));
+  await app.register(retentionRoutes({ db, config: opts.config.retention }));
   return app;
 }

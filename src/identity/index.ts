@@ -13,6 +13,7 @@ export { deriveKeys, seal, open, type Keys } from './secrets.js';
 export { signup, login } from './auth-service.js';
 export { createApiKey } from './api-keys-service.js';
 export { totpCode } from './totp.js';
+export { checkCredentials } from './credentials.js';
 export { hashPassword, verifyPassword } from './passwords.js';
 export { findMemberRefs, lockOrganizationLimits, listMembers as listMembersIn, type OrgLimits, type MemberRow } from './orgs-repo.js';
 export { activeMemberCount, getOrg as getOrganization, setOrganizationLimits, type PlanLimits } from './orgs-repo.js';
