@@ -192,3 +192,17 @@ REVOKE ALL ON matview_refreshes FROM PUBLIC, agentbase_app;
 ALTER FUNCTION matview_refreshed_at(text) OWNER TO agentbase_auth;
 REVOKE ALL ON FUNCTION matview_refreshed_at(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION matview_refreshed_at(text) TO agentbase_app;
+
+-- Seed 004's two views (0025) are refreshed the same way: owned by
+-- agentbase_auth, which reads their sources through read-only policies and
+-- column grants (the columns the views use; a non-superuser owner without
+-- them would build empty views under forced RLS, or fail).
+CREATE POLICY matview_read ON projects FOR SELECT TO agentbase_auth USING (true);
+CREATE POLICY matview_read ON lists FOR SELECT TO agentbase_auth USING (true);
+GRANT SELECT (org_id, user_id, deleted_at) ON projects, lists TO agentbase_auth;
+GRANT SELECT (created_at, updated_at) ON tasks TO agentbase_auth;
+GRANT SELECT (id, email) ON users TO agentbase_auth;
+GRANT SELECT (org_id, user_id, metric_type, duration_ms, "timestamp", query_hash) ON performance_metrics TO agentbase_auth;
+ALTER MATERIALIZED VIEW user_activity_summary OWNER TO agentbase_auth;
+ALTER MATERIALIZED VIEW query_performance_summary OWNER TO agentbase_auth;
+REVOKE ALL ON user_activity_summary, query_performance_summary FROM PUBLIC, agentbase_app;
