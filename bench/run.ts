@@ -35,6 +35,8 @@ const benches: Record<string, () => Promise<string>> = {
   'ops-metrics': () => opsMetricsBench(),
   // the query cache: cost reports cached vs uncached over HTTP, and what invalidation costs ingestion
   'ops-cache': () => opsCacheBench(),
+  // issue 15's two figures: self-measurement's cost on request latency, then the cache's speed-up
+  ops: async () => `${await opsMetricsBench()}\n\n${await opsCacheBench()}`,
   // plans: plan reads, diffs and share opens, then task search at scale (seed 004)
   plans: async () => `${await plansBench()}\n\n${await tasksBench()}`,
   tasks: () => tasksBench(),
