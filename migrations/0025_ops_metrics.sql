@@ -185,8 +185,8 @@ REVOKE EXECUTE ON FUNCTION cleanup_old_system_metrics(timestamptz) FROM PUBLIC;
 -- app role gets nothing on them (REVOKE below); refresh scheduling and
 -- tenant-filtered reads are built on top (issue 15, "matviews"). Each has a
 -- unique index over all rows, which REFRESH MATERIALIZED VIEW CONCURRENTLY
--- needs; both are populated now (a view never populated cannot be refreshed
--- concurrently, nor read).
+-- needs. Both are created WITH NO DATA, as the ones 0027 adds: the first
+-- refresh (src/ops/matviews) is a plain one, later ones CONCURRENTLY.
 
 -- Per member of an organization (a user may belong to several: the seed's
 -- per-user row is per (org_id, user_id) here). Counts come from one lateral
@@ -226,7 +226,8 @@ LEFT JOIN LATERAL (
   WHERE x.org_id = m.org_id AND x.user_id = m.user_id AND x.metric_type = 'api'
     AND x."timestamp" >= CURRENT_DATE - interval '7 days'
 ) pm ON true
-WHERE m.deleted_at IS NULL;
+WHERE m.deleted_at IS NULL
+WITH NO DATA;
 -- the seed's name; unique per (org_id, user_id) since a user may be in several organizations
 CREATE UNIQUE INDEX idx_user_activity_summary_user_id ON user_activity_summary (org_id, user_id);
 
@@ -248,7 +249,8 @@ WHERE metric_type = 'query'
   AND query_hash IS NOT NULL
   AND "timestamp" >= CURRENT_DATE - interval '7 days'
 GROUP BY query_hash
-HAVING count(*) > 10;
+HAVING count(*) > 10
+WITH NO DATA;
 -- the seed's idx_query_performance_summary_hash, made unique (REFRESH CONCURRENTLY)
 CREATE UNIQUE INDEX idx_query_performance_summary_hash ON query_performance_summary (query_hash);
 CREATE INDEX idx_query_performance_summary_avg_duration ON query_performance_summary (avg_duration_ms);

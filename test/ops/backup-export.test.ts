@@ -30,6 +30,7 @@ const REVIEWED_NOT_SECRET = new Set([
   'audit_chain_heads.last_hash', // the audit chain's integrity hashes
   'audit_logs.hash',
   'audit_logs.prev_hash',
+  'audit_pii.salt', // the salt of the chained digest of the personal data it sits beside (exported with it), not a credential
   'background_jobs.idempotency_key',
   'cost_daily.key',
   'cost_ledger.cache_write_cost_per_token',
@@ -39,6 +40,7 @@ const REVIEWED_NOT_SECRET = new Set([
   'cost_ledger.reasoning_cost_per_token',
   'marketplace_listings.stripped_secrets', // the names of secrets stripped from a published config
   'memory_configs.secret_name',
+  'query_cache.cache_key', // a cached read's name and parameters
   'plan_shares.failed_password_attempts',
   'plan_shares.failed_password_window_start',
   'user_credentials.password_changed_at',

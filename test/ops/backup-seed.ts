@@ -174,6 +174,10 @@ export async function seedOrganization(app: FastifyInstance, tag: string): Promi
 
   if (listing) await call('listing submit', 'POST', `/v1/marketplace/listings/${listing.id}/submit`, { version: listing.version });
 
+  // ops: a cost report read through the query cache (query_cache, query_cache_stats), a retention policy
+  await call('costs (cached)', 'GET', '/v1/costs?groupBy=day');
+  await call('retention', 'PUT', '/v1/org/retention', { policies: { spans: 30 } });
+
   return { owner, agentId, failures, apiKey: key?.key ?? '', listingId: listing?.id };
 }
 

@@ -92,10 +92,7 @@ describe('before the first refresh', () => {
   it('the views are unpopulated, reads answer no rows and refreshedAt null, the status says stale', async () => {
     const s = await matviewStatus(t.db, { intervalSeconds: 300 });
     expect(s.map((x) => x.name)).toEqual(MATVIEWS.map((m) => m.name));
-    // Ours are created WITH NO DATA; seed 004's two (0025) are populated when created, on an empty schema.
-    for (const x of s) {
-      expect(x).toMatchObject({ populated: !x.name.startsWith('mv_'), refreshedAt: null, stalenessSeconds: null, stale: true, lastError: null });
-    }
+    for (const x of s) expect(x).toMatchObject({ populated: false, refreshedAt: null, stalenessSeconds: null, stale: true, lastError: null });
     const r = await get('/v1/reports/daily-costs?by=agent');
     expect(r).toMatchObject({ by: 'agent', refreshedAt: null, data: [], truncated: false });
     expect((await get('/v1/reports/agent-performance')).data).toEqual([]);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createOpsMetrics } from '../../src/ops/index.js';
+import { createOpsMetrics, refreshMatview } from '../../src/ops/index.js';
 import { maintain, VERSION } from '../../src/server.js';
 import { createTestApp, errorOf, signupUser, type SignedUp, type TestApp } from '../helpers/app.js';
 import { driver } from '../helpers/db.js';
@@ -215,8 +215,11 @@ describe('privileges: operational tables are the owner’s', () => {
 
 describe('the materialized views', () => {
   it('refresh concurrently (each has a unique index over every row) and summarise the recorded requests per member', async () => {
-    await t.db.admin.query('REFRESH MATERIALIZED VIEW CONCURRENTLY user_activity_summary');
-    await t.db.admin.query('REFRESH MATERIALIZED VIEW CONCURRENTLY query_performance_summary');
+    // Created WITH NO DATA: the first refresh is plain, the next CONCURRENTLY.
+    for (const name of ['user_activity_summary', 'query_performance_summary']) {
+      await refreshMatview(t.db, name);
+      expect(await refreshMatview(t.db, name)).toMatchObject({ status: 'refreshed', concurrent: true });
+    }
     const r = await rows<{ org_id: string; user_id: string; email: string; total_tasks: number; avg_response_time_ms: string }>(
       `SELECT org_id, user_id, email, total_tasks::int AS total_tasks, avg_response_time_ms FROM user_activity_summary WHERE user_id = $1`,
       [u.userId],
@@ -233,7 +236,7 @@ describe('the materialized views', () => {
     for (let i = 0; i < 12; i++) t.service.opsMetrics.recordPerformance({ metricType: 'query', metricName: 'agents.list', durationMs: i, queryHash: 'q-hash-1' });
     t.service.opsMetrics.recordPerformance({ metricType: 'query', metricName: 'rare', durationMs: 1, queryHash: 'q-hash-2' });
     await t.service.opsMetrics.flush();
-    await t.db.admin.query('REFRESH MATERIALIZED VIEW CONCURRENTLY query_performance_summary');
+    await refreshMatview(t.db, 'query_performance_summary');
     const r = await rows<{ query_hash: string; execution_count: number; max_duration_ms: number }>(
       `SELECT query_hash, execution_count::int AS execution_count, max_duration_ms FROM query_performance_summary ORDER BY 1`,
     );

@@ -1,5 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 import { BackupError } from './errors.js';
@@ -112,21 +113,31 @@ export function runTool(
   });
 }
 
-/** How many entries pg_restore --list names: the total the restore's progress counts toward. */
-export function countArchiveItems(tool: PgTool, dump: string): Promise<number> {
+/**
+ * The archive's table of contents without its materialized views' data,
+ * written to `listFile` for pg_restore --use-list; returns how many entries
+ * it keeps (the total the restore's progress counts toward). A view's data
+ * entry is a REFRESH, which pg_restore runs with row_security off: a view
+ * owned by a role under forced RLS (agentbase_auth) then fails the whole
+ * restore. The views come back empty and are refreshed after the restore.
+ */
+export function writeRestoreList(tool: PgTool, dump: string, listFile: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const child = spawn(tool.path, ['--list', dump], { stdio: ['ignore', 'pipe', 'ignore'] });
-    let n = 0;
-    let pending = '';
+    const child = spawn(tool.path, ['--list', dump], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
     child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (s: string) => {
-      pending += s;
-      const lines = pending.split('\n');
-      pending = lines.pop()!;
-      for (const l of lines) if (l.trim() && !l.startsWith(';')) n++;
+    child.stdout.on('data', (s: string) => (out += s));
+    child.stderr.on('data', (s: Buffer) => (err += s.toString('utf8')));
+    child.on('error', (e) => reject(new BackupError('pg_tool_failed', `${tool.path} could not be run: ${e.message}`)));
+    child.on('close', (code) => {
+      if (code !== 0) return reject(new BackupError('pg_tool_failed', `pg_restore --list failed (exit ${code}):\n${err.slice(-2000)}`));
+      const kept = out.split('\n').filter((l) => !/ MATERIALIZED VIEW DATA /.test(l));
+      writeFile(listFile, kept.join('\n')).then(
+        () => resolve(kept.filter((l) => l.trim() && !l.startsWith(';')).length),
+        reject,
+      );
     });
-    child.on('error', reject);
-    child.on('close', () => resolve(n));
   });
 }
 
@@ -143,10 +154,11 @@ export function restoreThroughPsql(
   preamble: string,
   conn: { dbname: string; env: Record<string, string> },
   onBytes: (n: number) => void,
+  listFile: string,
 ): Promise<void> {
   return new Promise((resolve, reject) => {
     const env = { ...process.env, ...conn.env };
-    const script = spawn(pgRestore.path, ['--file=-', dump], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const script = spawn(pgRestore.path, ['--file=-', `--use-list=${listFile}`, dump], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     const sink = spawn(psql.path, ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--single-transaction', '--no-password', '-f', '-', `--dbname=${conn.dbname}`], {
       env,
       stdio: ['pipe', 'ignore', 'pipe'],

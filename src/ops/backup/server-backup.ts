@@ -14,7 +14,7 @@ import {
 } from './catalog-repo.js';
 import { BackupError } from './errors.js';
 import { readState, type Manifest } from './manifest.js';
-import { connectionFor, countArchiveItems, findPgTool, restoreThroughPsql, runTool } from './pg-tools.js';
+import { connectionFor, findPgTool, restoreThroughPsql, runTool, writeRestoreList } from './pg-tools.js';
 import type { Progress } from './progress.js';
 import { migrationWarnings, verifyRestored, type RestoreReport } from './verify-restore.js';
 import { refuseOccupied, summarizeManifest, type BackupReport } from './summary.js';
@@ -145,6 +145,8 @@ export async function restoreServer(o: ServerRestoreOptions): Promise<RestoreRep
       await grantServiceRolesToCurrentUser(sql, SERVICE_ROLES);
     });
     const conn = connectionFor(o.url);
+    const list = join(work, 'restore.list');
+    const items = await writeRestoreList(tool, dump, list);
     if (o.force) {
       // pg_restore --clean cannot drop a partitioned table's inherited
       // constraints; emptying the schema first, in the same transaction as the
@@ -152,20 +154,22 @@ export async function restoreServer(o: ServerRestoreOptions): Promise<RestoreRep
       const psql = await findPgTool('psql', majorOf(facts.serverVersionNum), { binDir: o.binDir, pathEnv: o.pathEnv });
       const preamble = await o.db.admin.transaction((sql) => recreateSchemaScript(sql));
       o.progress.start(`restoring into ${facts.database} (replacing its contents)`, undefined, 'bytes');
-      await restoreThroughPsql(tool, psql, dump, preamble, conn, (n) => o.progress.set(n));
+      await restoreThroughPsql(tool, psql, dump, preamble, conn, (n) => o.progress.set(n), list);
       o.progress.end();
     } else {
-      const items = await countArchiveItems(tool, dump);
       o.progress.start(`pg_restore into ${facts.database}`, items, 'items');
-      const args = ['--exit-on-error', '--single-transaction', '--verbose', '--no-password', `--dbname=${conn.dbname}`];
+      const args = ['--exit-on-error', '--single-transaction', '--verbose', '--no-password', `--use-list=${list}`, `--dbname=${conn.dbname}`];
       await runTool(tool, [...args, dump], conn.env, (line) => {
         const item = /^pg_restore: (creating|processing|executing) (.*)$/.exec(line);
         if (item) o.progress.tick(1, item[2]!.slice(0, 60));
       });
       o.progress.end();
     }
+    // The materialized views come back empty (their data is not restored): the first maintenance
+    // run of `agentbase start` refreshes them, or `agentbase matviews --refresh`.
     return await verifyRestored(o.db, o.file, m, o.progress, await migrationWarnings(m));
   } finally {
     await rm(work, { recursive: true, force: true });
   }
 }
+

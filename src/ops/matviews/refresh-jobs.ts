@@ -75,8 +75,9 @@ export function matviewJobHandlers(deps: { db: Database } & Partial<MatviewsOpti
       const name = payloadName(job);
       if (!findMatview(name, registry)) throw new PermanentJobError(`${name} is not a registered materialized view`);
       const [last] = await deps.db.admin.transaction((sql) => repo.lastRefreshes(sql, [name]));
-      // A refresh that started after the slot began holds everything up to it.
-      if (last?.ok && last.ok.startedAt >= job.runAt) {
+      // A refresh that started after the slot began holds everything up to it, while the view is
+      // populated (a restore brings the history back but not the views' rows).
+      if (last?.ok && last.populated && last.ok.startedAt >= job.runAt) {
         return { name, status: 'skipped', reason: 'fresh', refreshedAt: last.ok.finishedAt.toISOString() };
       }
       // A failure is recorded in matview_refreshes and fails the job with the same message.
