@@ -64,7 +64,7 @@ beforeAll(async () => {
   // included), and the query cache's fills and hit counts (a read through the cache stores its answer,
   // and hit counts are written behind, about once a second, possibly during a later request).
   const CACHE_FILLS = ['query_cache', 'query_cache_stats'];
-  const measuring = (name: string) => CACHE_FILLS.includes(name) || OPS_METRICS_TABLES.some((m) => name === m || name.startsWith(`${m}_p`));
+  const measuring = (name: string) => CACHE_FILLS.includes(name) || OPS_METRICS_TABLES.some((m) => name === m || name.startsWith(`${m}_`));
   fingerprintSql = tables.rows
     .filter((r) => !measuring(r.name))
     .map((r) => `SELECT '${r.name}' AS t, count(*)::int AS n, coalesce(max(xmin::text::bigint), 0)::text AS x FROM "${r.name}"`)
@@ -298,5 +298,7 @@ describe('generated bad input on every route of the OpenAPI document', () => {
     }
     expect(failures, failures.slice(0, 20).join('\n')).toEqual([]);
     expect(requests).toBeGreaterThanOrEqual(operations().length * RUNS);
-  }, 600_000);
+  // Minutes on server PostgreSQL: every refused write is followed by a row count of every table. Generous,
+  // since a loaded CI machine runs three projects; a timeout here is not a finding.
+  }, 1_500_000);
 });
