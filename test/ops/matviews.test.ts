@@ -368,7 +368,8 @@ describe('the schedule, on the job queue', () => {
     const broken: MatviewSpec = { name: 'mv_test_broken', uniqueIndex: 'idx_mv_test_broken' };
     const registry = [broken, MATVIEWS[0]!];
     const failedBefore = (await refreshes('mv_test_broken')).length;
-    // a slot that began an hour ago: mv_agent_daily_costs was refreshed since
+    // a slot that began an hour ago or more: mv_agent_daily_costs is refreshed now, so since (and populated)
+    await refreshMatview(t.db, 'mv_agent_daily_costs');
     const past = new Date(Date.now() - 3_600_000);
     expect(await enqueueMatviewRefreshes(t.db, past, { intervalSeconds: 3600, registry })).toBe(2);
     await start(matviewJobHandlers({ db: t.db, registry }));
