@@ -4,7 +4,9 @@ import type { ApiRequestRecord, ErrorRecord, PerformanceRecord, PoolStatsRecord,
 /**
  * The operational tables' SQL (migration 0025). Every write is one multi-row
  * statement (jsonb_to_recordset) as the owner: the app role has no privilege
- * on these tables. Nothing here runs on a request's path.
+ * on these tables. Nothing here runs on a request's path. Rows are written
+ * seconds after their request, so rows of an organization or user erased in
+ * between are dropped here rather than brought back.
  */
 
 const cut = (s: string | null | undefined, n: number): string | null => (s == null ? null : s.length > n ? s.slice(0, n) : s);
@@ -24,7 +26,9 @@ export async function insertApiRequests(db: Database, rows: readonly ApiRequestR
             x.principal_type, x.ip, x.ua, x.req_bytes, x.res_bytes, x.kept, x.rate, x.at
      FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, request_id text, method text, route text, status smallint, ms numeric,
        org_id uuid, user_id uuid, api_key_id uuid, principal_type text, ip inet, ua text, req_bytes integer, res_bytes integer,
-       kept text, rate real, at timestamptz)`,
+       kept text, rate real, at timestamptz)
+     WHERE (x.org_id IS NULL OR EXISTS (SELECT 1 FROM organizations o WHERE o.id = x.org_id))
+       AND (x.user_id IS NULL OR EXISTS (SELECT 1 FROM users u WHERE u.id = x.user_id))`,
     [JSON.stringify(data)],
   );
   return res.rowCount;
@@ -56,7 +60,9 @@ export async function insertPerformanceMetrics(
      SELECT x.id, x.type, x.name, x.ms, x.mem, x.cpu, x.user_id, x.org_id, x.session_id, x.request_id, x.endpoint, x.query_hash,
             x.ua, x.ip, x.at, x.metadata
      FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, type text, name text, ms integer, mem integer, cpu numeric, user_id uuid,
-       org_id uuid, session_id text, request_id text, endpoint text, query_hash text, ua text, ip inet, at timestamptz, metadata jsonb)`,
+       org_id uuid, session_id text, request_id text, endpoint text, query_hash text, ua text, ip inet, at timestamptz, metadata jsonb)
+     WHERE (x.org_id IS NULL OR EXISTS (SELECT 1 FROM organizations o WHERE o.id = x.org_id))
+       AND (x.user_id IS NULL OR EXISTS (SELECT 1 FROM users u WHERE u.id = x.user_id))`,
     [JSON.stringify(data)],
   );
   return res.rowCount;
@@ -75,7 +81,9 @@ export async function insertErrorLogs(db: Database, rows: readonly ErrorRecord[]
      SELECT x.id, x.request_id, x.org_id, x.user_id, x.api_key_id, x.method, x.route, x.status, x.code, x.name,
             x.pg_code, x.message, x.stack, x.at
      FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, request_id text, org_id uuid, user_id uuid, api_key_id uuid, method text,
-       route text, status smallint, code text, name text, pg_code text, message text, stack text, at timestamptz)`,
+       route text, status smallint, code text, name text, pg_code text, message text, stack text, at timestamptz)
+     WHERE (x.org_id IS NULL OR EXISTS (SELECT 1 FROM organizations o WHERE o.id = x.org_id))
+       AND (x.user_id IS NULL OR EXISTS (SELECT 1 FROM users u WHERE u.id = x.user_id))`,
     [JSON.stringify(data)],
   );
   return res.rowCount;
