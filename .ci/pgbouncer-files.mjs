@@ -48,9 +48,12 @@ function walk(dir) {
 const ALL = process.argv.includes('--all');
 const FOLDERS = ['test/db/', 'test/jobs/', 'test/workflows/', 'test/identity/', 'test/audit/', 'test/e2e/', 'test/cache/', 'test/ops/', 'test/http/'];
 const SLOW = new Set(['test/http/fuzz-routes.test.ts']);
+// backup and restore drive pg_dump, pg_restore and psql, session tools that an operator points at the
+// server itself (DATABASE_URL of a direct connection), not at a transaction pooler.
+const DIRECT_ONLY = /^test\/ops\/backup-/;
 const files = walk(path.join(ROOT, 'test'))
   .map((f) => path.relative(ROOT, f))
   .filter((f) => !EXCLUDED.has(f) && opens(path.join(ROOT, f)))
-  .filter((f) => ALL || (FOLDERS.some((d) => f.startsWith(d)) && !SLOW.has(f)))
+  .filter((f) => ALL || (FOLDERS.some((d) => f.startsWith(d)) && !SLOW.has(f) && !DIRECT_ONLY.test(f)))
   .sort();
 process.stdout.write(`${files.join('\n')}\n`);
