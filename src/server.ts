@@ -125,6 +125,9 @@ export async function createService(config: Config, db: Database, logger: Logger
     ],
   });
   opsMetrics.start();
+  // A sample of statements and query cache reads become performance_metrics rows (query, cache).
+  const unobserve = opsMetrics.recordsQueries ? db.onStatement((st) => opsMetrics.observeStatement(st)) : () => {};
+  if (opsMetrics.recordsQueries) cache.onOutcome((outcome, name, d) => opsMetrics.observeCacheRead({ outcome, name, ...d }));
   const jobHandlers: Record<string, JobHandler> = {
     ...workflowJobHandlers({ db, runAgent: agentRunner(runtime), runTool: toolRunner(runtime) }),
     [AGENT_RUN_TASK]: agentRunHandler(runtime),
@@ -150,6 +153,7 @@ export async function createService(config: Config, db: Database, logger: Logger
     async close() {
       await app.close();
       // After the app: the last answers' rows are buffered by now.
+      unobserve();
       await opsMetrics.close();
       await cache.flush();
       await memory.close();

@@ -18,21 +18,21 @@ const INVALIDATED_SINCE = (snapshot: string, tags: string, org: string) => `EXIS
 
 export interface Lookup {
   /** the entry when it is live: not expired and not invalidated since it was computed */
-  hit: { id: string; data: unknown } | undefined;
+  hit: { id: string; data: unknown; bytes: number } | undefined;
   /** this statement's snapshot: what a miss computes under (later statements see at least this) */
   snapshot: string;
 }
 
 export async function lookup(sql: Sql, orgId: string, keyHash: string): Promise<Lookup> {
-  const r = await sql.query<{ id: string | null; data: unknown; snap: string }>(
-    `SELECT c.id, c.cached_data AS data, s.snap::text AS snap
+  const r = await sql.query<{ id: string | null; data: unknown; bytes: number | null; snap: string }>(
+    `SELECT c.id, c.cached_data AS data, c.data_size AS bytes, s.snap::text AS snap
      FROM (SELECT pg_current_snapshot() AS snap) s
      LEFT JOIN query_cache c ON c.org_id = $1 AND c.cache_key_hash = $2 AND c.expires_at > now()
        AND NOT ${INVALIDATED_SINCE('c.snapshot', 'c.tags', 'c.org_id')}`,
     [orgId, keyHash],
   );
   const row = r.rows[0]!;
-  return { hit: row.id ? { id: row.id, data: row.data } : undefined, snapshot: row.snap };
+  return { hit: row.id ? { id: row.id, data: row.data, bytes: row.bytes ?? 0 } : undefined, snapshot: row.snap };
 }
 
 export interface StoreRow {

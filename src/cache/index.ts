@@ -34,6 +34,8 @@ export {
   MAX_TTL_MS,
   type MaintainResult,
   type Outcome,
+  type OutcomeDetail,
+  type OutcomeListener,
   type QueryCache,
   type QueryCacheOptions,
   type ReadSpec,

@@ -1,5 +1,5 @@
 import type { Database, Sql } from '../db/index.js';
-import { cacheKey } from './cache-key.js';
+import { cacheKey, sha256 } from './cache-key.js';
 import * as repo from './cache-repo.js';
 import type { CacheFigures } from './cache-repo.js';
 import { deleteExpired, evictToCap, pruneInvalidations, totalBytes } from './maintain-repo.js';
@@ -33,6 +33,22 @@ export interface ReadSpec {
 
 export type Outcome = 'hit' | 'miss' | 'bypass';
 
+/** One read as the cache served it (src/ops/metrics records a sample as performance_metrics rows of type cache). */
+export interface OutcomeDetail {
+  orgId: string;
+  userId: string | null;
+  /** the read's whole time: the lookup on a hit; lookup, computation and store on a miss; the computation when bypassed */
+  durationMs: number;
+  /** sha256 of the read's name (seed 004 query_cache.query_hash) */
+  queryHash: string;
+  /** bytes of the answer's JSON (null when bypassed) */
+  bytes: number | null;
+  /** a miss whose answer was too large to keep */
+  stored: boolean;
+}
+
+export type OutcomeListener = (outcome: Outcome, name: string, detail: OutcomeDetail) => void;
+
 export interface MaintainResult {
   expired: number;
   evicted: number;
@@ -52,8 +68,8 @@ export interface QueryCache {
    * strings, undefined properties disappear).
    */
   cached<T>(sql: Sql, orgId: string, spec: ReadSpec, compute: () => Promise<T>): Promise<T>;
-  /** called with every read's outcome (the Prometheus counters) */
-  onOutcome(listener: (outcome: Outcome, name: string) => void): void;
+  /** called with every read's outcome (the Prometheus counters, performance_metrics) */
+  onOutcome(listener: OutcomeListener): void;
   /** one organization's figures since a UTC day (default: the last 30 days); flushes pending counts first */
   orgStats(orgId: string, sinceDay?: string): Promise<CacheFigures>;
   /** every organization's figures (operations); flushes pending counts first */
@@ -68,9 +84,15 @@ const daysAgo = (n: number) => new Date(Date.now() - n * 86_400_000).toISOString
 
 export function createQueryCache(db: Database, opts: QueryCacheOptions, onError: (err: unknown) => void = () => {}): QueryCache {
   const batcher = new StatsBatcher(db, onError);
-  const listeners: ((o: Outcome, name: string) => void)[] = [];
-  const tell = (o: Outcome, name: string) => {
-    for (const l of listeners) l(o, name);
+  const listeners: OutcomeListener[] = [];
+  const tell = (o: Outcome, name: string, d: OutcomeDetail) => {
+    for (const l of listeners) {
+      try {
+        l(o, name, d);
+      } catch {
+        // a listener measures; it must not fail the read
+      }
+    }
   };
   // An answer larger than this would evict most of the cache by itself: computed, not stored.
   const maxEntry = Math.max(1, Math.floor(opts.maxBytes / 4));
@@ -79,31 +101,35 @@ export function createQueryCache(db: Database, opts: QueryCacheOptions, onError:
     enabled: opts.enabled,
     maxBytes: opts.maxBytes,
     async cached<T>(sql: Sql, orgId: string, spec: ReadSpec, compute: () => Promise<T>): Promise<T> {
+      const t0 = performance.now();
+      const userId = spec.userId ?? null;
       if (!opts.enabled) {
-        tell('bypass', spec.name);
-        return compute();
+        const value = await compute();
+        tell('bypass', spec.name, { orgId, userId, durationMs: performance.now() - t0, queryHash: sha256(spec.name), bytes: null, stored: false });
+        return value;
       }
       if (!(spec.ttlMs > 0 && spec.ttlMs <= MAX_TTL_MS)) throw new Error(`cache ttlMs must be in (0, ${MAX_TTL_MS}]: ${spec.ttlMs}`);
       const key = cacheKey(spec.name, spec.params);
       const found = await repo.lookup(sql, orgId, key.hash);
       if (found.hit) {
         batcher.hit(orgId, found.hit.id);
-        tell('hit', spec.name);
+        tell('hit', spec.name, { orgId, userId, durationMs: performance.now() - t0, queryHash: key.queryHash, bytes: found.hit.bytes, stored: true });
         return found.hit.data as T;
       }
       const started = performance.now();
       const value = await compute();
       const generationMs = Math.round(performance.now() - started);
       batcher.miss(orgId);
-      tell('miss', spec.name);
       const json = JSON.stringify(value) ?? 'null';
       const size = Buffer.byteLength(json);
-      if (size <= maxEntry) {
+      const stored = size <= maxEntry;
+      if (stored) {
         await repo.store(sql, orgId, {
-          keyText: key.text, keyHash: key.hash, queryHash: key.queryHash, json, size, userId: spec.userId ?? null,
+          keyText: key.text, keyHash: key.hash, queryHash: key.queryHash, json, size, userId,
           tags: spec.tags, snapshot: found.snapshot, ttlMs: spec.ttlMs, generationMs,
         });
       }
+      tell('miss', spec.name, { orgId, userId, durationMs: performance.now() - t0, queryHash: key.queryHash, bytes: size, stored });
       // the shape a hit returns (jsonb round trip), so callers cannot tell the two apart
       return JSON.parse(json) as T;
     },

@@ -9,4 +9,6 @@ export const CACHE_TAGS = {
   marketplace: 'marketplace',
   /** an organization's campaign templates */
   campaignTemplates: 'campaign_templates',
+  /** an organization's service catalogue (seed 001 services), without the live campaign counts */
+  services: 'services',
 } as const;

@@ -93,6 +93,13 @@ const EnvSchema = z.object({
     .max(1, 'must be a number from 0 to 1, e.g. 0.1 keeps one ordinary request in ten')
     .default(0.1),
   AGENTBASE_METRICS_SLOW_MS: int(500, 0, 3_600_000),
+  // Statements of the app-role transactions and query cache reads, kept as performance_metrics rows of
+  // type query / cache (query_performance_summary reads them): a share, and every slow one.
+  AGENTBASE_METRICS_QUERY_SAMPLE_RATE: z.coerce.number({ error: 'must be a number from 0 to 1, e.g. 0.01 keeps one statement in a hundred' })
+    .min(0, 'must be a number from 0 to 1, e.g. 0.01 keeps one statement in a hundred')
+    .max(1, 'must be a number from 0 to 1, e.g. 0.01 keeps one statement in a hundred')
+    .default(0.01),
+  AGENTBASE_METRICS_SLOW_QUERY_MS: int(100, 0, 3_600_000),
   AGENTBASE_METRICS_FLUSH_SECONDS: int(5, 1, 3600),
   AGENTBASE_POOL_STATS_INTERVAL_SECONDS: int(60, 0, 86_400),
   AGENTBASE_SYSTEM_METRICS_INTERVAL_SECONDS: int(60, 0, 86_400),
@@ -185,6 +192,10 @@ export interface OpsMetricsConfig {
   sampleRate: number;
   /** a request at least this slow (ms) is always kept */
   slowMs: number;
+  /** the share (0..1) of statements and query cache reads kept; slow ones always are (0 and a slow limit of 0: none) */
+  querySampleRate: number;
+  /** a statement or cache read at least this slow (ms) is always kept; 0: no such rule (with a rate of 0 too, none is kept) */
+  slowQueryMs: number;
   /** how often the buffer is written (it is also written when it holds a batch) */
   flushIntervalMs: number;
   /** how often connection_pool_stats / system_metrics are sampled; 0: never */
@@ -339,6 +350,8 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       enabled: truthy(e.AGENTBASE_METRICS_ENABLED),
       sampleRate: e.AGENTBASE_METRICS_SAMPLE_RATE,
       slowMs: e.AGENTBASE_METRICS_SLOW_MS,
+      querySampleRate: e.AGENTBASE_METRICS_QUERY_SAMPLE_RATE,
+      slowQueryMs: e.AGENTBASE_METRICS_SLOW_QUERY_MS,
       flushIntervalMs: e.AGENTBASE_METRICS_FLUSH_SECONDS * 1000,
       poolStatsIntervalMs: e.AGENTBASE_POOL_STATS_INTERVAL_SECONDS * 1000,
       systemMetricsIntervalMs: e.AGENTBASE_SYSTEM_METRICS_INTERVAL_SECONDS * 1000,

@@ -1,5 +1,5 @@
 import type { ReplicaRouter } from './replicas.js';
-import type { Database, Driver, Sql, TransactionOptions } from './types.js';
+import type { Database, Driver, Sql, StatementListener, TransactionOptions } from './types.js';
 
 export const APP_ROLE = 'agentbase_app';
 
@@ -29,6 +29,34 @@ function tenantSetup(orgId: string): string {
  * noted, so the writer's organization reads it back (see replicas.ts).
  */
 export function createDatabase(driver: Driver, replicas?: ReplicaRouter): Database {
+  const listeners = new Set<StatementListener>();
+  // With a listener, the Sql handed to `fn` times each statement; the timing
+  // is reported after the statement settles and a listener that throws is
+  // ignored (a measurement must never fail the work it measures).
+  const timed = <T>(orgId: string | null, readOnly: boolean, fn: (sql: Sql) => Promise<T>) =>
+    listeners.size === 0
+      ? fn
+      : (sql: Sql) =>
+          fn({
+            async query(text, params) {
+              const started = performance.now();
+              let ok = false;
+              try {
+                const r = await sql.query(text, params);
+                ok = true;
+                return r as never;
+              } finally {
+                const timing = { text, durationMs: performance.now() - started, orgId, readOnly, ok };
+                for (const l of listeners) {
+                  try {
+                    l(timing);
+                  } catch {
+                    // see above
+                  }
+                }
+              }
+            },
+          });
   const noting = (key: string): TransactionOptions | undefined =>
     replicas ? { onWriteCommitted: (lsn) => replicas.noteWrite(key, lsn) } : undefined;
   const readOn = <T>(keys: string[], setup: string, fn: (sql: Sql) => Promise<T>): Promise<T> =>
@@ -40,16 +68,22 @@ export function createDatabase(driver: Driver, replicas?: ReplicaRouter): Databa
       transaction: (fn) => driver.transaction(fn),
     },
     transaction<T>(fn: (sql: Sql) => Promise<T>) {
-      return driver.transaction(fn, ROLE_SETUP, noting(GLOBAL_KEY));
+      return driver.transaction(timed(null, false, fn), ROLE_SETUP, noting(GLOBAL_KEY));
     },
     tenant<T>(orgId: string, fn: (sql: Sql) => Promise<T>) {
-      return driver.transaction(fn, tenantSetup(orgId), noting(orgId.toLowerCase()));
+      const setup = tenantSetup(orgId);
+      return driver.transaction(timed(orgId.toLowerCase(), false, fn), setup, noting(orgId.toLowerCase()));
     },
     read<T>(fn: (sql: Sql) => Promise<T>) {
-      return readOn([GLOBAL_KEY], READ_ONLY + ROLE_SETUP, fn);
+      return readOn([GLOBAL_KEY], READ_ONLY + ROLE_SETUP, timed(null, true, fn));
     },
     tenantRead<T>(orgId: string, fn: (sql: Sql) => Promise<T>) {
-      return readOn([orgId.toLowerCase()], READ_ONLY + tenantSetup(orgId), fn);
+      const setup = READ_ONLY + tenantSetup(orgId);
+      return readOn([orgId.toLowerCase()], setup, timed(orgId.toLowerCase(), true, fn));
+    },
+    onStatement(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
     },
     replicaStatus: () => replicas?.status() ?? [],
     stats: (opts) => driver.stats(opts),

@@ -10,7 +10,7 @@ import { createPgliteDriver } from './pglite-driver.js';
 import { createFromTemplate, DEFAULT_TEMPLATE_DIR, type TemplateOutcome } from './pglite-template.js';
 import type { Database } from './types.js';
 
-export type { AdminSql, Database, PoolStats, PoolStatsOptions, QueryResult, ReplicaStatus, Sql } from './types.js';
+export type { AdminSql, Database, PoolStats, PoolStatsOptions, QueryResult, ReplicaStatus, Sql, StatementListener, StatementTiming } from './types.js';
 export { ReplicaRouter, type ReplicaRouterOptions } from './replicas.js';
 export { createDatabase, APP_ROLE } from './database.js';
 export { createPgliteDriver, type PgliteDriverOptions } from './pglite-driver.js';

@@ -71,6 +71,25 @@ export interface ReplicaStatus {
   reads: number;
 }
 
+/**
+ * One statement an app-role transaction ran (`transaction`, `tenant`, `read`,
+ * `tenantRead`; owner work is not reported: it is migrations, maintenance and
+ * the metrics writer itself). The text is the statement as sent, parameters
+ * apart, so equal statements have equal text.
+ */
+export interface StatementTiming {
+  text: string;
+  durationMs: number;
+  /** the tenant of a `tenant`/`tenantRead` transaction; null for the untenanted ones */
+  orgId: string | null;
+  /** a `read`/`tenantRead` transaction (a replica may have served it) */
+  readOnly: boolean;
+  /** false when the statement failed */
+  ok: boolean;
+}
+
+export type StatementListener = (s: StatementTiming) => void;
+
 /** What a driver must provide; the role/tenant logic is shared (see database.ts). */
 export interface Driver {
   readonly kind: 'pglite' | 'postgres';
@@ -111,6 +130,13 @@ export interface Database {
    * For the hot list, report and search reads that tolerate a bounded lag.
    */
   tenantRead<T>(orgId: string, fn: (sql: Sql) => Promise<T>): Promise<T>;
+  /**
+   * Reports every statement of the app-role transactions to `listener` after
+   * it finishes (src/ops/metrics samples them into performance_metrics).
+   * Returns the function that removes it. Without listeners a statement costs
+   * nothing extra.
+   */
+  onStatement(listener: StatementListener): () => void;
   /** The read replicas and their lag (empty without DATABASE_REPLICA_URLS). */
   replicaStatus(): ReplicaStatus[];
   stats(opts?: PoolStatsOptions): PoolStats;

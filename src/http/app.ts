@@ -97,6 +97,12 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.decorateRequest('principal', null);
   app.decorateRequest('permissions', null);
 
+  // Statements and cache reads made for a request are recorded with its id, user and route (src/ops/metrics).
+  // Body parsing loses the async context, so it is entered again before the handler.
+  if (ops.recordsQueries) {
+    app.addHook('onRequest', (req, _reply, done) => ops.inRequest(req, () => done()));
+    app.addHook('preHandler', (req, _reply, done) => ops.inRequest(req, () => done()));
+  }
   app.addHook('onRequest', async (req, reply) => {
     void reply.header('x-request-id', req.id);
     // RFC 9112 §3.2: an HTTP/1.1 request without Host is answered 400.

@@ -228,6 +228,6 @@ describe('hit ratio', () => {
   });
 
   it('the tags in use are named in one place', () => {
-    expect(CACHE_TAGS).toEqual({ costs: 'costs', marketplace: 'marketplace', campaignTemplates: 'campaign_templates' });
+    expect(CACHE_TAGS).toEqual({ costs: 'costs', marketplace: 'marketplace', campaignTemplates: 'campaign_templates', services: 'services' });
   });
 });

@@ -152,6 +152,47 @@ describe('campaign templates through the cache', () => {
   });
 });
 
+describe('the service catalogue through the cache (seed 001: cache it for an hour)', () => {
+  it('a created, changed or deleted service is seen by the next list and get; a repeated read is a hit', async () => {
+    const c = client(t);
+    const owner = await signupBuilder(t);
+    const who = { orgId: owner.orgId } as SignedUp;
+    const list = async () => ok(await c.get('/v1/services', owner.auth)).data as Array<{ id: string; name: string; activeCampaigns: number }>;
+    expect(await list()).toEqual([]);
+    const s = ok(await c.post('/v1/services', owner.auth, { name: 'CloudGuard', category: 'security', description: 'CSPM' }), 201);
+    expect((await list()).map((x) => x.name)).toEqual(['CloudGuard']);
+    const before = await stats(who);
+    expect((await list()).map((x) => x.name)).toEqual(['CloudGuard']);
+    expect((await stats(who)).hits).toBe(before.hits + 1);
+    ok(await c.patch(`/v1/services/${s.id}`, owner.auth, { version: 1, name: 'CloudGuard Pro' }));
+    expect((await list()).map((x) => x.name)).toEqual(['CloudGuard Pro']);
+    expect(ok(await c.get(`/v1/services/${s.id}`, owner.auth))).toMatchObject({ name: 'CloudGuard Pro', version: 2 });
+    expect((await c.del(`/v1/services/${s.id}`, owner.auth)).statusCode).toBe(204);
+    expect(await list()).toEqual([]);
+    expect((await c.get(`/v1/services/${s.id}`, owner.auth)).statusCode).toBe(404);
+    expect(ok(await c.get('/v1/services', b.auth)).data).toEqual([]);
+  });
+
+  it('the active campaign count is live while the catalogue entry is served from the cache', async () => {
+    const c = client(t);
+    const owner = await signupBuilder(t);
+    const who = { orgId: owner.orgId } as SignedUp;
+    const s = ok(await c.post('/v1/services', owner.auth, { name: 'DataVault', category: 'storage', description: 'Backups' }), 201);
+    const get = async () => ok(await c.get(`/v1/services/${s.id}`, owner.auth)) as { activeCampaigns: number };
+    expect((await get()).activeCampaigns).toBe(0);
+    const camp = ok(await c.post('/v1/campaigns', owner.auth, {
+      name: 'Launch', theme: 'security first', startDate: '2027-03-01', endDate: '2027-03-31', totalBudget: 10000, expectedRoi: 150,
+      serviceId: s.id, status: 'active',
+    }), 201);
+    const before = await stats(who);
+    expect((await get()).activeCampaigns).toBe(1);
+    expect((await stats(who)).hits).toBe(before.hits + 1);
+    ok(await c.patch(`/v1/campaigns/${camp.id}/status`, owner.auth, { version: 1, status: 'paused' }));
+    expect((await get()).activeCampaigns).toBe(0);
+    expect((await stats(who)).hits).toBe(before.hits + 2);
+  });
+});
+
 describe('configuration', () => {
   const parse = (env: Record<string, string>) => () => parseConfig({ AGENTBASE_SECRET: TEST_SECRET, ...env });
 

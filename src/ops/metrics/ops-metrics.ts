@@ -1,9 +1,11 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { isIP } from 'node:net';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { OpsMetricsConfig } from '../../config/config.js';
-import { pgErrorCode, type Database } from '../../db/index.js';
+import { pgErrorCode, type Database, type StatementTiming } from '../../db/index.js';
 import { MetricsRecorder, type RecorderStats } from './recorder.js';
-import type { KeptBecause, PerformanceRecord } from './rows.js';
+import type { CacheRead, KeptBecause, PerformanceRecord } from './rows.js';
+import { statementShape } from './statement-shape.js';
 import { poolSampler, SystemSampler } from './samplers.js';
 import { scrubSecrets } from './scrub.js';
 
@@ -36,6 +38,18 @@ export interface OpsMetrics {
   observeError(err: unknown, req: FastifyRequest, answer: { status: number; code: string }): void;
   /** a performance_metrics row of another kind (query, cache, frontend) measured elsewhere */
   recordPerformance(r: PerformanceRecord): void;
+  /**
+   * Runs `next` (a Fastify hook's done) with `req` as the current request, so
+   * statements and cache reads made on its behalf are recorded with its
+   * request id, user, session and route. A no-op when neither is sampled.
+   */
+  inRequest(req: FastifyRequest, next: () => void): void;
+  /** a statement of an app-role transaction (db.onStatement): a share of them, and every slow one, become query rows */
+  observeStatement(s: StatementTiming): void;
+  /** a query cache read: a share of them, and every slow one, become cache rows */
+  observeCacheRead(r: CacheRead): void;
+  /** whether statements and cache reads are recorded at all (the composition root subscribes only then) */
+  readonly recordsQueries: boolean;
   /** one connection_pool_stats row now (the timer calls this every AGENTBASE_POOL_STATS_INTERVAL_SECONDS) */
   samplePoolStats(): Promise<void>;
   /** system_metrics gauges now (every AGENTBASE_SYSTEM_METRICS_INTERVAL_SECONDS) */
@@ -54,6 +68,10 @@ const DISABLED: OpsMetrics = {
   observeRequest() {},
   observeError() {},
   recordPerformance() {},
+  inRequest: (_req, next) => next(),
+  observeStatement() {},
+  observeCacheRead() {},
+  recordsQueries: false,
   samplePoolStats: async () => {},
   sampleSystemMetrics() {},
   flush: async () => {},
@@ -90,6 +108,18 @@ export function createOpsMetrics(deps: OpsMetricsDeps): OpsMetrics {
     return dbName;
   };
   const samplePool = poolSampler(db, databaseName);
+  const recordsQueries = cfg.querySampleRate > 0 || cfg.slowQueryMs > 0;
+  // Which request a statement serves. AsyncLocalStorage costs every promise a
+  // little, so it exists only when statements are recorded.
+  const current = recordsQueries ? new AsyncLocalStorage<FastifyRequest>() : undefined;
+  const keepQuery = (ms: number) =>
+    (cfg.slowQueryMs > 0 && ms >= cfg.slowQueryMs) || (cfg.querySampleRate > 0 && Math.random() < cfg.querySampleRate);
+  const requestFields = () => {
+    const req = current?.getStore();
+    if (!req) return { userId: null, sessionId: null, requestId: null, endpoint: null };
+    const p = req.principal;
+    return { userId: p?.userId ?? null, sessionId: p?.sessionId ?? null, requestId: req.id, endpoint: req.routeOptions?.url ?? null };
+  };
   let system: SystemSampler | undefined;
   const systemSampler = () =>
     (system ??= new SystemSampler({
@@ -173,6 +203,38 @@ export function createOpsMetrics(deps: OpsMetricsDeps): OpsMetrics {
     },
     recordPerformance(r) {
       recorder.performance(r);
+    },
+    recordsQueries,
+    inRequest(req, next) {
+      if (current) current.run(req, next);
+      else next();
+    },
+    observeStatement(st) {
+      if (!keepQuery(st.durationMs)) return;
+      const shape = statementShape(st.text);
+      recorder.performance({
+        metricType: 'query',
+        metricName: shape.name,
+        durationMs: st.durationMs,
+        orgId: st.orgId,
+        ...requestFields(),
+        queryHash: shape.hash,
+        metadata: { statement: shape.text, readOnly: st.readOnly, ok: st.ok, kept: cfg.slowQueryMs > 0 && st.durationMs >= cfg.slowQueryMs ? 'slow' : 'sampled' },
+      });
+    },
+    observeCacheRead(r) {
+      if (!keepQuery(r.durationMs)) return;
+      const fields = requestFields();
+      recorder.performance({
+        metricType: 'cache',
+        metricName: `${r.outcome} ${r.name}`,
+        durationMs: r.durationMs,
+        orgId: r.orgId,
+        ...fields,
+        userId: r.userId ?? fields.userId,
+        queryHash: r.queryHash,
+        metadata: { outcome: r.outcome, read: r.name, bytes: r.bytes, stored: r.stored },
+      });
     },
     samplePoolStats,
     sampleSystemMetrics,

@@ -85,3 +85,16 @@ export interface SystemMetricRecord {
   retentionDays: number | null;
   at: Date;
 }
+
+/** A query cache read as the cache reported it (src/cache's OutcomeDetail, with the outcome and the read's name). */
+export interface CacheRead {
+  outcome: 'hit' | 'miss' | 'bypass';
+  /** which read, e.g. runs.costs */
+  name: string;
+  orgId: string;
+  userId: string | null;
+  durationMs: number;
+  queryHash: string;
+  bytes: number | null;
+  stored: boolean;
+}

@@ -27,10 +27,14 @@ export interface ServiceFields {
   competitors: unknown[];
 }
 
-const COLUMNS = `s.id, s.name, s.category, s.description, s.target_audience AS "targetAudience", s.key_benefits AS "keyBenefits",
-  s.market_mentions AS "marketMentions", s.competitors, s.version, s.created_at AS "createdAt", s.updated_at AS "updatedAt",
+const CATALOG = `s.id, s.name, s.category, s.description, s.target_audience AS "targetAudience", s.key_benefits AS "keyBenefits",
+  s.market_mentions AS "marketMentions", s.competitors, s.version, s.created_at AS "createdAt", s.updated_at AS "updatedAt"`;
+const COLUMNS = `${CATALOG},
   (SELECT count(*)::int FROM campaigns c JOIN plans p ON p.org_id = c.org_id AND p.id = c.plan_id
    WHERE c.org_id = s.org_id AND c.service_id = s.id AND c.status = 'active' AND p.deleted_at IS NULL) AS "activeCampaigns"`;
+
+/** A catalogue entry without its live count: what the query cache keeps (seed 001: cache the service catalogue). */
+export type CatalogRow = Omit<ServiceRow, 'activeCampaigns'>;
 
 export async function insertService(sql: Sql, orgId: string, id: string, f: ServiceFields, at: Date): Promise<ServiceRow> {
   await sql.query(
@@ -40,6 +44,23 @@ export async function insertService(sql: Sql, orgId: string, id: string, f: Serv
       f.marketMentions, JSON.stringify(f.competitors), at.toISOString()],
   );
   return (await getService(sql, orgId, id))!;
+}
+
+export async function getCatalogEntry(sql: Sql, orgId: string, id: string): Promise<CatalogRow | undefined> {
+  const r = await sql.query<CatalogRow>(`SELECT ${CATALOG} FROM services s WHERE s.org_id = $1 AND s.id = $2 AND s.deleted_at IS NULL`, [orgId, id]);
+  return r.rows[0];
+}
+
+/** Campaigns with status 'active' (of plans not deleted) promoting each service; a service without any is absent. */
+export async function activeCampaignCounts(sql: Sql, orgId: string, ids: readonly string[]): Promise<Map<string, number>> {
+  if (!ids.length) return new Map();
+  const r = await sql.query<{ id: string; n: number }>(
+    `SELECT c.service_id AS id, count(*)::int AS n FROM campaigns c JOIN plans p ON p.org_id = c.org_id AND p.id = c.plan_id
+     WHERE c.org_id = $1 AND c.service_id = ANY($2::uuid[]) AND c.status = 'active' AND p.deleted_at IS NULL
+     GROUP BY c.service_id`,
+    [orgId, ids],
+  );
+  return new Map(r.rows.map((x) => [x.id, x.n]));
 }
 
 export async function getService(sql: Sql, orgId: string, id: string): Promise<ServiceRow | undefined> {
@@ -91,9 +112,9 @@ export interface ServiceFilter {
 const likePrefix = (s: string) => `${s.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
 /** By name (then id), along idx_services_name. */
-export async function listServices(sql: Sql, orgId: string, f: ServiceFilter): Promise<ServiceRow[]> {
-  const r = await sql.query<ServiceRow>(
-    `SELECT ${COLUMNS} FROM services s
+export async function listCatalog(sql: Sql, orgId: string, f: ServiceFilter): Promise<CatalogRow[]> {
+  const r = await sql.query<CatalogRow>(
+    `SELECT ${CATALOG} FROM services s
      WHERE s.org_id = $1 AND s.deleted_at IS NULL
        AND ($2::text IS NULL OR s.category = $2)
        AND ($3::text IS NULL OR lower(s.name) LIKE lower($3))

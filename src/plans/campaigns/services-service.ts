@@ -1,14 +1,26 @@
 import { appendAudit, type Actor } from '../../audit/index.js';
+import { CACHE_TAGS, invalidate, readThrough } from '../../cache/index.js';
+import type { Sql } from '../../db/index.js';
 import { isPgError, uuidv7 } from '../../db/index.js';
 import { conflict, notFound, versionConflict } from '../../errors.js';
 import { clock, type PlansDeps } from './deps.js';
 import * as repo from './services-repo.js';
-import type { ServiceFields, ServiceFilter, ServiceRow } from './services-repo.js';
+import type { CatalogRow, ServiceFields, ServiceFilter, ServiceRow } from './services-repo.js';
+
+const CATALOG = { tags: [CACHE_TAGS.services], ttlMs: 3_600_000 };
+
+async function withCounts(sql: Sql, orgId: string, rows: readonly CatalogRow[]): Promise<ServiceRow[]> {
+  const counts = await repo.activeCampaignCounts(sql, orgId, rows.map((r) => r.id));
+  return rows.map((r) => ({ ...r, activeCampaigns: counts.get(r.id) ?? 0 }));
+}
 
 /**
  * The services catalog (seed 001 services). Seed 001 asks to cache it for an
- * hour; it is read straight from the database here (one indexed query, and
- * activeCampaigns is counted live, which a cache would let go stale).
+ * hour: the catalogue entries are read through the query cache (tag
+ * services), and every change of a service drops the organization's entries
+ * in its own transaction. activeCampaigns is not cached: campaigns change
+ * status far more often than the catalogue changes, so it is counted live
+ * for the entries returned (one grouped, indexed query) and merged in.
  */
 
 export type { ServiceFields, ServiceFilter, ServiceRow };
@@ -28,19 +40,25 @@ async function uniqueName<T>(name: string, work: () => Promise<T>): Promise<T> {
 export function createService(deps: PlansDeps, actor: Actor, f: ServiceFields): Promise<ServiceRow> {
   return uniqueName(f.name, () => deps.db.tenant(actor.orgId, async (sql) => {
     const row = await repo.insertService(sql, actor.orgId, uuidv7(), f, clock(deps));
+    await invalidate(sql, actor.orgId, [CACHE_TAGS.services]);
     await appendAudit(sql, actor, { action: 'service.created', resourceType: 'service', resourceId: row.id, newValues: { ...f, version: 1 } });
     return row;
   }));
 }
 
 export async function getService(deps: PlansDeps, orgId: string, id: string): Promise<ServiceRow> {
-  const row = await deps.db.tenant(orgId, (sql) => repo.getService(sql, orgId, id));
+  const row = await deps.db.tenant(orgId, async (sql) => {
+    const entry = await readThrough(deps.cache, sql, orgId, { name: 'plans.service', params: { id }, ...CATALOG },
+      async () => (await repo.getCatalogEntry(sql, orgId, id)) ?? null);
+    return entry ? (await withCounts(sql, orgId, [entry]))[0] : undefined;
+  });
   if (!row) throw missing(id);
   return row;
 }
 
 export function listServices(deps: PlansDeps, orgId: string, f: ServiceFilter): Promise<ServiceRow[]> {
-  return deps.db.tenant(orgId, (sql) => repo.listServices(sql, orgId, f));
+  return deps.db.tenant(orgId, async (sql) =>
+    withCounts(sql, orgId, await readThrough(deps.cache, sql, orgId, { name: 'plans.services', params: f, ...CATALOG }, () => repo.listCatalog(sql, orgId, f))));
 }
 
 const fieldsOf = (r: ServiceRow): ServiceFields => ({
@@ -59,6 +77,7 @@ export function updateService(deps: PlansDeps, actor: Actor, id: string, version
     const changed = (Object.keys(after) as (keyof ServiceFields)[]).filter((k) => JSON.stringify(after[k]) !== JSON.stringify(before[k]));
     if (!changed.length) return row;
     await repo.updateService(sql, actor.orgId, id, after, row.version + 1, clock(deps));
+    await invalidate(sql, actor.orgId, [CACHE_TAGS.services]);
     await appendAudit(sql, actor, {
       action: 'service.updated', resourceType: 'service', resourceId: id,
       oldValues: { version: row.version, ...Object.fromEntries(changed.map((k) => [k, before[k]])) },
@@ -83,6 +102,7 @@ export async function deleteService(deps: PlansDeps, actor: Actor, id: string, v
       throw conflict(`service ${id} is named by ${naming} campaign${naming === 1 ? '' : 's'}; point them at another service (or none), or delete them, first`, { campaigns: naming });
     }
     await repo.softDeleteService(sql, actor.orgId, id, clock(deps));
+    await invalidate(sql, actor.orgId, [CACHE_TAGS.services]);
     await appendAudit(sql, actor, { action: 'service.deleted', resourceType: 'service', resourceId: id, oldValues: { version: row.version, name: row.name } });
   });
 }
