@@ -47,6 +47,7 @@ export const ERROR_CODES = [
   'not_ready',
   'confirmation_required',
   'retention_out_of_bounds',
+  'console_not_built',
   'unavailable',
   'internal',
 ] as const;

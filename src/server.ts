@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { createQueryCache, DEFAULT_CACHE_MAX_BYTES, maintainQueryCache, type QueryCache } from './cache/index.js';
 import type { Config, RetentionConfig } from './config/index.js';
+import { loadConsoleAssets } from './console/index.js';
 import { ConfigError, resolveSecret } from './config/index.js';
 import { loadMigrations, maintainPartitions, migrate, openDatabase, type Database } from './db/index.js';
 import { buildApp } from './http/index.js';
@@ -88,6 +89,7 @@ export async function createService(config: Config, db: Database, logger: Logger
   const matviewOpts = { intervalSeconds: config.matviews.refreshSeconds };
   const app = await buildApp({
     config, identity, migrations, bodyLimit: config.http.bodyLimit, logger, version: VERSION, runtime, memory, opsMetrics, cache,
+    consoleAssets: loadConsoleAssets(),
     // The overview's and /metrics' sections owned by modules the http layer does not import.
     overviewSources: {
       cache: () => cache.totals(),

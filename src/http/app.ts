@@ -2,6 +2,7 @@ import swagger from '@fastify/swagger';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
+import { consoleRoutes, type ConsoleAssets } from '../console/index.js';
 import type { QueryCache } from '../cache/index.js';
 import type { Config } from '../config/config.js';
 import { uuidv7, migrationStatus, type Database, type Migration } from '../db/index.js';
@@ -37,6 +38,8 @@ export interface AppOptions {
   memory: MemoryModule;
   /** the service's own measurements (src/ops); off when absent */
   opsMetrics?: OpsMetrics;
+  /** the built web console served at /console (null: not built; answers 503 console_not_built) */
+  consoleAssets?: ConsoleAssets | null;
   /** the query cache the cost reports, the marketplace catalogue and campaign templates read through */
   cache?: QueryCache;
   /**
@@ -184,6 +187,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
+  await app.register(consoleRoutes(opts.consoleAssets ?? null));
   await app.register(identityRoutes(opts.identity));
   await app.register(auditRoutes({ db }));
   const integrations = integrationsDeps(db, opts.identity.keys, opts.config.runtime);

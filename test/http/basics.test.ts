@@ -153,7 +153,7 @@ describe('GET /openapi.json', () => {
     expect(doc.paths['/v1/api-keys']).toHaveProperty('post');
     expect(doc.paths['/v1/api-keys']).toHaveProperty('get');
     expect(doc.paths['/v1/audit']).toHaveProperty('get');
-    for (const hidden of ['/healthz', '/readyz', '/metrics', '/openapi.json']) expect(doc.paths).not.toHaveProperty(hidden);
+    for (const hidden of ['/healthz', '/readyz', '/metrics', '/openapi.json', '/console', '/console/*']) expect(doc.paths).not.toHaveProperty(hidden);
   });
 
   it('describes the signup body: required fields and no unknown properties', () => {

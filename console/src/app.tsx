@@ -1,0 +1,60 @@
+import { useEffect, useState } from 'preact/hooks';
+import { ApiError, type Api, type Me } from './api.js';
+import { ApiKeysPage } from './pages/api-keys.js';
+import { SignInPage } from './pages/sign-in.js';
+import { navigate, usePage } from './router.js';
+
+const PAGES = [{ id: 'api-keys', title: 'API keys' }] as const;
+
+export function App({ api }: { api: Api }) {
+  const [me, setMe] = useState<Me | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const page = usePage();
+
+  useEffect(() => api.onSignedOut(() => setMe(null)), [api]);
+
+  const signedIn = async () => {
+    try {
+      setMe(await api.get<Me>('/v1/me'));
+      setError(null);
+    } catch (err) {
+      setError(err instanceof ApiError ? err.message : String(err));
+    }
+  };
+
+  if (!me) return <SignInPage api={api} onSignedIn={signedIn} />;
+  const org = me.organizations.find((o) => o.orgId === me.organizationId);
+  const current = PAGES.find((p) => p.id === page) ?? PAGES[0];
+  return (
+    <div class="shell">
+      <header class="top">
+        <span class="brand">agentbase</span>
+        <nav aria-label="Pages">
+          {PAGES.map((p) => (
+            <a
+              key={p.id}
+              href={`/console/${p.id}`}
+              aria-current={p.id === current.id ? 'page' : undefined}
+              onClick={(e) => {
+                e.preventDefault();
+                navigate(p.id);
+              }}
+            >
+              {p.title}
+            </a>
+          ))}
+        </nav>
+        <span class="who" title={me.user.email}>
+          {org?.name ?? me.organizationId} · {me.user.email}
+        </span>
+        <button type="button" onClick={() => void api.logout()}>
+          Sign out
+        </button>
+      </header>
+      <main>
+        {error && <p role="alert" class="error">{error}</p>}
+        {current.id === 'api-keys' && <ApiKeysPage api={api} me={me} />}
+      </main>
+    </div>
+  );
+}

@@ -1,0 +1,164 @@
+import { authenticator } from 'otplib';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchBrowser, screenshot } from '../helpers/browser.js';
+import { createTestApp, PASSWORD, signupUser, type SignedUp, type TestApp } from '../helpers/app.js';
+
+/**
+ * The web console in a real Chromium (issue 16), served by the service on
+ * loopback: sign in (with a two-factor code when the account has one), create
+ * an API key with scopes (its secret shown once, and it works), a hostile
+ * name shown as text, revoke it (it stops working), sign out.
+ */
+
+let t: TestApp;
+let base: string;
+let browser: Browser;
+
+beforeAll(async () => {
+  t = await createTestApp();
+  base = await t.app.listen({ host: '127.0.0.1', port: 0 });
+  browser = await launchBrowser();
+});
+afterAll(async () => {
+  await browser?.close();
+  await t?.close();
+});
+
+async function newPage(width = 1280, height = 800): Promise<Page> {
+  const ctx = await browser.newContext({ viewport: { width, height } });
+  const page = await ctx.newPage();
+  // Any script error or CSP violation in the page fails the test that meets it.
+  const problems: string[] = [];
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) problems.push(`console error: ${m.text()}`);
+  });
+  (page as Page & { problems: string[] }).problems = problems;
+  return page;
+}
+const problemsOf = (p: Page) => (p as Page & { problems: string[] }).problems;
+
+async function signIn(page: Page, u: SignedUp, code?: () => string) {
+  await page.goto(`${base}/console/`);
+  await page.getByLabel('Email').fill(u.email);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  if (code) {
+    await page.getByLabel('Two-factor code').fill(code());
+    await page.getByRole('button', { name: 'Sign in' }).click();
+  }
+  await page.getByRole('button', { name: 'Sign out' }).waitFor();
+}
+
+const withKey = (key: string, url: string) => t.app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${key}` } });
+
+describe('the console in Chromium', () => {
+  it('signs in, creates a scoped API key shown once that works, shows a hostile name as text, revokes it, signs out', async () => {
+    const u = await signupUser(t.app);
+    const page = await newPage();
+    await page.goto(`${base}/console/`);
+    await screenshot(page, 'sign-in');
+    // a wrong password is said, not thrown
+    await page.getByLabel('Email').fill(u.email);
+    await page.getByLabel('Password').fill('not the password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').waitFor();
+    expect(await page.getByRole('alert').textContent()).toMatch(/email or password is wrong/);
+
+    await signIn(page, u);
+    expect(await page.locator('.who').textContent()).toContain(u.email);
+    await page.getByRole('link', { name: 'API keys' }).click();
+    await page.getByText('No API keys yet').waitFor();
+
+    const hostile = '<img src=x onerror="document.body.dataset.pwned=1">';
+    await page.getByLabel('Name').fill(hostile);
+    await page.getByLabel('agents:read').check();
+    await page.getByRole('button', { name: 'Create key' }).click();
+    const key = (await page.getByTestId('new-key').textContent())!;
+    expect(key.length).toBeGreaterThan(20);
+    await screenshot(page, 'api-keys');
+
+    // the key works, with its scope and no more
+    expect((await withKey(key, '/v1/agents')).statusCode).toBe(200);
+    expect((await withKey(key, '/v1/api-keys')).statusCode).toBe(403);
+
+    // the name is text in the table, never markup
+    await page.getByRole('cell', { name: hostile, exact: true }).waitFor();
+    expect(await page.locator('table img').count()).toBe(0);
+    expect(await page.evaluate(() => document.body.dataset.pwned)).toBeUndefined();
+
+    // shown once: gone after Done and not in the list
+    await page.getByRole('button', { name: 'Done' }).click();
+    expect(await page.getByTestId('new-key').count()).toBe(0);
+    expect(await page.content()).not.toContain(key);
+
+    page.once('dialog', (d) => void d.accept());
+    await page.getByRole('button', { name: `Revoke ${hostile}` }).click();
+    await page.getByText('No API keys yet').waitFor();
+    expect((await withKey(key, '/v1/agents')).statusCode).toBe(401);
+
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('button', { name: 'Sign in' }).waitFor();
+    expect(problemsOf(page)).toEqual([]);
+  });
+
+  it('asks for the two-factor code when the account has one', async () => {
+    const u = await signupUser(t.app);
+    const enroll = await t.app.inject({ method: 'POST', url: '/v1/me/mfa/totp', headers: u.auth, payload: { name: 'Phone' } });
+    const { deviceId, secret } = enroll.json() as { deviceId: string; secret: string };
+    // the current step's code confirms the device; the next step's signs in (each code works once)
+    const confirm = await t.app.inject({
+      method: 'POST', url: '/v1/me/mfa/totp/confirm', headers: u.auth, payload: { deviceId, code: authenticator.generate(secret) },
+    });
+    expect(confirm.statusCode).toBe(200);
+    const page = await newPage();
+    await signIn(page, u, () => authenticator.clone({ epoch: Date.now() + 30_000 }).generate(secret));
+    expect(await page.locator('.who').textContent()).toContain(u.email);
+    expect(problemsOf(page)).toEqual([]);
+  });
+
+  it('fits a 390-pixel phone screen and every control has a label', async () => {
+    const u = await signupUser(t.app);
+    const page = await newPage(390, 844);
+    await signIn(page, u);
+    await page.getByRole('link', { name: 'API keys' }).click();
+    await page.getByRole('button', { name: 'Create key' }).waitFor();
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    const unlabelled = await page.evaluate(() =>
+      [...document.querySelectorAll('input, button, select, textarea')]
+        .filter((el) => !(el as HTMLElement).innerText?.trim() && !el.getAttribute('aria-label') && !(el as HTMLInputElement).labels?.length)
+        .map((el) => el.outerHTML));
+    expect(unlabelled).toEqual([]);
+    await screenshot(page, 'api-keys-phone');
+  });
+});
+
+describe('how the console is served', () => {
+  it('a page path answers the app with a strict CSP; files are cached by hash; a missing file is 404', async () => {
+    const page = await t.app.inject({ method: 'GET', url: '/console/api-keys' });
+    expect(page.statusCode).toBe(200);
+    expect(page.headers['content-type']).toBe('text/html; charset=utf-8');
+    expect(page.headers['content-security-policy']).toContain("script-src 'self'");
+    expect(page.headers['content-security-policy']).not.toContain('unsafe-inline');
+    expect(page.headers['cache-control']).toBe('no-cache');
+    expect(page.headers['x-frame-options']).toBe('DENY');
+    // no inline script at all: every script is a file of the console's own origin
+    expect(page.body).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
+    const js = /src="(\/console\/assets\/[^"]+\.js)"/.exec(page.body)![1]!;
+    const asset = await t.app.inject({ method: 'GET', url: js });
+    expect(asset.statusCode).toBe(200);
+    expect(asset.headers['content-type']).toBe('text/javascript; charset=utf-8');
+    expect(asset.headers['cache-control']).toContain('immutable');
+    const again = await t.app.inject({ method: 'GET', url: js, headers: { 'if-none-match': String(asset.headers.etag) } });
+    expect(again.statusCode).toBe(304);
+    const missing = await t.app.inject({ method: 'GET', url: '/console/assets/nope.js' });
+    expect(missing.statusCode).toBe(404);
+    expect(missing.json().error.code).toBe('route_not_found');
+    const traversal = await t.app.inject({ method: 'GET', url: '/console/..%2f..%2fpackage.json' });
+    expect(traversal.statusCode).toBe(404);
+    const bare = await t.app.inject({ method: 'GET', url: '/console' });
+    expect(bare.statusCode).toBe(302);
+    expect(bare.headers.location).toBe('/console/');
+  });
+});
