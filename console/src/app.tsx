@@ -1,10 +1,15 @@
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, type Api, type Me } from './api.js';
 import { ApiKeysPage } from './pages/api-keys.js';
+import { RunsPage } from './pages/runs.js';
+import { TracePage } from './pages/trace.js';
 import { SignInPage } from './pages/sign-in.js';
 import { navigate, usePage } from './router.js';
 
-const PAGES = [{ id: 'api-keys', title: 'API keys' }] as const;
+const PAGES = [
+  { id: 'runs', title: 'Runs' },
+  { id: 'api-keys', title: 'API keys' },
+] as const;
 
 export function App({ api }: { api: Api }) {
   const [me, setMe] = useState<Me | null>(null);
@@ -24,7 +29,9 @@ export function App({ api }: { api: Api }) {
 
   if (!me) return <SignInPage api={api} onSignedIn={signedIn} />;
   const org = me.organizations.find((o) => o.orgId === me.organizationId);
-  const current = PAGES.find((p) => p.id === page) ?? PAGES[0];
+  // runs/<id> is a run's trace, under Runs
+  const [section, param] = page.split('/') as [string, string | undefined];
+  const current = PAGES.find((p) => p.id === section) ?? PAGES[0];
   return (
     <div class="shell">
       <header class="top">
@@ -53,6 +60,7 @@ export function App({ api }: { api: Api }) {
       </header>
       <main>
         {error && <p role="alert" class="error">{error}</p>}
+        {current.id === 'runs' && (param ? <TracePage api={api} id={param} /> : <RunsPage api={api} />)}
         {current.id === 'api-keys' && <ApiKeysPage api={api} me={me} />}
       </main>
     </div>

@@ -2,6 +2,7 @@ import { authenticator } from 'otplib';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, screenshot } from '../helpers/browser.js';
+import { makeAgent } from '../runs/fixtures.js';
 import { createTestApp, PASSWORD, signupUser, type SignedUp, type TestApp } from '../helpers/app.js';
 
 /**
@@ -131,6 +132,90 @@ describe('the console in Chromium', () => {
         .map((el) => el.outerHTML));
     expect(unlabelled).toEqual([]);
     await screenshot(page, 'api-keys-phone');
+  });
+});
+
+describe('runs and traces', () => {
+  it('a trace sent through the API is in the list, filters find it, and its waterfall shows each span with payloads as text', async () => {
+    const u = await signupUser(t.app);
+    const agentId = await makeAgent(t.app, u.auth, 'support-bot');
+    const t0 = Date.now() - 60_000;
+    const at = (ms: number) => new Date(t0 + ms).toISOString();
+    const hostile = '<img src=x onerror="document.body.dataset.pwned=1">';
+    const ingest = await t.app.inject({
+      method: 'POST', url: '/v1/ingest/batch', headers: u.auth,
+      payload: {
+        executions: [
+          { clientId: 'console-run', agentId, status: 'failed', sessionId: 'sess-console', startedAt: at(0), completedAt: at(3000), errorMessage: 'the tool timed out' },
+          { clientId: 'other-run', agentId, status: 'completed', startedAt: at(100), completedAt: at(200) },
+        ],
+        spans: [
+          { clientId: 'root', executionClientId: 'console-run', spanId: 'aaaaaaaaaaaaaaaa', kind: 'reasoning_step', name: 'plan the answer', startedAt: at(0), endedAt: at(3000), reasoning: 'first look the order up' },
+          {
+            clientId: 'llm', executionClientId: 'console-run', parentSpanId: 'aaaaaaaaaaaaaaaa', kind: 'llm_call', name: 'chat', model: 'gpt-4o', provider: 'openai',
+            promptTokens: 1200, completionTokens: 300, startedAt: at(10), endedAt: at(1500),
+            input: { messages: [{ role: 'user', content: 'where is my order?' }] }, output: { content: hostile },
+          },
+          {
+            clientId: 'tool', executionClientId: 'console-run', parentSpanId: 'aaaaaaaaaaaaaaaa', kind: 'tool_call', name: 'lookup_order', toolName: 'lookup_order',
+            startedAt: at(1500), endedAt: at(3000), status: 'error', errorMessage: 'upstream timeout', input: { orderId: 'A-1' },
+          },
+        ],
+      },
+    });
+    expect(ingest.statusCode, ingest.body).toBe(200);
+    expect(ingest.json().rejected, ingest.body).toBe(0);
+    const detail = (await t.app.inject({ method: 'GET', url: '/v1/executions?sessionId=sess-console', headers: u.auth })).json().data[0];
+
+    const page = await newPage();
+    await signIn(page, u);
+    await page.getByRole('link', { name: 'Runs' }).click();
+    await page.locator('tbody tr').nth(1).waitFor();
+    expect(await page.locator('tbody tr').count()).toBe(2);
+    await page.getByLabel('Status').selectOption('failed');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.waitForFunction(() => document.querySelectorAll('tbody tr').length === 1);
+    expect(await page.locator('tbody tr').first().textContent()).toContain('support-bot');
+    // the session filter takes the application's own session key
+    await page.getByLabel('Status').selectOption('');
+    await page.getByLabel('Session').fill('sess-console');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.waitForFunction(() => document.querySelectorAll('tbody tr').length === 1);
+    expect(await page.locator('tbody tr').first().textContent()).toContain('failed');
+    await screenshot(page, 'runs');
+
+    await page.locator('tbody tr a').first().click();
+    await page.getByRole('heading', { name: /^Run / }).waitFor();
+    expect(page.url()).toBe(`${base}/console/runs/${detail.id}`);
+    const rows = page.locator('.waterfall > li');
+    expect(await rows.count()).toBe(3);
+    // depth first, children under their parent; the failed tool span is marked
+    expect(await rows.locator('.span-name').allTextContents()).toEqual(['plan the answerreasoning_step', 'chatllm_call', 'lookup_ordertool_call']);
+    expect(await rows.nth(2).getAttribute('class')).toBe('failed');
+    // gpt-4o at the built-in prices: the run's cost is the model call's
+    expect(detail.costUsd).toBeGreaterThan(0);
+    expect(await page.getByTestId('run-cost').textContent()).toMatch(/^\$\d/);
+    await rows.nth(1).getByRole('button').click();
+    const open = rows.nth(1).locator('.span-detail');
+    await open.waitFor();
+    expect(await open.textContent()).toContain('where is my order?');
+    expect(await open.textContent()).toContain(hostile.replaceAll('"', '\\"'));
+    expect(await page.locator('.span-detail img').count()).toBe(0);
+    expect(await page.evaluate(() => document.body.dataset.pwned)).toBeUndefined();
+    await screenshot(page, 'trace');
+    // a reload of the trace's address lands on it again (after signing in)
+    await page.reload();
+    await page.getByLabel('Email').waitFor();
+    expect(problemsOf(page)).toEqual([]);
+  });
+
+  it('says how to send a first trace when there are no runs', async () => {
+    const u = await signupUser(t.app);
+    const page = await newPage();
+    await signIn(page, u);
+    await page.getByRole('link', { name: 'Runs' }).click();
+    await page.getByText('No runs yet').waitFor();
+    expect(await page.locator('.empty pre').textContent()).toContain('/v1/ingest/batch');
   });
 });
 
