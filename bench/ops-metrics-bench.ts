@@ -9,16 +9,17 @@ import { waitQuiet } from './startup-probe.js';
 
 /**
  * What the service measuring itself (src/ops/metrics) costs a request: an
- * authenticated GET /v1/me over HTTP on loopback against four variants of the
+ * authenticated GET /v1/me over HTTP on loopback against five variants of the
  * service on the same throw-away database: the recorder off; on for requests
  * only (statements not measured); the defaults (requests sampled, statements
- * and query cache reads sampled, each request made the current one through
- * AsyncLocalStorage so statement rows name it); and everything kept (both
- * rates 1).
+ * and query cache reads sampled, no request context); the defaults with
+ * AGENTBASE_METRICS_QUERY_CONTEXT=true (each request made the current one
+ * through AsyncLocalStorage so statement rows name it); and everything kept
+ * (both rates 1, with the context).
  *
  * Each variant is its own process, the real built CLI (`node
  * dist/cli/main.js start`, so run `npm run build` first), configured by its
- * environment only. Not services in one process: recording statements uses
+ * environment only. Not services in one process: the request context uses
  * AsyncLocalStorage, which on Node 20 turns async hooks on for the whole
  * process once used, and every promise of every other service in it would
  * pay that too, the baseline included. There is no flush between rounds: rows
@@ -27,7 +28,7 @@ import { waitQuiet } from './startup-probe.js';
  * processes keep running while another is measured (their job worker polls,
  * their timers tick), on every variant alike.
  *
- * Rounds alternate the four (the order rotates each round) so background load
+ * Rounds alternate the five (the order rotates each round) so background load
  * falls on all alike. The client runs in a worker thread (plain JavaScript
  * passed as source: worker threads do not inherit tsx's loader on Node 20),
  * `connections` keep-alive lanes each sending its next request when the
@@ -131,15 +132,22 @@ export async function opsMetricsBench(): Promise<string> {
     },
     {
       key: 'defaults',
-      title: `defaults: requests at ${defaults.sampleRate}, statements at ${defaults.querySampleRate} (and every one ≥ ${defaults.slowQueryMs} ms), request context via AsyncLocalStorage`,
+      title: `defaults: requests at ${defaults.sampleRate}, statements at ${defaults.querySampleRate} (and every one ≥ ${defaults.slowQueryMs} ms), no request context`,
       env: {},
       samples: [],
       roundP50: [],
     },
     {
+      key: 'context',
+      title: 'defaults + AGENTBASE_METRICS_QUERY_CONTEXT=true (statement rows linked to their request through AsyncLocalStorage)',
+      env: { AGENTBASE_METRICS_QUERY_CONTEXT: 'true' },
+      samples: [],
+      roundP50: [],
+    },
+    {
       key: 'everything',
-      title: 'everything kept: requests and statements at rate 1',
-      env: { AGENTBASE_METRICS_SAMPLE_RATE: '1', AGENTBASE_METRICS_QUERY_SAMPLE_RATE: '1' },
+      title: 'everything kept: requests and statements at rate 1, with request context',
+      env: { AGENTBASE_METRICS_SAMPLE_RATE: '1', AGENTBASE_METRICS_QUERY_SAMPLE_RATE: '1', AGENTBASE_METRICS_QUERY_CONTEXT: 'true' },
       samples: [],
       roundP50: [],
     },
@@ -188,6 +196,7 @@ export async function opsMetricsBench(): Promise<string> {
     const perRound = (v: Variant, vs = variants[0]!) => median(v.roundP50.map((p, i) => p / vs.roundP50[i]!));
     const verdict = perRound(variants[2]!);
     const statements = perRound(variants[2]!, variants[1]!);
+    const context = perRound(variants[3]!, variants[2]!);
     const pass = verdict <= 1.03;
     const pct = (x: number) => `${((x - 1) * 100).toFixed(1)} %`;
     const rows = st.map(({ v, s }) => {
@@ -204,7 +213,8 @@ export async function opsMetricsBench(): Promise<string> {
       '',
       `Goal: with the defaults, p50 at most 3 % above the recorder off (median of the per-round ratios): ${pass ? 'PASS' : 'FAIL'} ` +
         `(${pct(verdict)}; pooled p50 ${pct(ratio(def, 'p50'))}, pooled p95 ${pct(ratio(def, 'p95'))}). ` +
-        `Measuring statements (the defaults vs requests only, median of the per-round p50 ratios): ${statements.toFixed(3)} (${pct(statements)}).`,
+        `Measuring statements (the defaults vs requests only, median of the per-round p50 ratios): ${statements.toFixed(3)} (${pct(statements)}); ` +
+          `linking them to their request (AsyncLocalStorage, vs the defaults): ${context.toFixed(3)} (${pct(context)}).`,
       '',
       `Rows in the database at the end (every process stopped; warm-ups and background work included): ${apiTotal} api_requests; ` +
         `performance_metrics ${byType.rows.length ? byType.rows.map((x) => `${x.t} ${x.n}`).join(', ') : 'none'}; ${errors.rows[0]!.n} error_logs. ` +

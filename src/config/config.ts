@@ -100,6 +100,9 @@ const EnvSchema = z.object({
     .max(1, 'must be a number from 0 to 1, e.g. 0.01 keeps one statement in a hundred')
     .default(0.01),
   AGENTBASE_METRICS_SLOW_QUERY_MS: int(100, 0, 3_600_000),
+  // Link those rows to their request (id, user, session, route) through AsyncLocalStorage, which on
+  // Node 20 slows every promise a little (the ops-metrics bench measures it): off unless asked for.
+  AGENTBASE_METRICS_QUERY_CONTEXT: z.enum(['true', 'false', '1', '0'], { error: 'must be true or false' }).default('false'),
   AGENTBASE_METRICS_FLUSH_SECONDS: int(5, 1, 3600),
   AGENTBASE_POOL_STATS_INTERVAL_SECONDS: int(60, 0, 86_400),
   AGENTBASE_SYSTEM_METRICS_INTERVAL_SECONDS: int(60, 0, 86_400),
@@ -196,6 +199,8 @@ export interface OpsMetricsConfig {
   querySampleRate: number;
   /** a statement or cache read at least this slow (ms) is always kept; 0: no such rule (with a rate of 0 too, none is kept) */
   slowQueryMs: number;
+  /** statement and cache rows carry the request they served (AsyncLocalStorage: a cost on every promise) */
+  queryContext: boolean;
   /** how often the buffer is written (it is also written when it holds a batch) */
   flushIntervalMs: number;
   /** how often connection_pool_stats / system_metrics are sampled; 0: never */
@@ -352,6 +357,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       slowMs: e.AGENTBASE_METRICS_SLOW_MS,
       querySampleRate: e.AGENTBASE_METRICS_QUERY_SAMPLE_RATE,
       slowQueryMs: e.AGENTBASE_METRICS_SLOW_QUERY_MS,
+      queryContext: truthy(e.AGENTBASE_METRICS_QUERY_CONTEXT),
       flushIntervalMs: e.AGENTBASE_METRICS_FLUSH_SECONDS * 1000,
       poolStatsIntervalMs: e.AGENTBASE_POOL_STATS_INTERVAL_SECONDS * 1000,
       systemMetricsIntervalMs: e.AGENTBASE_SYSTEM_METRICS_INTERVAL_SECONDS * 1000,

@@ -102,7 +102,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
   // Statements and cache reads made for a request are recorded with its id, user and route (src/ops/metrics).
   // Body parsing loses the async context, so it is entered again before the handler.
-  if (ops.recordsQueries) {
+  if (ops.linksRequests) {
     app.addHook('onRequest', (req, _reply, done) => ops.inRequest(req, () => done()));
     app.addHook('preHandler', (req, _reply, done) => ops.inRequest(req, () => done()));
   }

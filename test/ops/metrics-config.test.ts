@@ -5,7 +5,7 @@ import { scrubSecrets } from '../../src/ops/index.js';
 describe('operational metrics configuration', () => {
   it('defaults: on, one ordinary request in ten, slow from 500 ms, one statement in a hundred, slow from 100 ms, written every 5 s, pool and process sampled every minute', () => {
     expect(parseConfig({}).opsMetrics).toEqual({
-      enabled: true, sampleRate: 0.1, slowMs: 500, querySampleRate: 0.01, slowQueryMs: 100, flushIntervalMs: 5000, poolStatsIntervalMs: 60_000, systemMetricsIntervalMs: 60_000,
+      enabled: true, sampleRate: 0.1, slowMs: 500, querySampleRate: 0.01, slowQueryMs: 100, queryContext: false, flushIntervalMs: 5000, poolStatsIntervalMs: 60_000, systemMetricsIntervalMs: 60_000,
       environment: 'production',
     });
   });
@@ -14,10 +14,10 @@ describe('operational metrics configuration', () => {
     const c = parseConfig({
       AGENTBASE_METRICS_ENABLED: 'false', AGENTBASE_METRICS_SAMPLE_RATE: '0.25', AGENTBASE_METRICS_SLOW_MS: '0', AGENTBASE_METRICS_FLUSH_SECONDS: '2',
       AGENTBASE_POOL_STATS_INTERVAL_SECONDS: '0', AGENTBASE_SYSTEM_METRICS_INTERVAL_SECONDS: '15', AGENTBASE_ENVIRONMENT: 'staging-eu',
-      AGENTBASE_METRICS_QUERY_SAMPLE_RATE: '0.5', AGENTBASE_METRICS_SLOW_QUERY_MS: '0',
+      AGENTBASE_METRICS_QUERY_SAMPLE_RATE: '0.5', AGENTBASE_METRICS_SLOW_QUERY_MS: '0', AGENTBASE_METRICS_QUERY_CONTEXT: 'true',
     }).opsMetrics;
     expect(c).toEqual({
-      enabled: false, sampleRate: 0.25, slowMs: 0, querySampleRate: 0.5, slowQueryMs: 0, flushIntervalMs: 2000, poolStatsIntervalMs: 0, systemMetricsIntervalMs: 15_000, environment: 'staging-eu',
+      enabled: false, sampleRate: 0.25, slowMs: 0, querySampleRate: 0.5, slowQueryMs: 0, queryContext: true, flushIntervalMs: 2000, poolStatsIntervalMs: 0, systemMetricsIntervalMs: 15_000, environment: 'staging-eu',
     });
   });
 

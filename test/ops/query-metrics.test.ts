@@ -17,7 +17,7 @@ let t: TestApp;
 let u: SignedUp;
 
 beforeAll(async () => {
-  t = await createTestApp({ AGENTBASE_METRICS_QUERY_SAMPLE_RATE: '1', AGENTBASE_METRICS_SLOW_QUERY_MS: '0' });
+  t = await createTestApp({ AGENTBASE_METRICS_QUERY_SAMPLE_RATE: '1', AGENTBASE_METRICS_SLOW_QUERY_MS: '0', AGENTBASE_METRICS_QUERY_CONTEXT: 'true' });
   u = await signupUser(t.app);
 });
 afterAll(async () => t?.close());
@@ -134,7 +134,7 @@ describe('which statements are kept', () => {
   let zu: SignedUp;
   beforeAll(async () => {
     // nothing by sampling; only statements of 100 ms or more
-    z = await createTestApp({ AGENTBASE_METRICS_QUERY_SAMPLE_RATE: '0', AGENTBASE_METRICS_SLOW_QUERY_MS: '100' });
+    z = await createTestApp({ AGENTBASE_METRICS_QUERY_SAMPLE_RATE: '0', AGENTBASE_METRICS_SLOW_QUERY_MS: '100', AGENTBASE_METRICS_QUERY_CONTEXT: 'true' });
     z.app.get('/v1/test/slow-statement', { config: { auth: 'required' } }, async (req) =>
       z.db.tenant(req.principal!.orgId, async (sql) => (await sql.query(`SELECT pg_sleep(0.15) IS NULL AS slept`)).rows[0]));
     zu = await signupUser(z.app);
@@ -166,6 +166,25 @@ describe('which statements are kept', () => {
       expect((await off.db.admin.query(`SELECT 1 FROM performance_metrics WHERE metric_type IN ('query', 'cache')`)).rows).toEqual([]);
     } finally {
       await off.close();
+    }
+  });
+});
+
+describe('without AGENTBASE_METRICS_QUERY_CONTEXT (the default)', () => {
+  it('statement rows carry the organization but no request: no AsyncLocalStorage runs', async () => {
+    const plain = await createTestApp({ AGENTBASE_METRICS_QUERY_SAMPLE_RATE: '1' });
+    try {
+      expect(plain.service.opsMetrics).toMatchObject({ recordsQueries: true, linksRequests: false });
+      const pu = await signupUser(plain.app);
+      expect((await plain.app.inject({ method: 'GET', url: '/v1/agents', headers: { ...pu.auth, 'x-request-id': 'qm-plain-1' } })).statusCode).toBe(200);
+      await plain.service.opsMetrics.flush();
+      const r = await plain.db.admin.query<{ n: number; linked: number }>(
+        `SELECT count(*)::int AS n, count(request_id)::int AS linked FROM performance_metrics WHERE metric_type = 'query' AND org_id = $1`, [pu.orgId],
+      );
+      expect(r.rows[0]!.n).toBeGreaterThan(0);
+      expect(r.rows[0]!.linked).toBe(0);
+    } finally {
+      await plain.close();
     }
   });
 });

@@ -41,9 +41,11 @@ export interface OpsMetrics {
   /**
    * Runs `next` (a Fastify hook's done) with `req` as the current request, so
    * statements and cache reads made on its behalf are recorded with its
-   * request id, user, session and route. A no-op when neither is sampled.
+   * request id, user, session and route. Only with linksRequests.
    */
   inRequest(req: FastifyRequest, next: () => void): void;
+  /** statement and cache rows are linked to their request (AGENTBASE_METRICS_QUERY_CONTEXT): the http layer then calls inRequest */
+  readonly linksRequests: boolean;
   /** a statement of an app-role transaction (db.onStatement): a share of them, and every slow one, become query rows */
   observeStatement(s: StatementTiming): void;
   /** a query cache read: a share of them, and every slow one, become cache rows */
@@ -69,6 +71,7 @@ const DISABLED: OpsMetrics = {
   observeError() {},
   recordPerformance() {},
   inRequest: (_req, next) => next(),
+  linksRequests: false,
   observeStatement() {},
   observeCacheRead() {},
   recordsQueries: false,
@@ -109,9 +112,10 @@ export function createOpsMetrics(deps: OpsMetricsDeps): OpsMetrics {
   };
   const samplePool = poolSampler(db, databaseName);
   const recordsQueries = cfg.querySampleRate > 0 || cfg.slowQueryMs > 0;
-  // Which request a statement serves. AsyncLocalStorage costs every promise a
-  // little, so it exists only when statements are recorded.
-  const current = recordsQueries ? new AsyncLocalStorage<FastifyRequest>() : undefined;
+  // Which request a statement serves. AsyncLocalStorage enables async hooks
+  // for the whole process, which on Node 20 costs a light request ~5 % of its
+  // p50 (npm run bench -- ops-metrics), so it exists only when asked for.
+  const current = recordsQueries && cfg.queryContext ? new AsyncLocalStorage<FastifyRequest>() : undefined;
   const keepQuery = (ms: number) =>
     (cfg.slowQueryMs > 0 && ms >= cfg.slowQueryMs) || (cfg.querySampleRate > 0 && Math.random() < cfg.querySampleRate);
   const requestFields = () => {
@@ -205,6 +209,7 @@ export function createOpsMetrics(deps: OpsMetricsDeps): OpsMetrics {
       recorder.performance(r);
     },
     recordsQueries,
+    linksRequests: current !== undefined,
     inRequest(req, next) {
       if (current) current.run(req, next);
       else next();
