@@ -7,7 +7,7 @@ import * as repo from './runs-repo.js';
 import type { ExecutionFilter, SpanRow } from './runs-repo.js';
 import { withSessionKeys } from './session-filter.js';
 import * as stats from './stats-repo.js';
-import type { CostGroup } from './stats-repo.js';
+import type { ActivityRow, ActivitySplit, CostGroup, LatencyRow } from './stats-repo.js';
 import { subtreeOf } from './subtree-repo.js';
 import { traceTree } from './trace-tree.js';
 
@@ -90,6 +90,31 @@ export function costs(deps: RunsDeps, orgId: string, groupBy: CostGroup, from: s
   return deps.db.tenant(orgId, (sql) => readThrough(deps.cache, sql, orgId, {
     name: 'runs.costs', params: { groupBy, from, to }, tags: [COSTS_CACHE_TAG], ttlMs: COSTS_CACHE_TTL_MS,
   }, () => stats.costs(sql, groupBy, from, to)));
+}
+
+export interface DailyActivity {
+  data: (ActivityRow & { label: string | null })[];
+  latency: LatencyRow[];
+}
+
+/**
+ * Per day and agent (or model) over a range: executions, failures, tokens and
+ * cost, with every day's p50/p95 latency (the console's overview). Cached as
+ * the cost reports are, and invalidated with them.
+ */
+export function dailyActivity(deps: RunsDeps, orgId: string, split: ActivitySplit, from: string, to: string): Promise<DailyActivity> {
+  return deps.db.tenant(orgId, (sql) => readThrough(deps.cache, sql, orgId, {
+    name: 'runs.daily_activity', params: { split, from, to }, tags: [COSTS_CACHE_TAG], ttlMs: COSTS_CACHE_TTL_MS,
+  }, async () => {
+    const rows = await stats.dailyActivity(sql, split, from, to);
+    const labels = split === 'agent'
+      ? await stats.agentLabels(sql, [...new Set(rows.map((r) => r.key).filter((k): k is string => k !== null && k !== '(other)'))])
+      : new Map<string, { name: string }>();
+    return {
+      data: rows.map((r) => ({ ...r, label: split === 'agent' && r.key && r.key !== '(other)' ? labels.get(r.key)?.name ?? null : r.key })),
+      latency: await stats.dailyLatency(sql, from, to),
+    };
+  }));
 }
 
 // As costs: the primary, since a miss writes the cache entry.

@@ -160,3 +160,91 @@ export async function ledgerTotals(sql: Sql, orgId: string, fromDay: string, toD
   );
   return r.rows[0]!;
 }
+
+export const ACTIVITY_SPLITS = { agent: 'agent', model: 'model' } as const;
+export type ActivitySplit = keyof typeof ACTIVITY_SPLITS;
+
+/** One day of one agent (or model): what the overview stacks. */
+export interface ActivityRow {
+  day: string;
+  /** the agent id or the model name; null: executions without one; '(other)': the keys past the top ten, summed */
+  key: string | null;
+  executions: number;
+  failed: number;
+  totalTokens: number;
+  costUsd: number;
+}
+
+/** One day's latency over every execution, from the histogram (p95: upper bound of its 1.25x bucket). */
+export interface LatencyRow {
+  day: string;
+  executions: number;
+  p50LatencyMs: number | null;
+  p95LatencyMs: number | null;
+}
+
+/**
+ * Executions, failures, tokens and cost per UTC day and agent (or model), from
+ * execution_stats_daily (one roll-up row per day, agent, model, status and
+ * latency bucket; never the executions themselves). The ten keys with the
+ * most executions over the range keep their own rows; the rest are summed
+ * under '(other)', so a stacked plot stays readable and the answer bounded
+ * (at most 366 × 12 rows).
+ */
+export async function dailyActivity(sql: Sql, split: ActivitySplit, from: string, to: string): Promise<ActivityRow[]> {
+  const key = split === 'agent'
+    ? `nullif(agent_id, '00000000-0000-0000-0000-000000000000')::text`
+    : `nullif(model_name, '')`;
+  const r = await sql.query<ActivityRow>(
+    `WITH s AS (
+       SELECT day, ${key} AS key, sum(executions) AS n,
+         sum(executions) FILTER (WHERE status IN ('failed', 'timeout')) AS failed,
+         sum(total_tokens) AS tokens, sum(cost_usd) AS cost
+       FROM execution_stats_daily
+       WHERE day >= $1::date AND day <= $2::date
+       GROUP BY 1, 2
+     ), top AS (
+       SELECT key FROM s GROUP BY key ORDER BY sum(n) DESC, key NULLS LAST LIMIT 10
+     )
+     SELECT s.day::text AS day, CASE WHEN s.key IS NULL OR s.key IN (SELECT key FROM top) THEN s.key ELSE '(other)' END AS key,
+       sum(s.n)::float8 AS executions, coalesce(sum(s.failed), 0)::float8 AS failed,
+       sum(s.tokens)::float8 AS "totalTokens", sum(s.cost)::float8 AS "costUsd"
+     FROM s
+     GROUP BY 1, 2
+     HAVING sum(s.n) <> 0
+     ORDER BY 1, 2 NULLS FIRST`,
+    [from, to],
+  );
+  return r.rows;
+}
+
+export async function dailyLatency(sql: Sql, from: string, to: string): Promise<LatencyRow[]> {
+  const r = await sql.query<LatencyRow>(
+    `WITH h AS (
+       SELECT day, latency_bucket, sum(executions) AS n FROM execution_stats_daily
+       WHERE day >= $1::date AND day <= $2::date AND latency_bucket >= 0
+       GROUP BY 1, 2
+     ), c AS (
+       SELECT day, latency_bucket, n, sum(n) OVER (PARTITION BY day ORDER BY latency_bucket) AS running,
+         sum(n) OVER (PARTITION BY day) AS total
+       FROM h
+     )
+     SELECT day::text AS day, max(total)::float8 AS executions,
+       round(latency_bucket_upper(min(latency_bucket) FILTER (WHERE running >= 0.5 * total)))::float8 AS "p50LatencyMs",
+       round(latency_bucket_upper(min(latency_bucket) FILTER (WHERE running >= 0.95 * total)))::float8 AS "p95LatencyMs"
+     FROM c WHERE total > 0
+     GROUP BY day ORDER BY day`,
+    [from, to],
+  );
+  return r.rows;
+}
+
+/** Names and slugs of agents (null for a deleted one), for labelling groups keyed by agent id. */
+export async function agentLabels(sql: Sql, ids: readonly string[]): Promise<Map<string, { name: string; slug: string }>> {
+  if (!ids.length) return new Map();
+  const r = await sql.query<{ id: string; name: string; slug: string }>(
+    `SELECT id::text AS id, name, slug FROM agents WHERE id = ANY($1::uuid[]) AND deleted_at IS NULL`,
+    [ids],
+  );
+  return new Map(r.rows.map((x) => [x.id, { name: x.name, slug: x.slug }]));
+}

@@ -6,12 +6,13 @@ import { principal } from '../../http/context.js';
 import type { RunsDeps } from '../deps.js';
 import { Uuid } from '../json.js';
 import * as runs from '../runs-service.js';
-import { COST_DIMENSIONS, type CostGroup } from '../stats-repo.js';
+import { ACTIVITY_SPLITS, COST_DIMENSIONS, type ActivitySplit, type CostGroup } from '../stats-repo.js';
 
 const Day = z.iso.date('must be a date such as 2026-01-31');
 const GROUPS = Object.keys(COST_DIMENSIONS) as [CostGroup, ...CostGroup[]];
 const GroupBy = z.enum(GROUPS, { message: `must be one of ${GROUPS.join(', ')}` });
 const MAX_DAYS = 366;
+const SPLITS = Object.keys(ACTIVITY_SPLITS) as [ActivitySplit, ...ActivitySplit[]];
 
 /** from/to as inclusive UTC days: defaults to the 30 days up to today; at most a year. */
 function dayRange(q: { from?: string | undefined; to?: string | undefined }): { from: string; to: string } {
@@ -47,6 +48,22 @@ export function statsRoutes(deps: RunsDeps): FastifyPluginAsync {
       const { from, to } = dayRange(req.query);
       const data = await runs.costs(deps, principal(req).orgId, req.query.groupBy, from, to);
       return { groupBy: req.query.groupBy, from, to, data };
+    });
+
+    r.get('/v1/performance/daily', {
+      config: { permission: 'executions:read' },
+      schema: {
+        tags: ['executions'],
+        summary: 'Per UTC day and agent (or model): executions, failures, tokens and cost (the ten largest keys, the rest as "(other)"), and each day\'s p50/p95 latency, from the daily roll-ups',
+        querystring: z.strictObject({
+          by: z.enum(SPLITS, { message: `must be one of ${SPLITS.join(', ')}` }).default('agent'),
+          ...range,
+        }),
+      },
+    }, async (req) => {
+      const { from, to } = dayRange(req.query);
+      const out = await runs.dailyActivity(deps, principal(req).orgId, req.query.by, from, to);
+      return { by: req.query.by, from, to, p95: 'upper bound of the 1.25x latency bucket holding the percentile', ...out };
     });
 
     r.get('/v1/performance', {
