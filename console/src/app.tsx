@@ -1,12 +1,14 @@
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, type Api, type Me } from './api.js';
 import { ApiKeysPage } from './pages/api-keys.js';
+import { OverviewPage } from './pages/overview.js';
 import { RunsPage } from './pages/runs.js';
 import { TracePage } from './pages/trace.js';
 import { SignInPage } from './pages/sign-in.js';
 import { navigate, usePage } from './router.js';
 
 const PAGES = [
+  { id: 'overview', title: 'Overview' },
   { id: 'runs', title: 'Runs' },
   { id: 'api-keys', title: 'API keys' },
 ] as const;
@@ -60,6 +62,7 @@ export function App({ api }: { api: Api }) {
       </header>
       <main>
         {error && <p role="alert" class="error">{error}</p>}
+        {current.id === 'overview' && <OverviewPage api={api} />}
         {current.id === 'runs' && (param ? <TracePage api={api} id={param} /> : <RunsPage api={api} />)}
         {current.id === 'api-keys' && <ApiKeysPage api={api} me={me} />}
       </main>

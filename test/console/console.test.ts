@@ -135,6 +135,54 @@ describe('the console in Chromium', () => {
   });
 });
 
+describe('overview', () => {
+  it('plots runs, errors, cost and tokens per day stacked by agent, with totals that match the API, and the month against the limits', async () => {
+    const u = await signupUser(t.app);
+    const planner = await makeAgent(t.app, u.auth, 'planner');
+    const booker = await makeAgent(t.app, u.auth, 'booker');
+    const daysAgo = (d: number) => new Date(Date.now() - d * 86_400_000 - 3_600_000).toISOString();
+    let n = 0;
+    const exec = (agentId: string, d: number, over: Record<string, unknown> = {}) => ({
+      clientId: `ov-${++n}`, agentId, status: 'completed', createdAt: daysAgo(d), startedAt: daysAgo(d), totalTokens: 1000, costUsd: 0.25, ...over,
+    });
+    const ingest = await t.app.inject({
+      method: 'POST', url: '/v1/ingest/batch', headers: u.auth,
+      payload: { executions: [exec(planner, 3), exec(planner, 3, { status: 'failed' }), exec(booker, 1), exec(booker, 0), exec(planner, 0)] },
+    });
+    expect(ingest.json().rejected, ingest.body).toBe(0);
+    const api = (await t.app.inject({ method: 'GET', url: '/v1/performance/daily', headers: u.auth })).json() as {
+      data: { executions: number; failed: number; costUsd: number; totalTokens: number }[];
+    };
+    const sum = (k: 'executions' | 'failed' | 'costUsd' | 'totalTokens') => api.data.reduce((s, r) => s + r[k], 0);
+
+    const page = await newPage();
+    await signIn(page, u);
+    expect(new URL(page.url()).pathname).toBe('/console/');
+    await page.getByRole('heading', { name: 'Overview' }).waitFor();
+    await page.locator('.plot canvas').nth(3).waitFor();
+    expect(await page.locator('.plot').count()).toBe(4);
+    expect(await page.getByTestId('total-runs').textContent()).toBe(String(sum('executions')));
+    expect(await page.getByTestId('total-errors').textContent()).toBe(String(sum('failed')));
+    expect(await page.getByTestId('total-cost').textContent()).toBe(`$${sum('costUsd').toFixed(2)}`);
+    expect(sum('executions')).toBe(5);
+    // the legend names both agents; the plot has drawn pixels
+    expect(await page.locator('.plot').first().locator('.u-legend').textContent()).toMatch(/planner[\s\S]*booker|booker[\s\S]*planner/);
+    const inked = await page.locator('.plot canvas').first().evaluate((c: HTMLCanvasElement) => {
+      const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+      let coloured = 0;
+      for (let i = 0; i < d.length; i += 4) if (d[i + 3]! > 0 && !(d[i]! > 200 && d[i + 1]! > 200 && d[i + 2]! > 200)) coloured++;
+      return coloured;
+    });
+    expect(inked).toBeGreaterThan(100);
+    // the month against the limits
+    expect(await page.getByRole('meter', { name: /^Runs: / }).count()).toBe(1);
+    await screenshot(page, 'overview');
+    await page.getByLabel('model').check();
+    await page.locator('.plot canvas').nth(3).waitFor();
+    expect(problemsOf(page)).toEqual([]);
+  });
+});
+
 describe('runs and traces', () => {
   it('a trace sent through the API is in the list, filters find it, and its waterfall shows each span with payloads as text', async () => {
     const u = await signupUser(t.app);
