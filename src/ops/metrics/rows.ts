@@ -1,3 +1,5 @@
+import type { Outcome, OutcomeDetail } from '../../cache/index.js';
+
 /** What the recorder buffers, one shape per table (src/ops/metrics/metrics-repo.ts writes them). */
 
 export type KeptBecause = 'sampled' | 'slow' | 'error';
@@ -86,15 +88,5 @@ export interface SystemMetricRecord {
   at: Date;
 }
 
-/** A query cache read as the cache reported it (src/cache's OutcomeDetail, with the outcome and the read's name). */
-export interface CacheRead {
-  outcome: 'hit' | 'miss' | 'bypass';
-  /** which read, e.g. runs.costs */
-  name: string;
-  orgId: string;
-  userId: string | null;
-  durationMs: number;
-  queryHash: string;
-  bytes: number | null;
-  stored: boolean;
-}
+/** A query cache read as the cache reported it (src/cache's outcome listener: the outcome, the read's name, its detail). */
+export type CacheRead = OutcomeDetail & { outcome: Outcome; name: string };
