@@ -1,6 +1,8 @@
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, type Api, type Me } from './api.js';
+import { AgentPage, AgentsPage } from './pages/agents.js';
 import { ApiKeysPage } from './pages/api-keys.js';
+import { AuditPage } from './pages/audit.js';
 import { OverviewPage } from './pages/overview.js';
 import { RunsPage } from './pages/runs.js';
 import { TracePage } from './pages/trace.js';
@@ -10,6 +12,8 @@ import { navigate, usePage } from './router.js';
 const PAGES = [
   { id: 'overview', title: 'Overview' },
   { id: 'runs', title: 'Runs' },
+  { id: 'agents', title: 'Agents' },
+  { id: 'audit', title: 'Audit log' },
   { id: 'api-keys', title: 'API keys' },
 ] as const;
 
@@ -64,6 +68,8 @@ export function App({ api }: { api: Api }) {
         {error && <p role="alert" class="error">{error}</p>}
         {current.id === 'overview' && <OverviewPage api={api} />}
         {current.id === 'runs' && (param ? <TracePage api={api} id={param} /> : <RunsPage api={api} />)}
+        {current.id === 'agents' && (param ? <AgentPage api={api} id={param} /> : <AgentsPage api={api} />)}
+        {current.id === 'audit' && <AuditPage api={api} />}
         {current.id === 'api-keys' && <ApiKeysPage api={api} me={me} />}
       </main>
     </div>

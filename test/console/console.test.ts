@@ -2,7 +2,7 @@ import { authenticator } from 'otplib';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, screenshot } from '../helpers/browser.js';
-import { makeAgent } from '../runs/fixtures.js';
+import { makeAgent, publishVersion } from '../runs/fixtures.js';
 import { createTestApp, PASSWORD, signupUser, type SignedUp, type TestApp } from '../helpers/app.js';
 
 /**
@@ -264,6 +264,65 @@ describe('runs and traces', () => {
     await page.getByRole('link', { name: 'Runs' }).click();
     await page.getByText('No runs yet').waitFor();
     expect(await page.locator('.empty pre').textContent()).toContain('/v1/ingest/batch');
+  });
+});
+
+describe('agents and the audit log', () => {
+  it('lists agents, opens one with its versions and the diff of two, and links to its runs', async () => {
+    const u = await signupUser(t.app);
+    const hostile = '<script>document.body.dataset.pwned=1</script>';
+    const id = await makeAgent(t.app, u.auth, 'planner');
+    const patch = async (body: object) => {
+      const version = (await t.app.inject({ method: 'GET', url: `/v1/agents/${id}`, headers: u.auth })).json().version;
+      return t.app.inject({ method: 'PATCH', url: `/v1/agents/${id}`, headers: u.auth, payload: { version, ...body } });
+    };
+    expect((await patch({ systemPrompt: 'You plan trips.', description: hostile })).statusCode).toBe(200);
+    await publishVersion(t.app, u.auth, id, '1.0.0');
+    expect((await patch({ systemPrompt: 'You plan trips within budget.', temperature: 0.2 })).statusCode).toBe(200);
+    await publishVersion(t.app, u.auth, id, '1.1.0');
+
+    const page = await newPage();
+    await signIn(page, u);
+    await page.getByRole('link', { name: 'Agents' }).click();
+    await page.getByRole('link', { name: 'planner' }).click();
+    await page.getByRole('heading', { name: 'planner' }).waitFor();
+    expect(await page.getByText(hostile, { exact: true }).count()).toBe(1);
+    expect(await page.locator('main script').count()).toBe(0);
+    expect(await page.locator('tbody tr').count()).toBe(2);
+    await page.getByRole('button', { name: 'Compare' }).click();
+    const diff = page.locator('table.diff');
+    await diff.waitFor();
+    expect(await diff.locator('caption').textContent()).toBe('Changes from 1.0.0 to 1.1.0');
+    const fields = await diff.locator('tbody tr td:first-child').allTextContents();
+    expect(fields).toEqual(expect.arrayContaining(['systemPrompt', 'temperature']));
+    expect(await diff.textContent()).toContain('You plan trips within budget.');
+    await screenshot(page, 'agent');
+    await page.getByRole('link', { name: 'Runs of this agent' }).click();
+    await page.getByRole('heading', { name: 'Runs' }).waitFor();
+    expect(await page.getByLabel('Agent').inputValue()).toBe(id);
+    expect(await page.evaluate(() => document.body.dataset.pwned)).toBeUndefined();
+    expect(problemsOf(page)).toEqual([]);
+  });
+
+  it('shows the audit log with filters and a row\'s before and after, and verifies the chain', async () => {
+    const u = await signupUser(t.app);
+    await makeAgent(t.app, u.auth, 'audited');
+    const page = await newPage();
+    await signIn(page, u);
+    await page.getByRole('link', { name: 'Audit log' }).click();
+    await page.locator('.audit > li').first().waitFor();
+    const all = await page.locator('.audit > li').count();
+    expect(all).toBeGreaterThanOrEqual(2);
+    await page.getByLabel('Action').fill('agent.created');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.waitForFunction(() => document.querySelectorAll('.audit > li').length === 1);
+    await page.locator('.audit-row').first().click();
+    expect(await page.locator('.audit .span-detail').textContent()).toContain('audited');
+    await page.getByRole('button', { name: 'Verify the hash chain' }).click();
+    await page.getByTestId('chain').waitFor();
+    expect(await page.getByTestId('chain').textContent()).toMatch(/^The chain is intact: \d+ rows checked/);
+    await screenshot(page, 'audit');
+    expect(problemsOf(page)).toEqual([]);
   });
 });
 

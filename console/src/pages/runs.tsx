@@ -54,8 +54,10 @@ function query(f: Filters, cursor: string | null): string {
 /** Executions, newest first: filters (agent, status, session, tag, time, cost), pages by cursor, a row opens the trace. */
 export function RunsPage({ api }: { api: Api }) {
   const [agents, setAgents] = useState<Agent[]>([]);
-  const [filters, setFilters] = useState<Filters>(NO_FILTERS);
-  const [applied, setApplied] = useState<Filters>(NO_FILTERS);
+  // an agent's page links here with ?agentId=…
+  const initial = { ...NO_FILTERS, agentId: new URLSearchParams(location.search).get('agentId') ?? '' };
+  const [filters, setFilters] = useState<Filters>(initial);
+  const [applied, setApplied] = useState<Filters>(initial);
   const [rows, setRows] = useState<Execution[]>([]);
   const [cursor, setCursor] = useState<string | null>(null);
   const [loaded, setLoaded] = useState(false);

@@ -1,0 +1,189 @@
+import { useEffect, useState } from 'preact/hooks';
+import { ApiError, type Api, type Page } from '../api.js';
+import { payload, when } from '../format.js';
+import { navigate } from '../router.js';
+
+interface Agent {
+  id: string;
+  name: string;
+  slug: string;
+  description: string | null;
+  type: string;
+  model: string;
+  status: string;
+  currentVersion: string | null;
+  tools: unknown[];
+  systemPrompt: string | null;
+  updatedAt: string;
+}
+
+interface Version {
+  id: string;
+  version: string;
+  changelog: string | null;
+  model: string;
+  isCurrent: boolean;
+  isPublished: boolean;
+  createdAt: string;
+}
+
+interface Diff {
+  from: string;
+  to: string;
+  changes: { field: string; from: unknown; to: unknown }[];
+}
+
+const link = (page: string) => (e: Event) => {
+  e.preventDefault();
+  navigate(page);
+};
+
+/** The organization's agents, 50 at a time; a row opens the agent. */
+export function AgentsPage({ api }: { api: Api }) {
+  const [agents, setAgents] = useState<Agent[]>([]);
+  const [cursor, setCursor] = useState<string | null>(null);
+  const [loaded, setLoaded] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const load = async (after: string | null) => {
+    try {
+      const p = await api.get<Page<Agent>>(`/v1/agents?limit=50${after ? `&cursor=${encodeURIComponent(after)}` : ''}`);
+      setAgents((a) => (after ? [...a, ...p.data] : p.data));
+      setCursor(p.nextCursor);
+      setLoaded(true);
+    } catch (err) {
+      setError(err instanceof ApiError ? err.message : String(err));
+    }
+  };
+  useEffect(() => {
+    void load(null);
+  }, []);
+  return (
+    <section aria-labelledby="agents-title">
+      <h1 id="agents-title">Agents</h1>
+      {error && <p role="alert" class="error">{error}</p>}
+      {loaded && agents.length === 0 ? (
+        <p class="empty">No agents yet. Create one with <code>POST /v1/agents</code> (a name and a slug), then publish a version with <code>POST /v1/agents/{'{id}'}/versions</code>.</p>
+      ) : (
+        <div class="table-wrap">
+          <table>
+            <caption class="sr-only">Agents</caption>
+            <thead><tr><th scope="col">Name</th><th scope="col">Slug</th><th scope="col">Status</th><th scope="col">Model</th><th scope="col">Current version</th><th scope="col">Updated</th></tr></thead>
+            <tbody>
+              {agents.map((a) => (
+                <tr key={a.id}>
+                  <td><a href={`/console/agents/${a.id}`} onClick={link(`agents/${a.id}`)}>{a.name}</a></td>
+                  <td><code>{a.slug}</code></td>
+                  <td><span class={`status status-${a.status}`}>{a.status}</span></td>
+                  <td>{a.model}</td>
+                  <td>{a.currentVersion ?? '—'}</td>
+                  <td>{when(a.updatedAt)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {cursor && <button type="button" onClick={() => void load(cursor)}>Load more</button>}
+    </section>
+  );
+}
+
+const shown = (v: unknown) => (v === undefined ? '(absent)' : payload(v, 2000));
+
+/** One agent: its working configuration, tools, versions, and the field-by-field diff of any two versions. */
+export function AgentPage({ api, id }: { api: Api; id: string }) {
+  const [agent, setAgent] = useState<Agent | null>(null);
+  const [versions, setVersions] = useState<Version[]>([]);
+  const [from, setFrom] = useState('');
+  const [to, setTo] = useState('');
+  const [diff, setDiff] = useState<Diff | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  useEffect(() => {
+    const fail = (err: unknown) => setError(err instanceof ApiError ? err.message : String(err));
+    api.get<Agent>(`/v1/agents/${encodeURIComponent(id)}`).then(setAgent, fail);
+    api.get<Page<Version>>(`/v1/agents/${encodeURIComponent(id)}/versions?limit=100`).then((p) => {
+      setVersions(p.data);
+      // newest first: compare the one before the newest with the newest
+      if (p.data.length >= 2) {
+        setFrom(p.data[1]!.version);
+        setTo(p.data[0]!.version);
+      }
+    }, fail);
+  }, [id]);
+
+  const compare = async (e: Event) => {
+    e.preventDefault();
+    try {
+      setDiff(await api.get<Diff>(`/v1/agents/${encodeURIComponent(id)}/versions/${encodeURIComponent(from)}/diff/${encodeURIComponent(to)}`));
+      setError(null);
+    } catch (err) {
+      setError(err instanceof ApiError ? err.message : String(err));
+    }
+  };
+
+  if (!agent) return error ? <p role="alert" class="error">{error}</p> : <p aria-busy="true">Loading…</p>;
+  return (
+    <section aria-labelledby="agent-title">
+      <p><a href="/console/agents" onClick={link('agents')}>← Agents</a></p>
+      <h1 id="agent-title">{agent.name}</h1>
+      {error && <p role="alert" class="error">{error}</p>}
+      <dl class="figures">
+        <div><dt>Slug</dt><dd><code>{agent.slug}</code></dd></div>
+        <div><dt>Status</dt><dd><span class={`status status-${agent.status}`}>{agent.status}</span></dd></div>
+        <div><dt>Type</dt><dd>{agent.type}</dd></div>
+        <div><dt>Model</dt><dd>{agent.model}</dd></div>
+        <div><dt>Current version</dt><dd>{agent.currentVersion ?? '—'}</dd></div>
+      </dl>
+      {agent.description && <p>{agent.description}</p>}
+      <p>
+        <a href={`/console/runs?agentId=${agent.id}`} onClick={link(`runs?agentId=${agent.id}`)}>Runs of this agent</a>
+      </p>
+      <h2>System prompt</h2>
+      <pre>{agent.systemPrompt ?? '—'}</pre>
+      <h2>Tools</h2>
+      {agent.tools.length === 0 ? <p class="empty">No tools.</p> : <pre>{payload(agent.tools)}</pre>}
+      <h2>Versions</h2>
+      {versions.length === 0 ? <p class="empty">No version published yet: <code>POST /v1/agents/{agent.id}/versions</code>.</p> : (
+        <div class="table-wrap">
+          <table>
+            <caption class="sr-only">Versions, newest first</caption>
+            <thead><tr><th scope="col">Version</th><th scope="col">Model</th><th scope="col">Changelog</th><th scope="col">Published</th></tr></thead>
+            <tbody>
+              {versions.map((v) => (
+                <tr key={v.id}>
+                  <td>{v.version}{v.isCurrent && <span class="status status-completed"> current</span>}</td>
+                  <td>{v.model}</td>
+                  <td>{v.changelog ?? '—'}</td>
+                  <td>{when(v.createdAt)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {versions.length >= 2 && (
+        <form class="card diff-form" onSubmit={compare} aria-label="Compare two versions">
+          <label>From<select name="from" value={from} onChange={(e) => setFrom(e.currentTarget.value)}>{versions.map((v) => <option key={v.id} value={v.version}>{v.version}</option>)}</select></label>
+          <label>To<select name="to" value={to} onChange={(e) => setTo(e.currentTarget.value)}>{versions.map((v) => <option key={v.id} value={v.version}>{v.version}</option>)}</select></label>
+          <button type="submit">Compare</button>
+        </form>
+      )}
+      {diff && (
+        diff.changes.length === 0 ? <p class="empty">{diff.from} and {diff.to} have the same configuration.</p> : (
+          <div class="table-wrap">
+            <table class="diff">
+              <caption>Changes from {diff.from} to {diff.to}</caption>
+              <thead><tr><th scope="col">Field</th><th scope="col">{diff.from}</th><th scope="col">{diff.to}</th></tr></thead>
+              <tbody>
+                {diff.changes.map((c) => (
+                  <tr key={c.field}><td><code>{c.field}</code></td><td><pre class="old">{shown(c.from)}</pre></td><td><pre class="new">{shown(c.to)}</pre></td></tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )
+      )}
+    </section>
+  );
+}
