@@ -91,6 +91,40 @@ export class Api {
     return this.send<T>('DELETE', path);
   }
 
+  /**
+   * POSTs and reads the answer as server-sent events (a streamed run), calling
+   * onEvent for each. EventSource cannot send an Authorization header, so the
+   * stream is read from fetch's body. A JSON answer is an error.
+   */
+  async stream(path: string, body: unknown, onEvent: (event: string, data: unknown) => void): Promise<void> {
+    const headers: Record<string, string> = { accept: 'text/event-stream', 'content-type': 'application/json' };
+    if (this.tokens) headers.authorization = `Bearer ${this.tokens.accessToken}`;
+    const res = await fetch(path, { method: 'POST', headers, body: JSON.stringify(body), credentials: 'omit' });
+    if (!res.ok || !res.headers.get('content-type')?.startsWith('text/event-stream') || !res.body) {
+      const e = ((await res.json().catch(() => ({}))) as ApiErrorBody).error ?? {};
+      throw new ApiError(res.status, e.code ?? 'error', e.message ?? `POST ${path} answered ${res.status}`, e.requestId);
+    }
+    const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+    let buffered = '';
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffered += value;
+      let end: number;
+      while ((end = buffered.indexOf('\n\n')) >= 0) {
+        const block = buffered.slice(0, end);
+        buffered = buffered.slice(end + 2);
+        let event = 'message';
+        const data: string[] = [];
+        for (const line of block.split('\n')) {
+          if (line.startsWith('event:')) event = line.slice(6).trim();
+          else if (line.startsWith('data:')) data.push(line.slice(5).trimStart());
+        }
+        if (data.length) onEvent(event, JSON.parse(data.join('\n')) as unknown);
+      }
+    }
+  }
+
   private async send<T>(method: string, path: string, body?: unknown, authed = true, retried = false): Promise<T> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { authenticator } from 'otplib';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,14 +19,21 @@ let t: TestApp;
 let base: string;
 let browser: Browser;
 
+const scripts = mkdtempSync(join(tmpdir(), 'agentbase-console-scripts-'));
+writeFileSync(join(scripts, 'console-hello.json'), JSON.stringify({
+  model: 'gpt-4o-mini',
+  turns: [{ content: 'Hello from the console. <b>not bold</b> and on time.', usage: { promptTokens: 12, completionTokens: 9 } }],
+}));
+
 beforeAll(async () => {
-  t = await createTestApp();
+  t = await createTestApp({ AGENTBASE_SCRIPTS_DIR: scripts });
   base = await t.app.listen({ host: '127.0.0.1', port: 0 });
   browser = await launchBrowser();
 });
 afterAll(async () => {
   await browser?.close();
   await t?.close();
+  rmSync(scripts, { recursive: true, force: true });
 });
 
 async function newPage(width = 1280, height = 800): Promise<Page> {
@@ -301,6 +311,37 @@ describe('agents and the audit log', () => {
     await page.getByRole('heading', { name: 'Runs' }).waitFor();
     expect(await page.getByLabel('Agent').inputValue()).toBe(id);
     expect(await page.evaluate(() => document.body.dataset.pwned)).toBeUndefined();
+    expect(problemsOf(page)).toEqual([]);
+  });
+
+  it('starts a run from the agent page and shows it streaming to completion, then its trace', async () => {
+    const u = await signupUser(t.app);
+    const made = await t.app.inject({
+      method: 'POST', url: '/v1/agents', headers: u.auth,
+      payload: { name: 'greeter', slug: 'greeter', modelSettings: { provider: 'scripted', script: 'console-hello' } },
+    });
+    expect(made.statusCode, made.body).toBe(201);
+    const agentId = made.json().id as string;
+    await publishVersion(t.app, u.auth, agentId, '1.0.0');
+    const version = (await t.app.inject({ method: 'GET', url: `/v1/agents/${agentId}`, headers: u.auth })).json().version;
+    const active = await t.app.inject({ method: 'POST', url: `/v1/agents/${agentId}/status`, headers: u.auth, payload: { status: 'active', version } });
+    expect(active.statusCode, active.body).toBe(200);
+    const page = await newPage();
+    await signIn(page, u);
+    await page.getByRole('link', { name: 'Agents' }).click();
+    await page.getByRole('link', { name: 'greeter' }).click();
+    await page.getByLabel('Input').fill('Say hello');
+    await page.getByRole('button', { name: 'Start run' }).click();
+    await page.waitForFunction(() => document.querySelector('[data-testid="run-status"]')?.textContent !== 'running', undefined, { timeout: 15_000 })
+      .catch(() => undefined);
+    expect(await page.locator('.run').textContent()).toMatch(/^completed/);
+    expect(await page.getByTestId('run-output').textContent()).toBe('Hello from the console. <b>not bold</b> and on time.');
+    expect(await page.locator('[data-testid="run-output"] b').count()).toBe(0);
+    await screenshot(page, 'agent-run');
+    await page.getByRole('link', { name: 'trace' }).click();
+    await page.getByRole('heading', { name: /^Run / }).waitFor();
+    expect(await page.locator('.waterfall > li').count()).toBeGreaterThanOrEqual(1);
+    expect(await page.getByText('completed', { exact: true }).count()).toBeGreaterThanOrEqual(1);
     expect(problemsOf(page)).toEqual([]);
   });
 

@@ -90,6 +90,74 @@ export function AgentsPage({ api }: { api: Api }) {
 
 const shown = (v: unknown) => (v === undefined ? '(absent)' : payload(v, 2000));
 
+interface RunView {
+  executionId: string | null;
+  text: string;
+  tools: { id: string; name: string; done: boolean; isError: boolean }[];
+  status: 'running' | 'completed' | 'failed';
+  error: string | null;
+}
+
+/** Starts a run of the agent and shows it as it streams: the text as it arrives, tool calls, the outcome, a link to its trace. */
+function RunPanel({ api, agentId }: { api: Api; agentId: string }) {
+  const [input, setInput] = useState('');
+  const [run, setRun] = useState<RunView | null>(null);
+
+  const start = async (e: Event) => {
+    e.preventDefault();
+    let view: RunView = { executionId: null, text: '', tools: [], status: 'running', error: null };
+    const update = (change: Partial<RunView>) => {
+      view = { ...view, ...change };
+      setRun(view);
+    };
+    update({});
+    try {
+      await api.stream(`/v1/agents/${encodeURIComponent(agentId)}/runs`, { input, mode: 'stream' }, (event, data) => {
+        const d = data as Record<string, unknown>;
+        if (event === 'execution') update({ executionId: String(d.executionId) });
+        else if (event === 'delta') update({ text: view.text + String(d.text) });
+        else if (event === 'tool_call') update({ tools: [...view.tools, { id: String(d.id), name: String(d.name), done: false, isError: false }] });
+        else if (event === 'tool_result') update({ tools: view.tools.map((t) => (t.id === d.id ? { ...t, done: true, isError: d.isError === true } : t)) });
+        else if (event === 'done') update({ status: 'completed' });
+        else if (event === 'error') update({ status: 'failed', error: String(d.message ?? d.code) });
+      });
+      if (view.status === 'running') update({ status: 'failed', error: 'the stream ended before the run finished; see its trace' });
+    } catch (err) {
+      update({ status: 'failed', error: err instanceof ApiError ? err.message : String(err) });
+    }
+  };
+
+  return (
+    <div class="card">
+      <h2>Run it</h2>
+      <form onSubmit={start} aria-label="Start a run">
+        <label>
+          Input
+          <textarea name="input" rows={3} required value={input} onInput={(e) => setInput(e.currentTarget.value)} />
+        </label>
+        <button type="submit" disabled={run?.status === 'running' || !input.trim()}>Start run</button>
+      </form>
+      {run && (
+        <div class="run" aria-live="polite">
+          <p>
+            <span class={`status status-${run.status}`} data-testid="run-status">{run.status}</span>
+            {run.executionId && (
+              <> · <a href={`/console/runs/${run.executionId}`} onClick={link(`runs/${run.executionId}`)}>trace</a></>
+            )}
+          </p>
+          {run.tools.length > 0 && (
+            <ul class="tool-calls">
+              {run.tools.map((t) => <li key={t.id}>{t.name} {t.done ? (t.isError ? '— failed' : '— done') : '…'}</li>)}
+            </ul>
+          )}
+          <pre data-testid="run-output">{run.text || ' '}</pre>
+          {run.error && <p class="error">{run.error}</p>}
+        </div>
+      )}
+    </div>
+  );
+}
+
 /** One agent: its working configuration, tools, versions, and the field-by-field diff of any two versions. */
 export function AgentPage({ api, id }: { api: Api; id: string }) {
   const [agent, setAgent] = useState<Agent | null>(null);
@@ -139,8 +207,9 @@ export function AgentPage({ api, id }: { api: Api; id: string }) {
       <p>
         <a href={`/console/runs?agentId=${agent.id}`} onClick={link(`runs?agentId=${agent.id}`)}>Runs of this agent</a>
       </p>
+      <RunPanel api={api} agentId={agent.id} />
       <h2>System prompt</h2>
-      <pre>{agent.systemPrompt ?? '—'}</pre>
+      <pre>{agent.systemPrompt || '—'}</pre>
       <h2>Tools</h2>
       {agent.tools.length === 0 ? <p class="empty">No tools.</p> : <pre>{payload(agent.tools)}</pre>}
       <h2>Versions</h2>
