@@ -5,6 +5,7 @@ import { ApiKeysPage } from './pages/api-keys.js';
 import { AuditPage } from './pages/audit.js';
 import { OverviewPage } from './pages/overview.js';
 import { RunsPage } from './pages/runs.js';
+import { SessionPage, SessionsPage } from './pages/sessions.js';
 import { TracePage } from './pages/trace.js';
 import { SignInPage } from './pages/sign-in.js';
 import { navigate, usePage } from './router.js';
@@ -12,6 +13,7 @@ import { navigate, usePage } from './router.js';
 const PAGES = [
   { id: 'overview', title: 'Overview' },
   { id: 'runs', title: 'Runs' },
+  { id: 'sessions', title: 'Sessions' },
   { id: 'agents', title: 'Agents' },
   { id: 'audit', title: 'Audit log' },
   { id: 'api-keys', title: 'API keys' },
@@ -68,6 +70,7 @@ export function App({ api }: { api: Api }) {
         {error && <p role="alert" class="error">{error}</p>}
         {current.id === 'overview' && <OverviewPage api={api} />}
         {current.id === 'runs' && (param ? <TracePage api={api} id={param} /> : <RunsPage api={api} />)}
+        {current.id === 'sessions' && (param ? <SessionPage api={api} id={param} /> : <SessionsPage api={api} />)}
         {current.id === 'agents' && (param ? <AgentPage api={api} id={param} /> : <AgentsPage api={api} />)}
         {current.id === 'audit' && <AuditPage api={api} />}
         {current.id === 'api-keys' && <ApiKeysPage api={api} me={me} />}

@@ -219,6 +219,14 @@ describe('runs and traces', () => {
             startedAt: at(1500), endedAt: at(3000), status: 'error', errorMessage: 'upstream timeout', input: { orderId: 'A-1' },
           },
         ],
+        decisions: [{
+          clientId: 'd-1', executionClientId: 'console-run', decidedAt: at(20), decisionType: 'route_to_tool',
+          reasoningChain: ['the user asks about an order', 'look it up'], confidence: 0.82, modelUsed: 'gpt-4o',
+        }],
+        messages: [{
+          clientId: 'm-1', executionClientId: 'console-run', fromAgent: 'support-bot', toAgent: 'billing-bot', messageType: 'handoff',
+          messageData: { orderId: 'A-1', note: hostile }, sentAt: at(2500),
+        }],
       },
     });
     expect(ingest.statusCode, ingest.body).toBe(200);
@@ -260,10 +268,44 @@ describe('runs and traces', () => {
     expect(await open.textContent()).toContain(hostile.replaceAll('"', '\\"'));
     expect(await page.locator('.span-detail img').count()).toBe(0);
     expect(await page.evaluate(() => document.body.dataset.pwned)).toBeUndefined();
+    // the run's decisions with their reasoning and confidence, and its messages in order
+    expect(await page.locator('ol[aria-label="Decisions"]').textContent()).toMatch(/route_to_tool · confidence 0\.82[\s\S]*look it up/);
+    const msg = page.locator('ol[aria-label="Messages, in the order sent"] > li');
+    expect(await msg.count()).toBe(1);
+    expect(await msg.textContent()).toContain('support-bot → billing-bot · handoff');
+    expect(await page.locator('main img').count()).toBe(0);
     await screenshot(page, 'trace');
     // a reload of the trace's address lands on it again (after signing in)
     await page.reload();
     await page.getByLabel('Email').waitFor();
+    expect(problemsOf(page)).toEqual([]);
+  });
+
+  it('lists sessions and shows one as a timeline of its runs', async () => {
+    const u = await signupUser(t.app);
+    const agentId = await makeAgent(t.app, u.auth, 'concierge');
+    const at = (ms: number) => new Date(Date.now() - 120_000 + ms).toISOString();
+    const res = await t.app.inject({
+      method: 'POST', url: '/v1/ingest/batch', headers: u.auth,
+      payload: {
+        executions: [
+          { clientId: 's-1', agentId, status: 'completed', sessionId: 'trip-42', createdAt: at(0), input: { q: 'first question' } },
+          { clientId: 's-2', agentId, status: 'completed', sessionId: 'trip-42', createdAt: at(60_000), input: { q: 'second question' } },
+        ],
+      },
+    });
+    expect(res.json().rejected, res.body).toBe(0);
+    const page = await newPage();
+    await signIn(page, u);
+    await page.getByRole('link', { name: 'Sessions' }).click();
+    await page.getByRole('link', { name: 'trip-42' }).click();
+    await page.getByRole('heading', { name: /^Session/ }).waitFor();
+    const entries = page.locator('.timeline > li');
+    await entries.nth(1).waitFor();
+    expect(await entries.count()).toBe(2);
+    await entries.nth(0).locator('summary').click();
+    expect(await entries.nth(0).textContent()).toContain('first question');
+    await screenshot(page, 'session');
     expect(problemsOf(page)).toEqual([]);
   });
 

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { ApiError, type Api } from '../api.js';
+import { ApiError, type Api, type Page } from '../api.js';
 import { count, ms, payload, usd, when } from '../format.js';
 import { navigate } from '../router.js';
 import type { Execution } from './runs.js';
@@ -32,6 +32,29 @@ interface ExecutionDetail extends Execution {
   output: unknown;
   spans: Span[];
   children: { id: string; status: string; costUsd: number }[];
+}
+
+interface Decision {
+  id: string;
+  decisionType: string;
+  reasoningChain: unknown;
+  confidenceScore: number;
+  modelUsed: string | null;
+  decidedAt: string;
+}
+
+interface Message {
+  id: string;
+  fromAgent: string | null;
+  toAgent: string | null;
+  fromAgentId: string | null;
+  toAgentId: string | null;
+  messageType: string;
+  messageData: unknown;
+  responseData: unknown;
+  status: string;
+  responseTimeMs: number | null;
+  sentAt: string;
 }
 
 interface Row {
@@ -78,11 +101,16 @@ export function TracePage({ api, id }: { api: Api; id: string }) {
   const [run, setRun] = useState<ExecutionDetail | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [open, setOpen] = useState<string | null>(null);
+  const [decisions, setDecisions] = useState<Decision[]>([]);
+  const [messages, setMessages] = useState<Message[]>([]);
 
   useEffect(() => {
     setRun(null);
+    const q = `executionId=${encodeURIComponent(id)}&limit=100`;
     api.get<ExecutionDetail>(`/v1/executions/${encodeURIComponent(id)}`).then(setRun, (err: unknown) =>
       setError(err instanceof ApiError ? err.message : String(err)));
+    api.get<Page<Decision>>(`/v1/decisions?${q}`).then((p) => setDecisions(p.data), () => setDecisions([]));
+    api.get<Page<Message>>(`/v1/messages?${q}`).then((p) => setMessages([...p.data].sort((a, b) => a.sentAt.localeCompare(b.sentAt))), () => setMessages([]));
   }, [id]);
 
   if (error) return <p role="alert" class="error">{error}</p>;
@@ -130,6 +158,38 @@ export function TracePage({ api, id }: { api: Api; id: string }) {
             );
           })}
         </ol>
+      )}
+      {decisions.length > 0 && (
+        <>
+          <h2>Decisions</h2>
+          <ol class="timeline" aria-label="Decisions">
+            {decisions.map((d) => (
+              <li key={d.id} class="entry entry-decision">
+                <time dateTime={d.decidedAt}>{when(d.decidedAt)}</time>
+                <div>
+                  <p><strong>{d.decisionType}</strong> · confidence {d.confidenceScore}{d.modelUsed ? ` · ${d.modelUsed}` : ''}</p>
+                  <pre>{payload(d.reasoningChain)}</pre>
+                </div>
+              </li>
+            ))}
+          </ol>
+        </>
+      )}
+      {messages.length > 0 && (
+        <>
+          <h2>Messages between agents</h2>
+          <ol class="timeline" aria-label="Messages, in the order sent">
+            {messages.map((m) => (
+              <li key={m.id} class="entry entry-message">
+                <time dateTime={m.sentAt}>{when(m.sentAt)}</time>
+                <div>
+                  <p><strong>{m.fromAgent ?? m.fromAgentId ?? '?'} → {m.toAgent ?? m.toAgentId ?? '?'}</strong> · {m.messageType} · {m.status}{m.responseTimeMs !== null ? ` · answered in ${ms(m.responseTimeMs)}` : ''}</p>
+                  <pre>{payload(m.messageData)}</pre>
+                </div>
+              </li>
+            ))}
+          </ol>
+        </>
       )}
       <h2>Input and output</h2>
       <h4>Input</h4>
