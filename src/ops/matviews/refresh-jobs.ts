@@ -46,7 +46,9 @@ export async function enqueueMatviewRefreshes(db: Database, now: Date, opts: Enq
     const last = Math.min(first + MAX_SLOTS_AHEAD - 1, Math.floor((now.getTime() / 1000 + horizon) / interval));
     for (let slot = first; slot <= last; slot++) {
       inputs.push({
-        queue: QUEUE, task: MATVIEW_REFRESH_TASK, payload: { name: spec.name },
+        // The slot's start travels in the payload: run_at moves when a job is retried, released by a
+        // stopping worker or its lease expires, and the skip below is about the slot, not the attempt.
+        queue: QUEUE, task: MATVIEW_REFRESH_TASK, payload: { name: spec.name, slotStart: new Date(slot * interval * 1000).toISOString() },
         runAt: new Date(slot * interval * 1000),
         // One retry: the next slot comes soon anyway.
         maxAttempts: 2,
@@ -67,6 +69,13 @@ function payloadName(job: ClaimedJob): string {
   return p.name;
 }
 
+/** When the job's slot began: payload.slotStart, else (a job enqueued before it was recorded) its run_at. */
+function slotStart(job: ClaimedJob): Date {
+  const s = (job.payload as { slotStart?: unknown } | null)?.slotStart;
+  const t = typeof s === 'string' ? new Date(s) : null;
+  return t && !Number.isNaN(t.getTime()) ? t : job.runAt;
+}
+
 /** `ops.refresh_matview`: refreshes payload.name unless a refresh started since the job's slot began. */
 export function matviewJobHandlers(deps: { db: Database } & Partial<MatviewsOptions>): Record<string, JobHandler> {
   const registry = deps.registry ?? MATVIEWS;
@@ -77,7 +86,7 @@ export function matviewJobHandlers(deps: { db: Database } & Partial<MatviewsOpti
       const [last] = await deps.db.admin.transaction((sql) => repo.lastRefreshes(sql, [name]));
       // A refresh that started after the slot began holds everything up to it, while the view is
       // populated (a restore brings the history back but not the views' rows).
-      if (last?.ok && last.populated && last.ok.startedAt >= job.runAt) {
+      if (last?.ok && last.populated && last.ok.startedAt >= slotStart(job)) {
         return { name, status: 'skipped', reason: 'fresh', refreshedAt: last.ok.finishedAt.toISOString() };
       }
       // A failure is recorded in matview_refreshes and fails the job with the same message.
