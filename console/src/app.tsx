@@ -4,9 +4,11 @@ import { AgentPage, AgentsPage } from './pages/agents.js';
 import { ApiKeysPage } from './pages/api-keys.js';
 import { AuditPage } from './pages/audit.js';
 import { OverviewPage } from './pages/overview.js';
+import { JobsPage } from './pages/jobs.js';
 import { RunsPage } from './pages/runs.js';
 import { SessionPage, SessionsPage } from './pages/sessions.js';
 import { TracePage } from './pages/trace.js';
+import { WorkflowRunPage, WorkflowsPage } from './pages/workflows.js';
 import { SignInPage } from './pages/sign-in.js';
 import { navigate, usePage } from './router.js';
 
@@ -15,6 +17,8 @@ const PAGES = [
   { id: 'runs', title: 'Runs' },
   { id: 'sessions', title: 'Sessions' },
   { id: 'agents', title: 'Agents' },
+  { id: 'workflows', title: 'Workflows' },
+  { id: 'jobs', title: 'Jobs' },
   { id: 'audit', title: 'Audit log' },
   { id: 'api-keys', title: 'API keys' },
 ] as const;
@@ -72,6 +76,8 @@ export function App({ api }: { api: Api }) {
         {current.id === 'runs' && (param ? <TracePage api={api} id={param} /> : <RunsPage api={api} />)}
         {current.id === 'sessions' && (param ? <SessionPage api={api} id={param} /> : <SessionsPage api={api} />)}
         {current.id === 'agents' && (param ? <AgentPage api={api} id={param} /> : <AgentsPage api={api} />)}
+        {current.id === 'workflows' && (param ? <WorkflowRunPage api={api} id={param} /> : <WorkflowsPage api={api} />)}
+        {current.id === 'jobs' && <JobsPage api={api} />}
         {current.id === 'audit' && <AuditPage api={api} />}
         {current.id === 'api-keys' && <ApiKeysPage api={api} me={me} />}
       </main>

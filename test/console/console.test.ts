@@ -409,6 +409,68 @@ describe('agents and the audit log', () => {
   });
 });
 
+describe('workflows and jobs', () => {
+  it('shows a workflow run as its steps by depth with their status, and cancels it', async () => {
+    const u = await signupUser(t.app);
+    const wf = await t.app.inject({
+      method: 'POST', url: '/v1/workflows', headers: u.auth,
+      payload: {
+        name: 'hold-then-wait', status: 'active',
+        steps: [{ key: 'hold', type: 'wait', event: 'go' }, { key: 'second', type: 'wait', event: 'done', dependsOn: ['hold'] }],
+      },
+    });
+    expect(wf.statusCode, wf.body).toBe(201);
+    const started = await t.app.inject({ method: 'POST', url: `/v1/workflows/${wf.json().id}/executions`, headers: u.auth, payload: { input: { city: 'Oslo' } } });
+    expect(started.statusCode, started.body).toBe(202);
+    const page = await newPage();
+    await signIn(page, u);
+    await page.getByRole('link', { name: 'Workflows' }).click();
+    await page.locator('tbody tr a').first().click();
+    await page.getByRole('heading', { name: /^Workflow run/ }).waitFor();
+    const cols = page.locator('.dag-col');
+    expect(await cols.count()).toBe(2);
+    // the first step's row as the API has it (no worker runs here: its job waits on the queue)
+    const before = (await t.app.inject({ method: 'GET', url: `/v1/workflow-executions/${started.json().id}`, headers: u.auth })).json();
+    expect(await page.locator('[data-step="hold"] .status').textContent()).toBe(before.steps.find((x: { stepKey: string }) => x.stepKey === 'hold').status);
+    expect(await page.locator('[data-step="second"] .status').textContent()).toBe('not reached');
+    await screenshot(page, 'workflow-run');
+    page.once('dialog', (d) => void d.accept());
+    await page.getByRole('button', { name: 'Cancel run' }).click();
+    await page.waitForFunction(() => document.querySelector('[data-testid="wf-status"]')?.textContent === 'cancelled');
+    expect(await page.getByRole('button', { name: 'Cancel run' }).count()).toBe(0);
+    const run = (await t.app.inject({ method: 'GET', url: `/v1/workflow-executions/${started.json().id}`, headers: u.auth })).json();
+    expect(run.status).toBe('cancelled');
+    expect(problemsOf(page)).toEqual([]);
+  });
+
+  it('lists jobs by status and cancels a queued one', async () => {
+    const u = await signupUser(t.app);
+    const made = await t.app.inject({
+      method: 'POST', url: '/v1/agents', headers: u.auth,
+      payload: { name: 'later', slug: 'later', modelSettings: { provider: 'scripted', script: 'console-hello' } },
+    });
+    const agentId = made.json().id as string;
+    await publishVersion(t.app, u.auth, agentId, '1.0.0');
+    const version = (await t.app.inject({ method: 'GET', url: `/v1/agents/${agentId}`, headers: u.auth })).json().version;
+    await t.app.inject({ method: 'POST', url: `/v1/agents/${agentId}/status`, headers: u.auth, payload: { status: 'active', version } });
+    // no worker runs in this test's service: the async run's job stays queued
+    const queued = await t.app.inject({ method: 'POST', url: `/v1/agents/${agentId}/runs`, headers: u.auth, payload: { input: 'later please', mode: 'async' } });
+    expect(queued.statusCode, queued.body).toBe(202);
+    const page = await newPage();
+    await signIn(page, u);
+    await page.getByRole('link', { name: 'Jobs' }).click();
+    await page.getByLabel('Status').selectOption('queued');
+    await page.getByTestId('queue-age').waitFor();
+    expect(await page.getByTestId('queue-age').textContent()).toMatch(/^1 due on this page; the oldest has waited \d+ s\.$/);
+    await page.getByRole('button', { name: `Cancel job ${queued.json().jobId}` }).click();
+    await page.getByText('No jobs with status queued').waitFor();
+    const job = (await t.app.inject({ method: 'GET', url: `/v1/jobs/${queued.json().jobId}`, headers: u.auth })).json();
+    expect(job.status).toBe('cancelled');
+    await screenshot(page, 'jobs');
+    expect(problemsOf(page)).toEqual([]);
+  });
+});
+
 describe('how the console is served', () => {
   it('a page path answers the app with a strict CSP; files are cached by hash; a missing file is 404', async () => {
     const page = await t.app.inject({ method: 'GET', url: '/console/api-keys' });
