@@ -5,6 +5,7 @@ import { ApiKeysPage } from './pages/api-keys.js';
 import { AuditPage } from './pages/audit.js';
 import { OverviewPage } from './pages/overview.js';
 import { JobsPage } from './pages/jobs.js';
+import { MemoryPage } from './pages/memory.js';
 import { RunsPage } from './pages/runs.js';
 import { SessionPage, SessionsPage } from './pages/sessions.js';
 import { TracePage } from './pages/trace.js';
@@ -17,6 +18,7 @@ const PAGES = [
   { id: 'runs', title: 'Runs' },
   { id: 'sessions', title: 'Sessions' },
   { id: 'agents', title: 'Agents' },
+  { id: 'memory', title: 'Memory' },
   { id: 'workflows', title: 'Workflows' },
   { id: 'jobs', title: 'Jobs' },
   { id: 'audit', title: 'Audit log' },
@@ -78,6 +80,7 @@ export function App({ api }: { api: Api }) {
         {current.id === 'agents' && (param ? <AgentPage api={api} id={param} /> : <AgentsPage api={api} />)}
         {current.id === 'workflows' && (param ? <WorkflowRunPage api={api} id={param} /> : <WorkflowsPage api={api} />)}
         {current.id === 'jobs' && <JobsPage api={api} />}
+        {current.id === 'memory' && <MemoryPage api={api} />}
         {current.id === 'audit' && <AuditPage api={api} />}
         {current.id === 'api-keys' && <ApiKeysPage api={api} me={me} />}
       </main>

@@ -471,6 +471,49 @@ describe('workflows and jobs', () => {
   });
 });
 
+describe('memory', () => {
+  it("searches an agent's memories with the explain view, and the knowledge base", async () => {
+    const u = await signupUser(t.app);
+    const agentId = await makeAgent(t.app, u.auth, 'travel-agent');
+    const save = (content: string, importance: number) =>
+      t.app.inject({ method: 'POST', url: `/v1/agents/${agentId}/memories`, headers: u.auth, payload: { content, importance, memoryType: 'preference' } });
+    expect((await save('The customer prefers window seats on long flights', 0.9)).statusCode).toBe(201);
+    expect((await save('The customer is vegetarian <img src=x onerror="document.body.dataset.pwned=1">', 0.5)).statusCode).toBe(201);
+    expect((await save('Invoices go to the finance team', 0.3)).statusCode).toBe(201);
+    const k = await t.app.inject({
+      method: 'POST', url: '/v1/knowledge', headers: u.auth,
+      payload: { domain: 'travel', sourceAgentId: agentId, content: { title: 'Seat selection policy', description: 'Window seats cost extra on long flights' } },
+    });
+    expect(k.statusCode, k.body).toBe(201);
+
+    const page = await newPage();
+    await signIn(page, u);
+    await page.getByRole('link', { name: 'Memory' }).click();
+    await page.getByLabel('Search memories').fill('window seats flights');
+    await page.getByRole('button', { name: 'Search', exact: true }).click();
+    const hits = page.locator('ol[aria-label="Memories, best first"] > li');
+    await hits.first().waitFor();
+    expect(await hits.first().locator('.hit-content').textContent()).toBe('The customer prefers window seats on long flights');
+    // the explain view: the hit's place in the full-text list, and the factors weighting its score
+    expect(await hits.first().locator('.explain').textContent()).toMatch(/full text#1/);
+    expect(await hits.first().locator('.explain').textContent()).toMatch(/importance ×\d/);
+    expect(await page.getByTestId('memory-mode').textContent()).toMatch(/^Ran as hybrid/);
+    await page.getByLabel('Search memories').fill('vegetarian');
+    await page.getByRole('button', { name: 'Search', exact: true }).click();
+    await page.getByText('The customer is vegetarian <img src=x onerror="document.body.dataset.pwned=1">', { exact: true }).waitFor();
+    expect(await page.locator('.hits img').count()).toBe(0);
+    await screenshot(page, 'memory');
+
+    await page.getByLabel('Search knowledge').fill('seat');
+    await page.getByRole('button', { name: 'Search knowledge' }).click();
+    const items = page.locator('ol[aria-label="Knowledge items, best first"] > li');
+    await items.first().waitFor();
+    expect(await items.first().textContent()).toContain('Seat selection policy');
+    expect(await page.evaluate(() => document.body.dataset.pwned)).toBeUndefined();
+    expect(problemsOf(page)).toEqual([]);
+  });
+});
+
 describe('how the console is served', () => {
   it('a page path answers the app with a strict CSP; files are cached by hash; a missing file is 404', async () => {
     const page = await t.app.inject({ method: 'GET', url: '/console/api-keys' });
