@@ -185,6 +185,7 @@ describe('overview', () => {
     });
     expect(inked).toBeGreaterThan(100);
     // the month against the limits
+    await page.getByRole('meter', { name: /^Runs: / }).waitFor();
     expect(await page.getByRole('meter', { name: /^Runs: / }).count()).toBe(1);
     await screenshot(page, 'overview');
     await page.getByLabel('model').check();
@@ -238,15 +239,20 @@ describe('runs and traces', () => {
     await page.getByRole('link', { name: 'Runs' }).click();
     await page.locator('tbody tr').nth(1).waitFor();
     expect(await page.locator('tbody tr').count()).toBe(2);
+    // each filter is applied by the API: wait for its answer, then read the table
+    const apply = async (query: string) => {
+      const answered = page.waitForResponse((r) => r.url().includes('/v1/executions?') && r.url().includes(query));
+      await page.getByRole('button', { name: 'Apply' }).click();
+      await answered;
+      await page.waitForFunction(() => document.querySelectorAll('tbody tr').length === 1);
+    };
     await page.getByLabel('Status').selectOption('failed');
-    await page.getByRole('button', { name: 'Apply' }).click();
-    await page.waitForFunction(() => document.querySelectorAll('tbody tr').length === 1);
+    await apply('status=failed');
     expect(await page.locator('tbody tr').first().textContent()).toContain('support-bot');
     // the session filter takes the application's own session key
     await page.getByLabel('Status').selectOption('');
     await page.getByLabel('Session').fill('sess-console');
-    await page.getByRole('button', { name: 'Apply' }).click();
-    await page.waitForFunction(() => document.querySelectorAll('tbody tr').length === 1);
+    await apply('sessionId=sess-console');
     expect(await page.locator('tbody tr').first().textContent()).toContain('failed');
     await screenshot(page, 'runs');
 
@@ -271,6 +277,7 @@ describe('runs and traces', () => {
     // the run's decisions with their reasoning and confidence, and its messages in order
     expect(await page.locator('ol[aria-label="Decisions"]').textContent()).toMatch(/route_to_tool · confidence 0\.82[\s\S]*look it up/);
     const msg = page.locator('ol[aria-label="Messages, in the order sent"] > li');
+    await msg.first().waitFor();
     expect(await msg.count()).toBe(1);
     expect(await msg.textContent()).toContain('support-bot → billing-bot · handoff');
     expect(await page.locator('main img').count()).toBe(0);
@@ -340,6 +347,7 @@ describe('agents and the audit log', () => {
     await page.getByRole('heading', { name: 'planner' }).waitFor();
     expect(await page.getByText(hostile, { exact: true }).count()).toBe(1);
     expect(await page.locator('main script').count()).toBe(0);
+    await page.locator('tbody tr').nth(1).waitFor();
     expect(await page.locator('tbody tr').count()).toBe(2);
     await page.getByRole('button', { name: 'Compare' }).click();
     const diff = page.locator('table.diff');
@@ -351,7 +359,12 @@ describe('agents and the audit log', () => {
     await screenshot(page, 'agent');
     await page.getByRole('link', { name: 'Runs of this agent' }).click();
     await page.getByRole('heading', { name: 'Runs' }).waitFor();
+    // chosen at once, and named once the agents have loaded
     expect(await page.getByLabel('Agent').inputValue()).toBe(id);
+    await page.waitForFunction((agent) => {
+      const sel = document.querySelector<HTMLSelectElement>('select[name="agentId"]');
+      return sel?.value === agent && sel.selectedOptions[0]?.textContent === 'planner';
+    }, id);
     expect(await page.evaluate(() => document.body.dataset.pwned)).toBeUndefined();
     expect(problemsOf(page)).toEqual([]);
   });
@@ -428,6 +441,7 @@ describe('workflows and jobs', () => {
     await page.locator('tbody tr a').first().click();
     await page.getByRole('heading', { name: /^Workflow run/ }).waitFor();
     const cols = page.locator('.dag-col');
+    await cols.nth(1).waitFor();
     expect(await cols.count()).toBe(2);
     // the first step's row as the API has it (no worker runs here: its job waits on the queue)
     const before = (await t.app.inject({ method: 'GET', url: `/v1/workflow-executions/${started.json().id}`, headers: u.auth })).json();
@@ -489,6 +503,7 @@ describe('memory', () => {
     const page = await newPage();
     await signIn(page, u);
     await page.getByRole('link', { name: 'Memory' }).click();
+    await page.waitForFunction(() => document.querySelector<HTMLSelectElement>('select[name="agentId"]')?.value !== '');
     await page.getByLabel('Search memories').fill('window seats flights');
     await page.getByRole('button', { name: 'Search', exact: true }).click();
     const hits = page.locator('ol[aria-label="Memories, best first"] > li');

@@ -106,7 +106,7 @@ export function MemoryPage({ api }: { api: Api }) {
               {MODES.map((m) => <option key={m} value={m}>{m}</option>)}
             </select>
           </label>
-          <div class="actions"><button type="submit">Search</button></div>
+          <div class="actions"><button type="submit" disabled={!agentId}>Search</button></div>
         </form>
       )}
       {ran && <p class="hint" data-testid="memory-mode">Ran as {ran.mode}{ran.embeddingModel ? ` with ${ran.embeddingModel}` : ' (no embedder: full text only)'}.</p>}

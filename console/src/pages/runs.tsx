@@ -100,6 +100,8 @@ export function RunsPage({ api }: { api: Api }) {
           Agent
           <select name="agentId" value={filters.agentId} onChange={set('agentId')}>
             <option value="">any</option>
+            {/* an agent chosen by the link it came from, before the list has loaded (or past its first 100) */}
+            {filters.agentId && !agents.some((a) => a.id === filters.agentId) && <option value={filters.agentId}>{filters.agentId.slice(0, 8)}</option>}
             {agents.map((a) => <option key={a.id} value={a.id}>{a.name}</option>)}
           </select>
         </label>
