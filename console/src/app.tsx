@@ -6,6 +6,7 @@ import { AuditPage } from './pages/audit.js';
 import { OverviewPage } from './pages/overview.js';
 import { JobsPage } from './pages/jobs.js';
 import { MemoryPage } from './pages/memory.js';
+import { PlanPage, PlansPage } from './pages/plans.js';
 import { RunsPage } from './pages/runs.js';
 import { SessionPage, SessionsPage } from './pages/sessions.js';
 import { TracePage } from './pages/trace.js';
@@ -19,6 +20,7 @@ const PAGES = [
   { id: 'sessions', title: 'Sessions' },
   { id: 'agents', title: 'Agents' },
   { id: 'memory', title: 'Memory' },
+  { id: 'plans', title: 'Plans' },
   { id: 'workflows', title: 'Workflows' },
   { id: 'jobs', title: 'Jobs' },
   { id: 'audit', title: 'Audit log' },
@@ -81,6 +83,7 @@ export function App({ api }: { api: Api }) {
         {current.id === 'workflows' && (param ? <WorkflowRunPage api={api} id={param} /> : <WorkflowsPage api={api} />)}
         {current.id === 'jobs' && <JobsPage api={api} />}
         {current.id === 'memory' && <MemoryPage api={api} />}
+        {current.id === 'plans' && (param ? <PlanPage api={api} id={param} /> : <PlansPage api={api} />)}
         {current.id === 'audit' && <AuditPage api={api} />}
         {current.id === 'api-keys' && <ApiKeysPage api={api} me={me} />}
       </main>

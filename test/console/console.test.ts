@@ -529,6 +529,43 @@ describe('memory', () => {
   });
 });
 
+describe('plans', () => {
+  it('shows a plan\'s versions and the diff of two, and creates and revokes a share link', async () => {
+    const u = await signupUser(t.app);
+    const made = await t.app.inject({ method: 'POST', url: '/v1/plans', headers: u.auth, payload: { kind: 'generic', title: 'Trip' } });
+    expect(made.statusCode, made.body).toBe(201);
+    const planId = made.json().id as string;
+    const changed = await t.app.inject({
+      method: 'PATCH', url: `/v1/plans/${planId}`, headers: u.auth, payload: { version: made.json().version, title: 'Trip to Oslo', description: 'Four days in May' },
+    });
+    expect(changed.statusCode, changed.body).toBe(200);
+    const page = await newPage();
+    await signIn(page, u);
+    await page.getByRole('link', { name: 'Plans' }).click();
+    await page.getByRole('link', { name: 'Trip to Oslo' }).click();
+    await page.getByRole('heading', { name: 'Trip to Oslo' }).waitFor();
+    const versions = page.locator('ol[aria-label="Versions, newest first"] > li');
+    await versions.nth(1).waitFor();
+    expect(await versions.count()).toBe(2);
+    await page.getByRole('button', { name: 'Compare' }).click();
+    await page.getByTestId('plan-diff').waitFor();
+    const diff = await page.getByTestId('plan-diff').textContent();
+    expect(diff).toContain('v1 → v2');
+    expect(diff).toContain('Trip to Oslo');
+
+    await page.getByRole('button', { name: 'Create link' }).click();
+    const token = (await page.getByTestId('share-token').textContent())!;
+    expect((await t.app.inject({ method: 'GET', url: `/v1/shared/${token}` })).statusCode).toBe(200);
+    await page.locator('tbody tr').first().waitFor();
+    await screenshot(page, 'plan');
+    page.once('dialog', (d) => void d.accept());
+    await page.getByRole('button', { name: /^Revoke / }).click();
+    await page.getByText(/^revoked /).waitFor();
+    expect((await t.app.inject({ method: 'GET', url: `/v1/shared/${token}` })).statusCode).toBe(404);
+    expect(problemsOf(page)).toEqual([]);
+  });
+});
+
 describe('how the console is served', () => {
   it('a page path answers the app with a strict CSP; files are cached by hash; a missing file is 404', async () => {
     const page = await t.app.inject({ method: 'GET', url: '/console/api-keys' });
