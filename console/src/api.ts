@@ -68,6 +68,14 @@ export class Api {
     this.tokens = out.tokens;
   }
 
+  /** New tokens in another organization of the user; the session left behind is logged out. */
+  async switchOrganization(organizationId: string): Promise<void> {
+    const old = this.tokens;
+    const out = await this.send<{ tokens: TokenPair }>('POST', '/v1/auth/switch-organization', { organizationId });
+    this.tokens = out.tokens;
+    if (old) await this.send('POST', '/v1/auth/logout', { refreshToken: old.refreshToken }, false).catch(() => undefined);
+  }
+
   async logout(): Promise<void> {
     const t = this.tokens;
     this.tokens = null;

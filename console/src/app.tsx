@@ -67,14 +67,28 @@ export function App({ api }: { api: Api }) {
             </a>
           ))}
         </nav>
+        {me.organizations.length > 1 ? (
+          <label class="org">
+            <span class="sr-only">Organization</span>
+            <select
+              value={me.organizationId}
+              onChange={(e) => {
+                const to = e.currentTarget.value;
+                void api.switchOrganization(to).then(signedIn, (err: unknown) => setError(err instanceof ApiError ? err.message : String(err)));
+              }}
+            >
+              {me.organizations.map((o) => <option key={o.orgId} value={o.orgId}>{o.name}</option>)}
+            </select>
+          </label>
+        ) : null}
         <span class="who" title={me.user.email}>
-          {org?.name ?? me.organizationId} · {me.user.email}
+          {me.organizations.length > 1 ? '' : `${org?.name ?? me.organizationId} · `}{me.user.email}
         </span>
         <button type="button" onClick={() => void api.logout()}>
           Sign out
         </button>
       </header>
-      <main>
+      <main key={me.organizationId}>
         {error && <p role="alert" class="error">{error}</p>}
         {current.id === 'overview' && <OverviewPage api={api} />}
         {current.id === 'runs' && (param ? <TracePage api={api} id={param} /> : <RunsPage api={api} />)}

@@ -86,3 +86,12 @@ export async function revokeUserSessions(sql: Sql, userId: string, reason: strin
   await sql.query(`UPDATE refresh_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL`, [userId]);
   return r.rowCount;
 }
+
+/** Whether a session is still live, and whether it passed two-factor: what a switch of organization carries over. */
+export async function sessionState(sql: Sql, sessionId: string): Promise<{ live: boolean; mfaVerified: boolean } | undefined> {
+  const r = await sql.query<{ live: boolean; mfaVerified: boolean }>(
+    `SELECT (revoked_at IS NULL AND expires_at > now()) AS live, mfa_verified AS "mfaVerified" FROM sessions WHERE id = $1`,
+    [sessionId],
+  );
+  return r.rows[0];
+}

@@ -129,6 +129,26 @@ describe('the console in Chromium', () => {
     expect(problemsOf(page)).toEqual([]);
   });
 
+  it('switches organization without the password, and the pages show the other organization', async () => {
+    const a = await signupUser(t.app, { organizationName: 'Alpha' });
+    const b = await signupUser(t.app, { organizationName: 'Beta' });
+    await makeAgent(t.app, a.auth, 'alpha-bot');
+    await makeAgent(t.app, b.auth, 'beta-bot');
+    const inv = await t.app.inject({ method: 'POST', url: '/v1/invitations', headers: b.auth, payload: { email: a.email, role: 'member' } });
+    expect(inv.statusCode, inv.body).toBe(201);
+    const joined = await t.app.inject({ method: 'POST', url: '/v1/auth/invitations/accept', headers: a.auth, payload: { token: inv.json().token } });
+    expect(joined.statusCode, joined.body).toBeLessThan(300);
+    const page = await newPage();
+    await signIn(page, a);
+    await page.getByRole('link', { name: 'Agents' }).click();
+    await page.getByRole('link', { name: 'alpha-bot' }).waitFor();
+    await page.getByLabel('Organization').selectOption({ label: 'Beta' });
+    await page.getByRole('link', { name: 'beta-bot' }).waitFor();
+    expect(await page.getByRole('link', { name: 'alpha-bot' }).count()).toBe(0);
+    expect(await page.getByLabel('Organization').inputValue()).toBe(b.orgId);
+    expect(problemsOf(page)).toEqual([]);
+  });
+
   it('fits a 390-pixel phone screen and every control has a label', async () => {
     const u = await signupUser(t.app);
     const page = await newPage(390, 844);

@@ -1,10 +1,11 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { meta } from '../../http/context.js';
+import { meta, principal } from '../../http/context.js';
 import { login, logout, refresh, signup } from '../auth-service.js';
 import type { IdentityDeps } from '../deps.js';
 import { acceptInvitation } from '../members-service.js';
+import { switchOrganization } from '../switch-org-service.js';
 import { Email, OrgSlug, Password, RecoveryCode, TotpCode, Username, Uuid } from './schemas.js';
 
 export function authRoutes(deps: IdentityDeps): FastifyPluginAsync {
@@ -53,6 +54,14 @@ export function authRoutes(deps: IdentityDeps): FastifyPluginAsync {
         body: z.strictObject({ refreshToken: z.string().min(1).max(200) }),
       },
     }, async (req) => refresh(deps, req.body.refreshToken, meta(req)));
+
+    r.post('/v1/auth/switch-organization', {
+      schema: {
+        tags: ['auth'],
+        summary: 'Move to another organization you belong to: new tokens for a new session there (the current session stays valid until logged out)',
+        body: z.strictObject({ organizationId: Uuid }),
+      },
+    }, async (req) => switchOrganization(deps, principal(req), req.body.organizationId, meta(req)));
 
     r.post('/v1/auth/logout', {
       config: { auth: 'optional' },
