@@ -149,6 +149,35 @@ describe('the console in Chromium', () => {
     expect(problemsOf(page)).toEqual([]);
   });
 
+  it('can be used with the keyboard alone: sign in, move between pages, open a run', async () => {
+    const u = await signupUser(t.app);
+    const agentId = await makeAgent(t.app, u.auth, 'keys-only');
+    const ingest = await t.app.inject({
+      method: 'POST', url: '/v1/ingest/batch', headers: u.auth,
+      payload: { executions: [{ clientId: 'kb-1', agentId, status: 'completed' }] },
+    });
+    expect(ingest.json().rejected, ingest.body).toBe(0);
+    const page = await newPage();
+    await page.goto(`${base}/console/`);
+    await page.getByLabel('Email').focus();
+    await page.keyboard.type(u.email);
+    await page.keyboard.press('Tab');
+    await page.keyboard.type(PASSWORD);
+    await page.keyboard.press('Enter');
+    await page.getByRole('button', { name: 'Sign out' }).waitFor();
+    // Tab reaches the Runs link (focus is visible), Enter opens it
+    for (let i = 0; i < 10 && (await page.evaluate(() => document.activeElement?.textContent)) !== 'Runs'; i++) await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Runs');
+    expect(await page.evaluate(() => getComputedStyle(document.activeElement!).outlineStyle)).toBe('solid');
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Runs' }).waitFor();
+    await page.locator('tbody tr a').first().waitFor();
+    await page.locator('tbody tr a').first().focus();
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: /^Run / }).waitFor();
+    expect(problemsOf(page)).toEqual([]);
+  });
+
   it('fits a 390-pixel phone screen and every control has a label', async () => {
     const u = await signupUser(t.app);
     const page = await newPage(390, 844);
@@ -359,6 +388,8 @@ describe('agents and the audit log', () => {
     await publishVersion(t.app, u.auth, id, '1.0.0');
     expect((await patch({ systemPrompt: 'You plan trips within budget.', temperature: 0.2 })).statusCode).toBe(200);
     await publishVersion(t.app, u.auth, id, '1.1.0');
+    const cap = await t.app.inject({ method: 'PUT', url: `/v1/agents/${id}/capabilities/itineraries`, headers: u.auth, payload: { proficiency: 0.8 } });
+    expect(cap.statusCode, cap.body).toBe(201);
 
     const page = await newPage();
     await signIn(page, u);
@@ -376,6 +407,15 @@ describe('agents and the audit log', () => {
     const fields = await diff.locator('tbody tr td:first-child').allTextContents();
     expect(fields).toEqual(expect.arrayContaining(['systemPrompt', 'temperature']));
     expect(await diff.textContent()).toContain('You plan trips within budget.');
+    expect(await page.locator('.capabilities').textContent()).toBe('itineraries proficiency 0.8');
+    // a move the lifecycle refuses says which are allowed; an allowed one changes the status
+    await page.getByLabel('New status').selectOption('paused');
+    await page.getByRole('button', { name: 'Change status' }).click();
+    await page.getByRole('alert').waitFor();
+    expect(await page.getByRole('alert').textContent()).toMatch(/draft/);
+    await page.getByLabel('New status').selectOption('active');
+    await page.getByRole('button', { name: 'Change status' }).click();
+    await page.waitForFunction(() => document.querySelector('.figures .status')?.textContent === 'active');
     await screenshot(page, 'agent');
     await page.getByRole('link', { name: 'Runs of this agent' }).click();
     await page.getByRole('heading', { name: 'Runs' }).waitFor();

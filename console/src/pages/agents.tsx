@@ -14,8 +14,16 @@ interface Agent {
   currentVersion: string | null;
   tools: unknown[];
   systemPrompt: string | null;
+  version: number;
   updatedAt: string;
 }
+
+interface Capability {
+  capability: string;
+  proficiency: number;
+}
+
+const STATUSES = ['draft', 'active', 'paused', 'stopped', 'learning', 'archived'];
 
 interface Version {
   id: string;
@@ -166,10 +174,13 @@ export function AgentPage({ api, id }: { api: Api; id: string }) {
   const [to, setTo] = useState('');
   const [diff, setDiff] = useState<Diff | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [capabilities, setCapabilities] = useState<Capability[]>([]);
+  const [nextStatus, setNextStatus] = useState('');
 
   useEffect(() => {
     const fail = (err: unknown) => setError(err instanceof ApiError ? err.message : String(err));
     api.get<Agent>(`/v1/agents/${encodeURIComponent(id)}`).then(setAgent, fail);
+    api.get<Page<Capability>>(`/v1/agents/${encodeURIComponent(id)}/capabilities?limit=100`).then((p) => setCapabilities(p.data), () => setCapabilities([]));
     api.get<Page<Version>>(`/v1/agents/${encodeURIComponent(id)}/versions?limit=100`).then((p) => {
       setVersions(p.data);
       // newest first: compare the one before the newest with the newest
@@ -190,6 +201,19 @@ export function AgentPage({ api, id }: { api: Api; id: string }) {
     }
   };
 
+  // The service decides which moves are legal (a refused one says which are); the form offers every other status.
+  const changeStatus = async (e: Event) => {
+    e.preventDefault();
+    if (!agent || !nextStatus) return;
+    try {
+      setAgent(await api.post<Agent>(`/v1/agents/${encodeURIComponent(id)}/status`, { status: nextStatus, version: agent.version }));
+      setNextStatus('');
+      setError(null);
+    } catch (err) {
+      setError(err instanceof ApiError ? err.message : String(err));
+    }
+  };
+
   if (!agent) return error ? <p role="alert" class="error">{error}</p> : <p aria-busy="true">Loading…</p>;
   return (
     <section aria-labelledby="agent-title">
@@ -204,6 +228,16 @@ export function AgentPage({ api, id }: { api: Api; id: string }) {
         <div><dt>Current version</dt><dd>{agent.currentVersion ?? '—'}</dd></div>
       </dl>
       {agent.description && <p>{agent.description}</p>}
+      <form class="card diff-form" onSubmit={changeStatus} aria-label="Change the agent's status">
+        <label>
+          New status
+          <select name="status" value={nextStatus} onChange={(e) => setNextStatus(e.currentTarget.value)}>
+            <option value="">choose…</option>
+            {STATUSES.filter((x) => x !== agent.status).map((x) => <option key={x} value={x}>{x}</option>)}
+          </select>
+        </label>
+        <button type="submit" disabled={!nextStatus}>Change status</button>
+      </form>
       <p>
         <a href={`/console/runs?agentId=${agent.id}`} onClick={link(`runs?agentId=${agent.id}`)}>Runs of this agent</a>
       </p>
@@ -212,6 +246,12 @@ export function AgentPage({ api, id }: { api: Api; id: string }) {
       <pre>{agent.systemPrompt || '—'}</pre>
       <h2>Tools</h2>
       {agent.tools.length === 0 ? <p class="empty">No tools.</p> : <pre>{payload(agent.tools)}</pre>}
+      <h2>Capabilities</h2>
+      {capabilities.length === 0 ? <p class="empty">No capabilities recorded (<code>PUT /v1/agents/{agent.id}/capabilities/{'{name}'}</code>).</p> : (
+        <ul class="capabilities">
+          {capabilities.map((c) => <li key={c.capability}>{c.capability} <span class="hint">proficiency {c.proficiency}</span></li>)}
+        </ul>
+      )}
       <h2>Versions</h2>
       {versions.length === 0 ? <p class="empty">No version published yet: <code>POST /v1/agents/{agent.id}/versions</code>.</p> : (
         <div class="table-wrap">
