@@ -46,7 +46,7 @@ export { createSchedule, listSchedules, getSchedule, updateSchedule, deleteSched
 export { runDueSchedules, scheduleJobKey, type ScheduleRunReport } from './scheduler.js';
 export { cronProblem, nextCronRun } from './cron.js';
 export { pruneFinishedJobs, type PruneOptions } from './prune.js';
-export { queueDepth, type QueueDepthRow } from './queue-depth.js';
+export { orgQueueDepth, queueDepth, type QueueDepthRow } from './queue-depth.js';
 
 export function jobsRoutes(deps: JobsDeps): FastifyPluginAsync {
   return async (app) => {

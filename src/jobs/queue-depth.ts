@@ -18,4 +18,13 @@ export function queueDepth(db: Database, limit = 200): Promise<QueueDepthRow[]> 
   });
 }
 
+/**
+ * The same figures for one organization's jobs (GET /v1/jobs/depth, the
+ * console's queue view): the statement runs in the tenant's transaction, so
+ * row-level security keeps it to that organization's jobs.
+ */
+export function orgQueueDepth(db: Database, orgId: string, limit = 200): Promise<QueueDepthRow[]> {
+  return db.tenantRead(orgId, (sql) => queueDepthRows(sql, Math.max(1, Math.min(1000, Math.trunc(limit)))));
+}
+
 export type { QueueDepthRow };

@@ -533,11 +533,17 @@ describe('workflows and jobs', () => {
     const page = await newPage();
     await signIn(page, u);
     await page.getByRole('link', { name: 'Jobs' }).click();
+    // the queue's depth and age, from GET /v1/jobs/depth
+    const depth = page.getByTestId('queue-depth');
+    await depth.waitFor();
+    const cells = await depth.locator('tbody tr').first().locator('td').allTextContents();
+    expect(cells.slice(2, 5)).toEqual(['1', '0', '0']);
+    expect(cells[5]).toMatch(/^\d+ s$/);
     await page.getByLabel('Status').selectOption('queued');
-    await page.getByTestId('queue-age').waitFor();
-    expect(await page.getByTestId('queue-age').textContent()).toMatch(/^1 due on this page; the oldest has waited \d+ s\.$/);
+    await page.getByRole('button', { name: `Cancel job ${queued.json().jobId}` }).waitFor();
     await page.getByRole('button', { name: `Cancel job ${queued.json().jobId}` }).click();
     await page.getByText('No jobs with status queued').waitFor();
+    await page.getByText('Every queue is empty.').waitFor();
     const job = (await t.app.inject({ method: 'GET', url: `/v1/jobs/${queued.json().jobId}`, headers: u.auth })).json();
     expect(job.status).toBe('cancelled');
     await screenshot(page, 'jobs');

@@ -66,6 +66,32 @@ describe('GET /v1/jobs', () => {
   });
 });
 
+describe('GET /v1/jobs/depth', () => {
+  it("counts this organization's unfinished jobs by queue and task, ready first, with the oldest ready job's wait", async () => {
+    const res = await get('/v1/jobs/depth', readOnly);
+    expect(res.statusCode, res.body).toBe(200);
+    const rows = res.json().data as { queue: string; task: string; ready: number; scheduled: number; running: number; oldestReadySeconds: number | null }[];
+    // organization b's queued mail job is not counted; the dead job is finished
+    expect(rows.map(({ oldestReadySeconds: _, ...r }) => r)).toEqual([
+      { queue: 'mail', task: 'send', ready: 3, scheduled: 0, running: 0 },
+      { queue: 'reports', task: 'send', ready: 1, scheduled: 0, running: 0 },
+      { queue: 'busy', task: 'send', ready: 0, scheduled: 0, running: 1 },
+    ]);
+    expect(rows[0]!.oldestReadySeconds).toBeGreaterThanOrEqual(0);
+    expect(rows[2]!.oldestReadySeconds).toBeNull();
+    expect((await get('/v1/jobs/depth', b.auth)).json().data).toEqual([
+      expect.objectContaining({ queue: 'mail', ready: 1 }),
+    ]);
+  });
+
+  it('400 for a query parameter; 401 without a token', async () => {
+    const bad = await get('/v1/jobs/depth?queue=mail');
+    expect(bad.statusCode).toBe(400);
+    expect(errorOf(bad).code).toBe('validation_failed');
+    expect((await t.app.inject({ method: 'GET', url: '/v1/jobs/depth' })).statusCode).toBe(401);
+  });
+});
+
 describe('GET /v1/jobs/:id', () => {
   it('returns the job with its status, attempts and last error', async () => {
     const res = await get(`/v1/jobs/${ids.dead}`);

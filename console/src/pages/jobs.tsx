@@ -15,9 +15,18 @@ interface Job {
   finishedAt: string | null;
 }
 
+interface Depth {
+  queue: string;
+  task: string;
+  ready: number;
+  scheduled: number;
+  running: number;
+  oldestReadySeconds: number | null;
+}
+
 const STATUSES = ['queued', 'running', 'succeeded', 'failed', 'dead', 'cancelled'];
 
-/** Background jobs, newest first, by status and queue: the oldest waiting one's age, cancel a queued job, queue a dead one again. */
+/** The queues' depth and age, then background jobs newest first by status and queue: cancel a queued job, queue a dead one again. */
 export function JobsPage({ api }: { api: Api }) {
   const [status, setStatus] = useState('');
   const [queue, setQueue] = useState('');
@@ -25,8 +34,11 @@ export function JobsPage({ api }: { api: Api }) {
   const [cursor, setCursor] = useState<string | null>(null);
   const [loaded, setLoaded] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const [depth, setDepth] = useState<Depth[] | null>(null);
 
+  const loadDepth = () => api.get<{ data: Depth[] }>('/v1/jobs/depth').then((d) => setDepth(d.data), () => setDepth(null));
   const load = async (after: string | null) => {
+    if (!after) void loadDepth();
     const q = new URLSearchParams({ limit: '50' });
     if (status) q.set('status', status);
     if (queue.trim()) q.set('queue', queue.trim());
@@ -53,8 +65,6 @@ export function JobsPage({ api }: { api: Api }) {
       setError(err instanceof ApiError ? err.message : String(err));
     }
   };
-  const waiting = jobs.filter((j) => j.status === 'queued' && Date.parse(j.runAt) <= Date.now());
-  const oldest = waiting.reduce<number | null>((o, j) => Math.max(o ?? 0, Date.now() - Date.parse(j.runAt)), null);
 
   return (
     <section aria-labelledby="jobs-title">
@@ -70,11 +80,22 @@ export function JobsPage({ api }: { api: Api }) {
         <label>Queue<input name="queue" value={queue} onInput={(e) => setQueue(e.currentTarget.value)} /></label>
         <div class="actions"><button type="submit">Apply</button></div>
       </form>
-      {status === 'queued' && loaded && (
-        <p class="hint" data-testid="queue-age">
-          {waiting.length} due on this page{oldest !== null ? `; the oldest has waited ${Math.round(oldest / 1000)} s` : ''}.
-        </p>
-      )}
+      {depth && (depth.length === 0 ? <p class="hint" data-testid="queue-depth">Every queue is empty.</p> : (
+        <div class="table-wrap">
+          <table data-testid="queue-depth">
+            <caption>Unfinished jobs by queue</caption>
+            <thead><tr><th scope="col">Queue</th><th scope="col">Task</th><th scope="col">Ready</th><th scope="col">Scheduled</th><th scope="col">Running</th><th scope="col">Oldest ready has waited</th></tr></thead>
+            <tbody>
+              {depth.map((d) => (
+                <tr key={`${d.queue}:${d.task}`}>
+                  <td>{d.queue}</td><td><code>{d.task}</code></td><td>{d.ready}</td><td>{d.scheduled}</td><td>{d.running}</td>
+                  <td>{d.oldestReadySeconds === null ? '—' : `${Math.round(d.oldestReadySeconds)} s`}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      ))}
       {error && <p role="alert" class="error">{error}</p>}
       {loaded && jobs.length === 0 ? <p class="empty">No jobs{status ? ` with status ${status}` : ''}. Runs started with <code>mode: "async"</code>, workflow steps and schedules run as jobs.</p> : (
         <div class="table-wrap">

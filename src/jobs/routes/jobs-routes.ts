@@ -7,6 +7,7 @@ import { decodeCursor, page, pageQuery } from '../../http/pagination.js';
 import type { JobsDeps } from '../deps.js';
 import * as jobs from '../jobs-service.js';
 import { JOB_STATUSES, QueueName } from '../jobs-schemas.js';
+import { orgQueueDepth } from '../queue-depth.js';
 
 const Cursor = z.object({ id: Uuid });
 const IdParams = z.strictObject({ id: Uuid });
@@ -29,6 +30,15 @@ export function jobRoutes(deps: JobsDeps): FastifyPluginAsync {
       const rows = await jobs.listJobs(deps, principal(req).orgId, { status: q.status, queue: q.queue, after: after?.id, limit: q.limit + 1 });
       return page(rows, q.limit, (j) => ({ id: j.id }));
     });
+
+    r.get('/v1/jobs/depth', {
+      config: { permission: 'jobs:read' },
+      schema: {
+        tags: ['jobs'],
+        summary: "The organization's unfinished jobs by queue and task: ready (claimable now), scheduled (run_at ahead), running, and how long the oldest ready one has waited",
+        querystring: z.strictObject({}),
+      },
+    }, async (req) => ({ data: await orgQueueDepth(deps.db, principal(req).orgId) }));
 
     r.get('/v1/jobs/:id', {
       config: { permission: 'jobs:read' },
