@@ -21,6 +21,9 @@ export class ApiError extends Error {
   }
 }
 
+/** What to show for a failed call: the API's message, which says what to fix. */
+export const errorText = (err: unknown): string => (err instanceof ApiError ? err.message : String(err));
+
 export interface TokenPair {
   accessToken: string;
   refreshToken: string;

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { ApiError, type Api, type Me } from './api.js';
+import { errorText, type Api, type Me } from './api.js';
 import { AgentPage, AgentsPage } from './pages/agents.js';
 import { ApiKeysPage } from './pages/api-keys.js';
 import { AuditPage } from './pages/audit.js';
@@ -39,7 +39,7 @@ export function App({ api }: { api: Api }) {
       setMe(await api.get<Me>('/v1/me'));
       setError(null);
     } catch (err) {
-      setError(err instanceof ApiError ? err.message : String(err));
+      setError(errorText(err));
     }
   };
 
@@ -74,7 +74,7 @@ export function App({ api }: { api: Api }) {
               value={me.organizationId}
               onChange={(e) => {
                 const to = e.currentTarget.value;
-                void api.switchOrganization(to).then(signedIn, (err: unknown) => setError(err instanceof ApiError ? err.message : String(err)));
+                void api.switchOrganization(to).then(signedIn, (err: unknown) => setError(errorText(err)));
               }}
             >
               {me.organizations.map((o) => <option key={o.orgId} value={o.orgId}>{o.name}</option>)}

@@ -22,3 +22,9 @@ export function usePage(): string {
   }, []);
   return page;
 }
+
+/** An in-app link's click: navigates without a page load (the href stays for opening in a new tab). */
+export const linkTo = (page: string) => (e: Event) => {
+  e.preventDefault();
+  navigate(page);
+};

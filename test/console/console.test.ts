@@ -39,6 +39,8 @@ afterAll(async () => {
 async function newPage(width = 1280, height = 800): Promise<Page> {
   const ctx = await browser.newContext({ viewport: { width, height } });
   const page = await ctx.newPage();
+  // Well inside the test's own timeout, so a wait that never ends names its locator.
+  page.setDefaultTimeout(10_000);
   // Any script error or CSP violation in the page fails the test that meets it.
   const problems: string[] = [];
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));

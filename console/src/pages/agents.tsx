@@ -1,7 +1,8 @@
 import { useEffect, useState } from 'preact/hooks';
-import { ApiError, type Api, type Page } from '../api.js';
+import { errorText, type Api, type Page } from '../api.js';
 import { payload, when } from '../format.js';
-import { navigate } from '../router.js';
+import { linkTo } from '../router.js';
+import { LoadMore, useCursorList } from '../use-cursor-list.js';
 
 interface Agent {
   id: string;
@@ -41,35 +42,16 @@ interface Diff {
   changes: { field: string; from: unknown; to: unknown }[];
 }
 
-const link = (page: string) => (e: Event) => {
-  e.preventDefault();
-  navigate(page);
-};
+const link = linkTo;
 
 /** The organization's agents, 50 at a time; a row opens the agent. */
 export function AgentsPage({ api }: { api: Api }) {
-  const [agents, setAgents] = useState<Agent[]>([]);
-  const [cursor, setCursor] = useState<string | null>(null);
-  const [loaded, setLoaded] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const load = async (after: string | null) => {
-    try {
-      const p = await api.get<Page<Agent>>(`/v1/agents?limit=50${after ? `&cursor=${encodeURIComponent(after)}` : ''}`);
-      setAgents((a) => (after ? [...a, ...p.data] : p.data));
-      setCursor(p.nextCursor);
-      setLoaded(true);
-    } catch (err) {
-      setError(err instanceof ApiError ? err.message : String(err));
-    }
-  };
-  useEffect(() => {
-    void load(null);
-  }, []);
+  const list = useCursorList<Agent>((after) => api.get<Page<Agent>>(`/v1/agents?limit=50${after ? `&cursor=${encodeURIComponent(after)}` : ''}`), []);
   return (
     <section aria-labelledby="agents-title">
       <h1 id="agents-title">Agents</h1>
-      {error && <p role="alert" class="error">{error}</p>}
-      {loaded && agents.length === 0 ? (
+      {list.error && <p role="alert" class="error">{list.error}</p>}
+      {list.loaded && list.rows.length === 0 ? (
         <p class="empty">No agents yet. Create one with <code>POST /v1/agents</code> (a name and a slug), then publish a version with <code>POST /v1/agents/{'{id}'}/versions</code>.</p>
       ) : (
         <div class="table-wrap">
@@ -77,7 +59,7 @@ export function AgentsPage({ api }: { api: Api }) {
             <caption class="sr-only">Agents</caption>
             <thead><tr><th scope="col">Name</th><th scope="col">Slug</th><th scope="col">Status</th><th scope="col">Model</th><th scope="col">Current version</th><th scope="col">Updated</th></tr></thead>
             <tbody>
-              {agents.map((a) => (
+              {list.rows.map((a) => (
                 <tr key={a.id}>
                   <td><a href={`/console/agents/${a.id}`} onClick={link(`agents/${a.id}`)}>{a.name}</a></td>
                   <td><code>{a.slug}</code></td>
@@ -91,7 +73,7 @@ export function AgentsPage({ api }: { api: Api }) {
           </table>
         </div>
       )}
-      {cursor && <button type="button" onClick={() => void load(cursor)}>Load more</button>}
+      <LoadMore list={list} />
     </section>
   );
 }
@@ -131,7 +113,7 @@ function RunPanel({ api, agentId }: { api: Api; agentId: string }) {
       });
       if (view.status === 'running') update({ status: 'failed', error: 'the stream ended before the run finished; see its trace' });
     } catch (err) {
-      update({ status: 'failed', error: err instanceof ApiError ? err.message : String(err) });
+      update({ status: 'failed', error: errorText(err) });
     }
   };
 
@@ -178,7 +160,7 @@ export function AgentPage({ api, id }: { api: Api; id: string }) {
   const [nextStatus, setNextStatus] = useState('');
 
   useEffect(() => {
-    const fail = (err: unknown) => setError(err instanceof ApiError ? err.message : String(err));
+    const fail = (err: unknown) => setError(errorText(err));
     api.get<Agent>(`/v1/agents/${encodeURIComponent(id)}`).then(setAgent, fail);
     api.get<Page<Capability>>(`/v1/agents/${encodeURIComponent(id)}/capabilities?limit=100`).then((p) => setCapabilities(p.data), () => setCapabilities([]));
     api.get<Page<Version>>(`/v1/agents/${encodeURIComponent(id)}/versions?limit=100`).then((p) => {
@@ -197,7 +179,7 @@ export function AgentPage({ api, id }: { api: Api; id: string }) {
       setDiff(await api.get<Diff>(`/v1/agents/${encodeURIComponent(id)}/versions/${encodeURIComponent(from)}/diff/${encodeURIComponent(to)}`));
       setError(null);
     } catch (err) {
-      setError(err instanceof ApiError ? err.message : String(err));
+      setError(errorText(err));
     }
   };
 
@@ -210,7 +192,7 @@ export function AgentPage({ api, id }: { api: Api; id: string }) {
       setNextStatus('');
       setError(null);
     } catch (err) {
-      setError(err instanceof ApiError ? err.message : String(err));
+      setError(errorText(err));
     }
   };
 

@@ -1,5 +1,6 @@
-import { useEffect, useState } from 'preact/hooks';
-import { ApiError, type Api, type Me, type Page } from '../api.js';
+import { useState } from 'preact/hooks';
+import { errorText, type Api, type Me, type Page } from '../api.js';
+import { LoadMore, useCursorList } from '../use-cursor-list.js';
 
 interface ApiKey {
   id: string;
@@ -21,27 +22,11 @@ const when = (iso: string | null) => (iso ? new Date(iso).toLocaleString() : 'â€
  * revoke.
  */
 export function ApiKeysPage({ api, me }: { api: Api; me: Me }) {
-  const [keys, setKeys] = useState<ApiKey[]>([]);
-  const [cursor, setCursor] = useState<string | null>(null);
-  const [loaded, setLoaded] = useState(false);
+  const list = useCursorList<ApiKey>((after) => api.get<Page<ApiKey>>(`/v1/api-keys?limit=20${after ? `&cursor=${encodeURIComponent(after)}` : ''}`), []);
   const [error, setError] = useState<string | null>(null);
   const [name, setName] = useState('');
   const [scopes, setScopes] = useState<string[]>([]);
   const [created, setCreated] = useState<{ name: string; key: string } | null>(null);
-
-  const load = async (after: string | null) => {
-    try {
-      const page = await api.get<Page<ApiKey>>(`/v1/api-keys?limit=20${after ? `&cursor=${encodeURIComponent(after)}` : ''}`);
-      setKeys((k) => (after ? [...k, ...page.data] : page.data));
-      setCursor(page.nextCursor);
-      setLoaded(true);
-    } catch (err) {
-      setError(err instanceof ApiError ? err.message : String(err));
-    }
-  };
-  useEffect(() => {
-    void load(null);
-  }, []);
 
   const create = async (e: Event) => {
     e.preventDefault();
@@ -51,9 +36,9 @@ export function ApiKeysPage({ api, me }: { api: Api; me: Me }) {
       setCreated({ name: out.name, key: out.key });
       setName('');
       setScopes([]);
-      await load(null);
+      await list.reload();
     } catch (err) {
-      setError(err instanceof ApiError ? err.message : String(err));
+      setError(errorText(err));
     }
   };
 
@@ -61,9 +46,9 @@ export function ApiKeysPage({ api, me }: { api: Api; me: Me }) {
     if (!confirm(`Revoke the key "${k.name}"? It stops working at once.`)) return;
     try {
       await api.del(`/v1/api-keys/${k.id}`);
-      await load(null);
+      await list.reload();
     } catch (err) {
-      setError(err instanceof ApiError ? err.message : String(err));
+      setError(errorText(err));
     }
   };
 
@@ -73,7 +58,7 @@ export function ApiKeysPage({ api, me }: { api: Api; me: Me }) {
   return (
     <section aria-labelledby="keys-title">
       <h1 id="keys-title">API keys</h1>
-      {error && <p role="alert" class="error">{error}</p>}
+      {(error ?? list.error) && <p role="alert" class="error">{error ?? list.error}</p>}
       {created && (
         <div class="secret" role="status">
           <p>
@@ -102,7 +87,7 @@ export function ApiKeysPage({ api, me }: { api: Api; me: Me }) {
         </fieldset>
         <button type="submit" disabled={!name.trim() || scopes.length === 0}>Create key</button>
       </form>
-      {loaded && keys.length === 0 ? (
+      {list.loaded && list.rows.length === 0 ? (
         <p class="empty">No API keys yet. Create one above, then send it as <code>Authorization: Bearer â€¦</code> from your application.</p>
       ) : (
         <div class="table-wrap">
@@ -112,7 +97,7 @@ export function ApiKeysPage({ api, me }: { api: Api; me: Me }) {
               <tr><th scope="col">Name</th><th scope="col">Prefix</th><th scope="col">Scopes</th><th scope="col">Last used</th><th scope="col">Created</th><th scope="col"><span class="sr-only">Actions</span></th></tr>
             </thead>
             <tbody>
-              {keys.map((k) => (
+              {list.rows.map((k) => (
                 <tr key={k.id}>
                   <td>{k.name}</td>
                   <td><code>{k.keyPrefix}</code></td>
@@ -126,7 +111,7 @@ export function ApiKeysPage({ api, me }: { api: Api; me: Me }) {
           </table>
         </div>
       )}
-      {cursor && <button type="button" onClick={() => void load(cursor)}>Load more</button>}
+      <LoadMore list={list} />
     </section>
   );
 }

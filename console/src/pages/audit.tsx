@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { ApiError, type Api, type Page } from '../api.js';
+import { errorText, type Api, type Page } from '../api.js';
 import { payload, when } from '../format.js';
 
 interface AuditRow {
@@ -58,7 +58,7 @@ export function AuditPage({ api }: { api: Api }) {
       setCursor(p.nextCursor);
       setError(null);
     } catch (err) {
-      setError(err instanceof ApiError ? err.message : String(err));
+      setError(errorText(err));
     }
   };
   useEffect(() => {
@@ -70,7 +70,7 @@ export function AuditPage({ api }: { api: Api }) {
     try {
       setChain(await api.get<ChainReport>('/v1/audit/verify'));
     } catch (err) {
-      setError(err instanceof ApiError ? err.message : String(err));
+      setError(errorText(err));
     }
   };
   const set = (k: keyof Filters) => (e: Event) => setFilters({ ...filters, [k]: (e.currentTarget as HTMLInputElement).value });

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { ApiError, type Api, type Page } from '../api.js';
+import { errorText, type Api, type Page } from '../api.js';
 import { when } from '../format.js';
 
 interface Job {
@@ -50,7 +50,7 @@ export function JobsPage({ api }: { api: Api }) {
       setError(null);
       setLoaded(true);
     } catch (err) {
-      setError(err instanceof ApiError ? err.message : String(err));
+      setError(errorText(err));
     }
   };
   useEffect(() => {
@@ -62,7 +62,7 @@ export function JobsPage({ api }: { api: Api }) {
       await api.post(`/v1/jobs/${j.id}/${what}`, {});
       await load(null);
     } catch (err) {
-      setError(err instanceof ApiError ? err.message : String(err));
+      setError(errorText(err));
     }
   };
 

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { ApiError, type Api, type Page } from '../api.js';
+import { errorText, type Api, type Page } from '../api.js';
 import { payload, when } from '../format.js';
 
 interface Agent {
@@ -63,7 +63,7 @@ export function MemoryPage({ api }: { api: Api }) {
     }, () => setAgents([]));
   }, []);
 
-  const fail = (err: unknown) => setError(err instanceof ApiError ? err.message : String(err));
+  const fail = (err: unknown) => setError(errorText(err));
   const search = async (e: Event) => {
     e.preventDefault();
     try {

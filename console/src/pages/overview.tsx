@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { ApiError, type Api } from '../api.js';
+import { errorText, type Api } from '../api.js';
 import { count, ms, usd } from '../format.js';
 import { StackedBars, type StackedSeries } from '../plot.js';
 
@@ -78,7 +78,7 @@ export function OverviewPage({ api }: { api: Api }) {
 
   useEffect(() => {
     setDaily(null);
-    api.get<Daily>(`/v1/performance/daily?by=${by}`).then(setDaily, (err: unknown) => setError(err instanceof ApiError ? err.message : String(err)));
+    api.get<Daily>(`/v1/performance/daily?by=${by}`).then(setDaily, (err: unknown) => setError(errorText(err)));
   }, [by]);
   useEffect(() => {
     api.get<Usage>('/v1/usage').then(setUsage, () => setUsage(null));

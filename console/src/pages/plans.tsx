@@ -1,7 +1,8 @@
 import { useEffect, useState } from 'preact/hooks';
-import { ApiError, type Api, type Page } from '../api.js';
+import { errorText, type Api, type Page } from '../api.js';
 import { payload, when } from '../format.js';
-import { navigate } from '../router.js';
+import { linkTo } from '../router.js';
+import { LoadMore, useCursorList } from '../use-cursor-list.js';
 
 interface Plan {
   id: string;
@@ -41,41 +42,22 @@ interface Share {
   revokedAt: string | null;
 }
 
-const link = (page: string) => (e: Event) => {
-  e.preventDefault();
-  navigate(page);
-};
+const link = linkTo;
 
 /** Plans (travel plans, campaigns, generic), most recently changed first; one opens its versions and share links. */
 export function PlansPage({ api }: { api: Api }) {
-  const [plans, setPlans] = useState<Plan[]>([]);
-  const [cursor, setCursor] = useState<string | null>(null);
-  const [loaded, setLoaded] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const load = async (after: string | null) => {
-    try {
-      const p = await api.get<Page<Plan>>(`/v1/plans?limit=50${after ? `&cursor=${encodeURIComponent(after)}` : ''}`);
-      setPlans((x) => (after ? [...x, ...p.data] : p.data));
-      setCursor(p.nextCursor);
-      setLoaded(true);
-    } catch (err) {
-      setError(err instanceof ApiError ? err.message : String(err));
-    }
-  };
-  useEffect(() => {
-    void load(null);
-  }, []);
+  const list = useCursorList<Plan>((after) => api.get<Page<Plan>>(`/v1/plans?limit=50${after ? `&cursor=${encodeURIComponent(after)}` : ''}`), []);
   return (
     <section aria-labelledby="plans-title">
       <h1 id="plans-title">Plans</h1>
-      {error && <p role="alert" class="error">{error}</p>}
-      {loaded && plans.length === 0 ? <p class="empty">No plans yet. Create one with <code>POST /v1/plans</code> (a travel plan, a campaign or a generic plan).</p> : (
+      {list.error && <p role="alert" class="error">{list.error}</p>}
+      {list.loaded && list.rows.length === 0 ? <p class="empty">No plans yet. Create one with <code>POST /v1/plans</code> (a travel plan, a campaign or a generic plan).</p> : (
         <div class="table-wrap">
           <table>
             <caption class="sr-only">Plans</caption>
             <thead><tr><th scope="col">Title</th><th scope="col">Kind</th><th scope="col">Status</th><th scope="col">Version</th><th scope="col">Changed</th></tr></thead>
             <tbody>
-              {plans.map((p) => (
+              {list.rows.map((p) => (
                 <tr key={p.id}>
                   <td><a href={`/console/plans/${p.id}`} onClick={link(`plans/${p.id}`)}>{p.title}</a></td>
                   <td>{p.kind}</td>
@@ -88,7 +70,7 @@ export function PlansPage({ api }: { api: Api }) {
           </table>
         </div>
       )}
-      {cursor && <button type="button" onClick={() => void load(cursor)}>Load more</button>}
+      <LoadMore list={list} />
     </section>
   );
 }
@@ -106,7 +88,7 @@ export function PlanPage({ api, id }: { api: Api; id: string }) {
   const [created, setCreated] = useState<{ token: string; url: string | null } | null>(null);
   const [error, setError] = useState<string | null>(null);
   const base = `/v1/plans/${encodeURIComponent(id)}`;
-  const fail = (err: unknown) => setError(err instanceof ApiError ? err.message : String(err));
+  const fail = (err: unknown) => setError(errorText(err));
 
   const loadShares = () => api.get<Page<Share>>(`${base}/shares?limit=100`).then((p) => setShares(p.data), fail);
   useEffect(() => {

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { ApiError, type Api, type Page } from '../api.js';
+import { errorText, type Api, type Page } from '../api.js';
 import { count, ms, usd, when } from '../format.js';
 import { navigate } from '../router.js';
 
@@ -75,7 +75,7 @@ export function RunsPage({ api }: { api: Api }) {
       setError(null);
       setLoaded(true);
     } catch (err) {
-      setError(err instanceof ApiError ? err.message : String(err));
+      setError(errorText(err));
     }
   };
   useEffect(() => {

@@ -1,7 +1,8 @@
 import { useEffect, useState } from 'preact/hooks';
-import { ApiError, type Api, type Page } from '../api.js';
+import { errorText, type Api, type Page } from '../api.js';
 import { count, ms, payload, usd, when } from '../format.js';
-import { navigate } from '../router.js';
+import { linkTo } from '../router.js';
+import { LoadMore, useCursorList } from '../use-cursor-list.js';
 
 interface Session {
   id: string;
@@ -22,35 +23,16 @@ interface Entry {
   item: Record<string, unknown>;
 }
 
-const link = (page: string) => (e: Event) => {
-  e.preventDefault();
-  navigate(page);
-};
+const link = linkTo;
 
 /** Sessions, newest first; one opens its timeline. */
 export function SessionsPage({ api }: { api: Api }) {
-  const [rows, setRows] = useState<Session[]>([]);
-  const [cursor, setCursor] = useState<string | null>(null);
-  const [loaded, setLoaded] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const load = async (after: string | null) => {
-    try {
-      const p = await api.get<Page<Session>>(`/v1/sessions?limit=50${after ? `&cursor=${encodeURIComponent(after)}` : ''}`);
-      setRows((r) => (after ? [...r, ...p.data] : p.data));
-      setCursor(p.nextCursor);
-      setLoaded(true);
-    } catch (err) {
-      setError(err instanceof ApiError ? err.message : String(err));
-    }
-  };
-  useEffect(() => {
-    void load(null);
-  }, []);
+  const list = useCursorList<Session>((after) => api.get<Page<Session>>(`/v1/sessions?limit=50${after ? `&cursor=${encodeURIComponent(after)}` : ''}`), []);
   return (
     <section aria-labelledby="sessions-title">
       <h1 id="sessions-title">Sessions</h1>
-      {error && <p role="alert" class="error">{error}</p>}
-      {loaded && rows.length === 0 ? (
+      {list.error && <p role="alert" class="error">{list.error}</p>}
+      {list.loaded && list.rows.length === 0 ? (
         <p class="empty">No sessions yet. A run started with a <code>sessionToken</code> (your id of the conversation) opens one; runs sent with the same token continue it.</p>
       ) : (
         <div class="table-wrap">
@@ -58,7 +40,7 @@ export function SessionsPage({ api }: { api: Api }) {
             <caption class="sr-only">Sessions, newest first</caption>
             <thead><tr><th scope="col">Session</th><th scope="col">User</th><th scope="col">Runs</th><th scope="col">Tokens</th><th scope="col">Cost</th><th scope="col">Last activity</th></tr></thead>
             <tbody>
-              {rows.map((s) => (
+              {list.rows.map((s) => (
                 <tr key={s.id}>
                   <td><a href={`/console/sessions/${s.id}`} onClick={link(`sessions/${s.id}`)}>{s.sessionToken}</a></td>
                   <td>{s.externalUserId ?? '—'}</td>
@@ -72,7 +54,7 @@ export function SessionsPage({ api }: { api: Api }) {
           </table>
         </div>
       )}
-      {cursor && <button type="button" onClick={() => void load(cursor)}>Load more</button>}
+      <LoadMore list={list} />
     </section>
   );
 }
@@ -120,7 +102,7 @@ export function SessionPage({ api, id }: { api: Api; id: string }) {
       setEntries((x) => (after ? [...x, ...p.data] : p.data));
       setCursor(p.nextCursor);
     } catch (err) {
-      setError(err instanceof ApiError ? err.message : String(err));
+      setError(errorText(err));
     }
   };
   useEffect(() => {

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { ApiError, type Api, type Page } from '../api.js';
+import { errorText, type Api, type Page } from '../api.js';
 import { count, ms, payload, usd, when } from '../format.js';
 import { navigate } from '../router.js';
 import type { Execution } from './runs.js';
@@ -108,7 +108,7 @@ export function TracePage({ api, id }: { api: Api; id: string }) {
     setRun(null);
     const q = `executionId=${encodeURIComponent(id)}&limit=100`;
     api.get<ExecutionDetail>(`/v1/executions/${encodeURIComponent(id)}`).then(setRun, (err: unknown) =>
-      setError(err instanceof ApiError ? err.message : String(err)));
+      setError(errorText(err)));
     api.get<Page<Decision>>(`/v1/decisions?${q}`).then((p) => setDecisions(p.data), () => setDecisions([]));
     api.get<Page<Message>>(`/v1/messages?${q}`).then((p) => setMessages([...p.data].sort((a, b) => a.sentAt.localeCompare(b.sentAt))), () => setMessages([]));
   }, [id]);

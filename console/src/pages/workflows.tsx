@@ -1,7 +1,8 @@
 import { useEffect, useState } from 'preact/hooks';
-import { ApiError, type Api, type Page } from '../api.js';
+import { errorText, type Api, type Page } from '../api.js';
 import { payload, when } from '../format.js';
-import { navigate } from '../router.js';
+import { linkTo } from '../router.js';
+import { LoadMore, useCursorList } from '../use-cursor-list.js';
 
 interface Workflow {
   id: string;
@@ -42,41 +43,24 @@ interface Definition {
 const RUN_STATUSES = ['pending', 'running', 'waiting', 'completed', 'failed', 'cancelled'];
 const FINAL = new Set(['completed', 'failed', 'cancelled']);
 
-const link = (page: string) => (e: Event) => {
-  e.preventDefault();
-  navigate(page);
-};
+const link = linkTo;
 
 /** Workflow runs, newest first, filtered by workflow and status; a run opens its steps as a graph. */
 export function WorkflowsPage({ api }: { api: Api }) {
   const [workflows, setWorkflows] = useState<Workflow[]>([]);
   const [workflowId, setWorkflowId] = useState('');
   const [status, setStatus] = useState('');
-  const [runs, setRuns] = useState<WorkflowRun[]>([]);
-  const [cursor, setCursor] = useState<string | null>(null);
-  const [loaded, setLoaded] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-
-  useEffect(() => {
-    api.get<Page<Workflow>>('/v1/workflows?limit=100').then((p) => setWorkflows(p.data), () => setWorkflows([]));
-  }, []);
-  const load = async (after: string | null) => {
+  const list = useCursorList<WorkflowRun>((after) => {
     const q = new URLSearchParams({ limit: '50' });
     if (workflowId) q.set('workflowId', workflowId);
     if (status) q.set('status', status);
     if (after) q.set('cursor', after);
-    try {
-      const p = await api.get<Page<WorkflowRun>>(`/v1/workflow-executions?${q}`);
-      setRuns((r) => (after ? [...r, ...p.data] : p.data));
-      setCursor(p.nextCursor);
-      setLoaded(true);
-    } catch (err) {
-      setError(err instanceof ApiError ? err.message : String(err));
-    }
-  };
-  useEffect(() => {
-    void load(null);
+    return api.get<Page<WorkflowRun>>(`/v1/workflow-executions?${q}`);
   }, [workflowId, status]);
+
+  useEffect(() => {
+    api.get<Page<Workflow>>('/v1/workflows?limit=100').then((p) => setWorkflows(p.data), () => setWorkflows([]));
+  }, []);
   const nameOf = (id: string) => workflows.find((w) => w.id === id)?.name ?? id.slice(0, 8);
 
   return (
@@ -98,8 +82,8 @@ export function WorkflowsPage({ api }: { api: Api }) {
           </select>
         </label>
       </div>
-      {error && <p role="alert" class="error">{error}</p>}
-      {loaded && runs.length === 0 ? (
+      {list.error && <p role="alert" class="error">{list.error}</p>}
+      {list.loaded && list.rows.length === 0 ? (
         <p class="empty">No workflow runs{workflowId || status ? ' match' : ' yet'}. Define a workflow with <code>POST /v1/workflows</code> and start it with <code>POST /v1/workflows/{'{id}'}/executions</code>.</p>
       ) : (
         <div class="table-wrap">
@@ -107,7 +91,7 @@ export function WorkflowsPage({ api }: { api: Api }) {
             <caption class="sr-only">Workflow runs, newest first</caption>
             <thead><tr><th scope="col">Started</th><th scope="col">Workflow</th><th scope="col">Version</th><th scope="col">Status</th><th scope="col">Finished</th></tr></thead>
             <tbody>
-              {runs.map((r) => (
+              {list.rows.map((r) => (
                 <tr key={r.id} class={r.status === 'failed' ? 'failed' : undefined}>
                   <td><a href={`/console/workflows/${r.id}`} onClick={link(`workflows/${r.id}`)}>{when(r.startedAt)}</a></td>
                   <td>{nameOf(r.workflowId)}</td>
@@ -120,7 +104,7 @@ export function WorkflowsPage({ api }: { api: Api }) {
           </table>
         </div>
       )}
-      {cursor && <button type="button" onClick={() => void load(cursor)}>Load more</button>}
+      <LoadMore list={list} />
     </section>
   );
 }
@@ -155,7 +139,7 @@ export function WorkflowRunPage({ api, id }: { api: Api; id: string }) {
       setRun(r);
       setDef(await api.get<Definition>(`/v1/workflows/${encodeURIComponent(r.workflowId)}/versions/${r.workflowVersion}`));
     } catch (err) {
-      setError(err instanceof ApiError ? err.message : String(err));
+      setError(errorText(err));
     }
   };
   useEffect(() => {
@@ -168,7 +152,7 @@ export function WorkflowRunPage({ api, id }: { api: Api; id: string }) {
       await api.post(`/v1/workflow-executions/${encodeURIComponent(id)}/cancel`, {});
       await load();
     } catch (err) {
-      setError(err instanceof ApiError ? err.message : String(err));
+      setError(errorText(err));
     }
   };
 
