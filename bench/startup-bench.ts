@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { envNumber, serverUrl } from './bench-db.js';
 import { freePort, launch, waitQuiet, type RunningStart, type StartSample } from './startup-probe.js';
+import { checkBuilt, CLI } from './ops-metrics-server.js';
 
 /**
  * Startup and memory (issue 11): the real CLI (`node dist/cli/main.js start`,
@@ -39,7 +40,6 @@ import { freePort, launch, waitQuiet, type RunningStart, type StartSample } from
  */
 
 const ROOT = new URL('../', import.meta.url).pathname;
-const CLI = join(ROOT, 'dist/cli/main.js');
 
 // The baseline: PGlite as it comes (its defaults), nothing else loaded but node:http.
 const BARE_PGLITE = `
@@ -58,15 +58,6 @@ interface Row {
   label: string;
   kind: Kind;
   samples: StartSample[];
-}
-
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    newest = Math.max(newest, e.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
-  }
-  return newest;
 }
 
 async function adminQuery(sql: string): Promise<void> {
@@ -89,8 +80,7 @@ export async function startupBench(): Promise<string> {
     only: new Set((process.env.BENCH_STARTUP_ONLY || 'bare,embedded,server').split(',').map((s) => s.trim())),
   };
   const log = (s: string) => process.stderr.write(`[startup] ${s}\n`);
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first (the bench measures the built CLI)`);
-  if (newestMtime(join(ROOT, 'src')) > statSync(CLI).mtimeMs) log('warning: src/ has files newer than dist/: run npm run build to measure them');
+  checkBuilt(log);
   if (!existsSync(join(ROOT, 'dist/pglite-template/manifest.json'))) log('warning: no dist/pglite-template: embedded cold starts will run initdb');
 
   const loadBefore = loadavg()[0]!;
